@@ -1,0 +1,141 @@
+"""The `bench` command. Each command parses its arguments, calls one library function and
+prints the result. No framework (torch, tensorflow, keras) and no pandas is imported here."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from automl_bench import __version__
+from automl_bench.errors import BenchError
+
+
+@dataclass
+class State:
+    debug: bool
+    plugins: tuple[str, ...]
+    _host: Any = None
+
+    @property
+    def host(self) -> Any:
+        if self._host is None:
+            from automl_bench.manager import get_plugin_manager
+
+            self._host = get_plugin_manager(self.plugins)
+            for broken in self._host.broken:
+                click.echo(f"warning: plugin {broken.name!r} ({broken.distribution}): {broken.error}", err=True)
+        return self._host
+
+
+class BenchGroup(click.Group):
+    """Turns every `BenchError` into a clean message and exit code 1, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BenchError as exc:
+            if ctx.obj is not None and ctx.obj.debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: finished trials are saved; rerun the same command to resume", err=True)
+            ctx.exit(130)
+
+
+def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(s) for s in value.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers such as 0,1,2, got {value!r}") from None
+
+
+@click.group(cls=BenchGroup)
+@click.version_option(__version__, prog_name="automl-bench")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of short error messages.")
+@click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Load an extra plugin module by import path (repeatable).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
+    """Benchmark neural-network hyperparameter search: backends x strategies x tasks."""
+    ctx.obj = State(debug, plugins)
+
+
+@cli.command()
+@click.argument("suite", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True,
+              help="Results directory; results go to OUT/<suite name>/.")
+@click.option("--workers", type=click.IntRange(min=1), help="Trials run at once (default: the suite's).")
+@click.option("--max-trials", type=click.IntRange(min=1), help="Cap trials per cell (smoke runs).")
+@click.option("--max-epochs", type=click.IntRange(min=1), help="Cap epochs per trial (smoke runs).")
+@click.option("--seeds", callback=_seeds, help="Comma-separated seeds replacing the suite's, e.g. 0,1,2.")
+@click.option("--fresh", is_flag=True, help="Discard earlier results of this suite and start over.")
+@click.option("--quiet", is_flag=True, help="No live progress display.")
+@click.pass_obj
+def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: int | None,
+        max_epochs: int | None, seeds: list[int] | None, fresh: bool, quiet: bool) -> None:
+    """Run (or resume) every cell of SUITE and print its leaderboard."""
+    from automl_bench.leaderboard import to_markdown
+    from automl_bench.progress import RichProgress
+    from automl_bench.runner import RunOptions, run_suite
+    from automl_bench.suite import load_suite
+
+    loaded = load_suite(suite, state.host)
+    options = RunOptions(out=out, workers=workers, max_trials=max_trials, max_epochs=max_epochs,
+                         seeds=seeds, fresh=fresh)
+    results = run_suite(loaded, state.host, options, None if quiet else RichProgress())
+    click.echo(to_markdown(results.leaderboard, results.metric))
+    counts = results.trials["status"].value_counts().to_dict() if not results.trials.empty else {}
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
+    click.echo(f"{len(results.trials)} trials ({summary}); results in {results.directory}/")
+
+
+@cli.command()
+@click.argument("suites", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def validate(state: State, suites: tuple[Path, ...]) -> None:
+    """Check SUITES without running them; report every problem found."""
+    from automl_bench.errors import SuiteError
+    from automl_bench.suite import load_suite
+
+    failed = False
+    for path in suites:
+        try:
+            s = load_suite(path, state.host)
+        except SuiteError as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+            continue
+        m = s.model
+        cells = len(s.tasks) * len(m.matrix.backends) * len(m.matrix.strategies) * len(m.seeds)
+        click.echo(f"{path}: ok: suite {s.name!r}, {len(s.tasks)} tasks, {cells} cells, "
+                   f"up to {cells * m.budget.max_trials} trials")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_obj
+def plugins(state: State) -> None:
+    """List every plugin, where it came from, and what it registers."""
+    host = state.host
+    for info in host.plugins():
+        click.echo(f"{info.name}  ({info.distribution}: {info.module})")
+        for component in info.components:
+            click.echo(f"    {component}")
+    for broken in host.broken:
+        click.echo(f"{broken.name}  ({broken.distribution})  NOT LOADED: {broken.error}")
+
+
+def main() -> None:
+    cli(prog_name="bench")
+
+
+if __name__ == "__main__":
+    main()

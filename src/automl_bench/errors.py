@@ -1,0 +1,46 @@
+"""The errors a user can act on.
+
+Every error that reaches the command line as a clean message (no traceback) is a
+`BenchError`. Anything else is a bug and shows its traceback under ``bench --debug``.
+"""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """Base class: the message alone tells the user what went wrong and what to do."""
+
+
+class SuiteError(BenchError):
+    """A suite file is malformed or invalid. Carries every problem found, not just the first."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{path}: {len(self.problems)} {noun}:\n{lines}")
+
+
+class PluginError(BenchError):
+    """A plugin is missing, broken, or registers something invalid."""
+
+
+class UnknownComponentError(PluginError):
+    """A name that no plugin registers; the message lists the valid choices."""
+
+    def __init__(self, kind: str, name: str, choices: list[str]):
+        self.kind, self.name, self.choices = kind, name, sorted(choices)
+        super().__init__(f"unknown {kind} {name!r}; choose one of: {', '.join(self.choices) or '(none registered)'}")
+
+
+class BackendUnavailableError(BenchError):
+    """A backend's framework is not installed here; the message names the fix."""
+
+
+class DataError(BenchError):
+    """A dataset cannot be loaded: missing, corrupt, or inconsistent."""
+
+
+class ResultsError(BenchError):
+    """The results directory cannot be used (locked by another run, or from another suite)."""

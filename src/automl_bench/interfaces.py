@@ -1,0 +1,83 @@
+"""The small abstract bases that plugin objects implement.
+
+A backend trains and evaluates; a strategy proposes and learns; a reporter writes results.
+Each has one or two required methods; everything else has a working default.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from automl_bench.models import ModelConfig
+    from automl_bench.records import EpochReport, FinishedTrial, Splits
+    from automl_bench.results import RunResults
+
+
+class Backend(ABC):
+    """Trains a model described by a `ModelConfig` on a task's data.
+
+    One backend object lives in one worker process and serves many trials, so
+    `setup` runs once, before the framework's first operation.
+    """
+
+    def setup(self, *, threads: int, device: str) -> None:
+        """Apply the thread count and device (``"cpu"``, ``"cuda"`` or ``"auto"``) once per worker."""
+
+    def environment(self) -> Mapping[str, str]:
+        """Framework versions and the device in use, recorded with every result."""
+        return {}
+
+    @abstractmethod
+    def fit(
+        self,
+        *,
+        data: "Splits",
+        config: "ModelConfig",
+        seed: int,
+        report: Callable[["EpochReport"], None],
+    ) -> Any:
+        """Train a model on ``data.x_train`` and return it.
+
+        Call ``report`` after each epoch with at least ``train_loss``, ``val_loss`` and
+        ``val_accuracy``. The same seed must give the same numbers on CPU.
+        """
+
+    @abstractmethod
+    def evaluate(self, model: Any, x: "np.ndarray", y: "np.ndarray") -> Mapping[str, float]:
+        """Score a trained model: at least ``accuracy`` and ``loss`` (mean cross-entropy)."""
+
+    def release(self, model: Any) -> None:
+        """Free what the model holds (GPU memory, graphs) before the next trial."""
+
+
+class Strategy(ABC):
+    """An ask/tell search strategy that maximises the objective.
+
+    The runner numbers trials 0, 1, 2, ... and asks for each number once. A strategy that
+    derives each proposal from its seed and the trial number resumes exactly.
+    """
+
+    @abstractmethod
+    def ask(self, number: int) -> Mapping[str, Any] | None:
+        """Return the parameters for trial ``number``, or None when the search is exhausted."""
+
+    def tell(self, trial: "FinishedTrial") -> None:
+        """Learn the outcome of a trial (``value`` is None unless its status is ``ok``)."""
+
+    def restore(self, trials: Sequence["FinishedTrial"]) -> None:
+        """Rebuild state from trials recorded by an interrupted run, in trial-number order."""
+        for trial in trials:
+            self.tell(trial)
+
+
+class Reporter(ABC):
+    """Writes a run's results somewhere once the run ends."""
+
+    @abstractmethod
+    def write(self, results: "RunResults", out_dir: Path) -> Sequence[Path]:
+        """Write the results under ``out_dir``; return the paths written."""

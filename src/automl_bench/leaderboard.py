@@ -1,0 +1,83 @@
+"""The leaderboard: per task, one row per backend x strategy, with spread over seeds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CELL = ["task", "backend", "strategy"]
+COLUMNS = [
+    *CELL, "seeds", "trials", "failed", "val_mean", "val_std", "test_mean", "test_std",
+    "trials_to_best", "epochs", "trial_seconds",
+]
+
+
+def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: str) -> "pd.DataFrame":
+    """Aggregate per seed first (best validation score, its test score, cost), then over seeds.
+
+    - ``val_mean``/``val_std``: best validation score of the search, mean and sample std over seeds.
+    - ``test_mean``/``test_std``: test score of each seed's best configuration (retrained once).
+    - ``trials_to_best``: mean 1-based trial number at which the best score was first reached.
+    - ``epochs``/``trial_seconds``: mean compute per seed, summed over all its trials.
+    """
+    import pandas as pd
+
+    if trials.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    per_seed = []
+    test_col = f"test_{metric}"
+    for (task, backend, strategy, seed), group in trials.groupby([*CELL, "seed"], sort=False):
+        ok = group[group["status"] == "ok"].sort_values("trial")
+        best = ok.loc[ok["value"].idxmax()] if len(ok) else None
+        test = None
+        if best is not None and not finals.empty and test_col in finals:
+            hit = finals[(finals["task"] == task) & (finals["backend"] == backend) & (finals["strategy"] == strategy)
+                         & (finals["seed"] == seed) & (finals["status"] == "ok")]
+            test = float(hit[test_col].iloc[0]) if len(hit) else None
+        per_seed.append({
+            "task": task, "backend": backend, "strategy": strategy, "seed": seed,
+            "trials": len(group), "failed": int((group["status"] != "ok").sum()),
+            "val": float(best["value"]) if best is not None else None,
+            "test": test,
+            "trials_to_best": int(best["trial"]) + 1 if best is not None else None,
+            "epochs": int(group["epochs"].sum()),
+            "trial_seconds": float((group["train_seconds"] + group["eval_seconds"]).sum()),
+        })
+    seeds = pd.DataFrame(per_seed)
+    for col in ("val", "test", "trials_to_best"):
+        seeds[col] = pd.to_numeric(seeds[col], errors="coerce")
+    board = seeds.groupby(CELL, sort=False).agg(
+        seeds=("seed", "nunique"), trials=("trials", "sum"), failed=("failed", "sum"),
+        val_mean=("val", "mean"), val_std=("val", "std"), test_mean=("test", "mean"), test_std=("test", "std"),
+        trials_to_best=("trials_to_best", "mean"), epochs=("epochs", "mean"),
+        trial_seconds=("trial_seconds", "mean"),
+    ).reset_index()
+    board = board.sort_values(["task", "val_mean"], ascending=[True, False], ignore_index=True)
+    return board[COLUMNS]
+
+
+def to_markdown(board: "pd.DataFrame", metric: str = "accuracy") -> str:
+    """A readable table: scores as mean ± std over seeds."""
+    import pandas as pd
+
+    if board.empty:
+        return "_no trials recorded_\n"
+
+    def pm(mean: float, std: float) -> str:
+        if pd.isna(mean):
+            return "n/a"
+        return f"{mean:.4f}" if pd.isna(std) else f"{mean:.4f} ± {std:.4f}"
+
+    table = pd.DataFrame({
+        "task": board["task"], "backend": board["backend"], "strategy": board["strategy"],
+        f"best val {metric}": [pm(m, s) for m, s in zip(board["val_mean"], board["val_std"])],
+        f"test {metric} of best": [pm(m, s) for m, s in zip(board["test_mean"], board["test_std"])],
+        "trials to best": [("n/a" if pd.isna(v) else f"{v:.1f}") for v in board["trials_to_best"]],
+        "trials (failed)": [f"{t} ({f})" for t, f in zip(board["trials"], board["failed"])],
+        "epochs/seed": [f"{v:.0f}" for v in board["epochs"]],
+        "seconds/seed": [f"{v:.1f}" for v in board["trial_seconds"]],
+        "seeds": board["seeds"],
+    })
+    return table.to_markdown(index=False, disable_numparse=True) + "\n"

@@ -1,0 +1,171 @@
+"""Typed, frozen records that plugins hand to the host and the host hands to plugins.
+
+Registration hooks hand over *specs* (name, summary, factory): nothing heavy is built or
+imported until a suite uses the component. Trial data travels as frozen dataclasses, never
+as dicts that plugins edit in place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+
+if TYPE_CHECKING:  # only for signatures: keeps `bench --help` free of numpy
+    import numpy as np
+
+    from automl_bench.interfaces import Backend, Reporter, Strategy
+    from automl_bench.space import SearchSpace
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A training backend. ``factory()`` builds it inside a worker process."""
+
+    name: str
+    summary: str
+    factory: Callable[[], "Backend"]
+    families: tuple[str, ...] = ("mlp",)
+    #: Import names of the framework; used to report versions without importing it.
+    packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A search strategy. ``factory(space=..., seed=..., **options)`` builds it."""
+
+    name: str
+    summary: str
+    factory: Callable[..., "Strategy"]
+    #: Option names with their defaults; a suite may set only these, with values of the same type.
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset. ``load()`` returns the whole labelled set; the host makes the splits."""
+
+    name: str
+    summary: str
+    load: Callable[[], "Dataset"]
+
+
+@dataclass(frozen=True)
+class ReporterSpec:
+    """A reporter, called with the run's results when the run ends."""
+
+    name: str
+    summary: str
+    factory: Callable[[], "Reporter"]
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A whole labelled classification dataset, features scaled to [0, 1].
+
+    ``x`` has shape ``(n, *input_shape)``, ``y`` holds integer labels in ``range(n_classes)``.
+    ``source`` says exactly where the data came from; ``sha256`` is a digest of ``x`` and ``y``.
+    """
+
+    name: str
+    x: "np.ndarray"
+    y: "np.ndarray"
+    n_classes: int
+    source: str
+    sha256: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """Stratified train / validation / test splits of one dataset, fixed by the task's split seed."""
+
+    dataset: Dataset
+    x_train: "np.ndarray"
+    y_train: "np.ndarray"
+    x_val: "np.ndarray"
+    y_val: "np.ndarray"
+    x_test: "np.ndarray"
+    y_test: "np.ndarray"
+
+    @property
+    def n_classes(self) -> int:
+        return self.dataset.n_classes
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.dataset.input_shape
+
+
+# --------------------------------------------------------------------------- trials
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What a backend reports after each epoch: 1-based epoch number and metric values."""
+
+    epoch: int
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """What a worker needs to know about a task to train on it."""
+
+    name: str
+    dataset: str
+    family: str
+    val_fraction: float
+    test_fraction: float
+    split_seed: int
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    """One training job sent to a worker."""
+
+    key: str  # unique within a run: cell key + trial number (or "final")
+    task: TaskRef
+    params: Mapping[str, Any]
+    seed: int
+    max_epochs: int | None
+    evaluate_test: bool = False
+
+
+Status = Literal["ok", "failed", "timeout"]
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What came back from one training job."""
+
+    status: Status
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    epochs: int = 0
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    error: str = ""
+    history: tuple[EpochReport, ...] = ()
+
+    def non_finite(self) -> list[str]:
+        """Names of metrics whose value is NaN or infinite."""
+        return [k for k, v in self.metrics.items() if not math.isfinite(v)]
+
+
+@dataclass(frozen=True)
+class FinishedTrial:
+    """A trial as strategies see it when told a result or restored on resume."""
+
+    number: int
+    params: Mapping[str, Any]
+    status: Status
+    value: float | None  # the objective (validation score); None unless status is "ok"

@@ -1,0 +1,161 @@
+"""The results store: one SQLite file per suite, one transaction per finished trial.
+
+Each trial is committed (``synchronous=FULL``) the moment it ends, so a run killed at any
+point loses only the trials in flight. ``UNIQUE`` keys make recording a trial twice
+impossible; a rerun reads what is here and asks only for what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from automl_bench.records import FinishedTrial, TrialOutcome
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    environment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    task TEXT NOT NULL, backend TEXT NOT NULL, strategy TEXT NOT NULL, seed INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    trial_seed INTEGER NOT NULL,
+    params TEXT NOT NULL, status TEXT NOT NULL, value REAL, metrics TEXT NOT NULL,
+    epochs INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL,
+    error TEXT NOT NULL, history TEXT NOT NULL, finished REAL NOT NULL,
+    UNIQUE (task, backend, strategy, seed, number)
+);
+CREATE TABLE IF NOT EXISTS finals (
+    task TEXT NOT NULL, backend TEXT NOT NULL, strategy TEXT NOT NULL, seed INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    params TEXT NOT NULL, status TEXT NOT NULL, metrics TEXT NOT NULL, error TEXT NOT NULL,
+    finished REAL NOT NULL,
+    UNIQUE (task, backend, strategy, seed)
+);
+"""
+
+
+@dataclass(frozen=True)
+class CellKey:
+    task: str
+    backend: str
+    strategy: str
+    seed: int
+
+    def __str__(self) -> str:
+        return f"{self.task}/{self.backend}/{self.strategy}/seed={self.seed}"
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta and runs ----------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def start_run(self, environment: Mapping[str, Any]) -> int:
+        with self._tx():
+            cur = self.db.execute(
+                "INSERT INTO runs (started, environment) VALUES (?, ?)", (time.time(), json.dumps(environment))
+            )
+        return int(cur.lastrowid)
+
+    def update_run_environment(self, run_id: int, environment: Mapping[str, Any]) -> None:
+        with self._tx():
+            self.db.execute("UPDATE runs SET environment = ? WHERE run_id = ?", (json.dumps(environment), run_id))
+
+    # -- trials -----------------------------------------------------------------------
+
+    def record_trial(self, cell: CellKey, number: int, run_id: int, trial_seed: int,
+                     params: Mapping[str, Any], outcome: TrialOutcome, value: float | None) -> None:
+        history = [{"epoch": r.epoch, **r.metrics} for r in outcome.history]
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
+                 json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
+                 outcome.epochs, outcome.train_seconds, outcome.eval_seconds, outcome.error,
+                 _dumps(history), time.time()),
+            )
+
+    def finished_trials(self, cell: CellKey) -> list[FinishedTrial]:
+        rows = self.db.execute(
+            "SELECT number, params, status, value FROM trials"
+            " WHERE task=? AND backend=? AND strategy=? AND seed=? ORDER BY number",
+            (cell.task, cell.backend, cell.strategy, cell.seed),
+        ).fetchall()
+        return [FinishedTrial(n, json.loads(p), s, v) for n, p, s, v in rows]
+
+    def record_final(self, cell: CellKey, number: int, run_id: int, params: Mapping[str, Any],
+                     outcome: TrialOutcome) -> None:
+        with self._tx():
+            self.db.execute(
+                "INSERT INTO finals VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, json.dumps(dict(params)),
+                 outcome.status, _dumps(outcome.metrics), outcome.error, time.time()),
+            )
+
+    def has_final(self, cell: CellKey) -> bool:
+        return self.db.execute(
+            "SELECT 1 FROM finals WHERE task=? AND backend=? AND strategy=? AND seed=?",
+            (cell.task, cell.backend, cell.strategy, cell.seed),
+        ).fetchone() is not None
+
+    # -- export -----------------------------------------------------------------------
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        if table not in ("trials", "finals", "runs"):
+            raise ValueError(table)
+        cur = self.db.execute(f"SELECT * FROM {table}")  # noqa: S608 - table name checked above
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def _tx(self) -> "_Transaction":
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _dumps(value: Any) -> str:
+    # NaN and inf survive as JSON tokens that json.loads reads back.
+    return json.dumps(value, allow_nan=True)
+
+
+def iter_metric_names(rows: list[dict[str, Any]]) -> Iterator[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for name in json.loads(row["metrics"]):
+            seen.setdefault(name, None)
+    return iter(seen)

@@ -1,0 +1,338 @@
+"""Suite files: TOML parsed with tomllib, validated with pydantic, then checked against plugins.
+
+Every problem in a file is reported at once, each as ``file:line: key.path: message``.
+Unknown keys are rejected; unknown component names are answered with the valid choices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import TypeAdapter, ValidationError, model_validator
+
+from automl_bench import models
+from automl_bench.errors import SuiteError
+from automl_bench.space import (
+    CategoricalParam,
+    FixedParam,
+    FloatParam,
+    IntParam,
+    Param,
+    SearchSpace,
+)
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+class IntDef(_Strict):
+    type: Literal["int"]
+    low: StrictInt
+    high: StrictInt
+    log: bool = False
+    step: StrictInt = Field(1, ge=1)
+    grid: list[StrictInt] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "IntDef":
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must be <= high ({self.high})")
+        if self.log and (self.low < 1 or self.step != 1):
+            raise ValueError("a log-scale int needs low >= 1 and step 1")
+        return self
+
+
+class FloatDef(_Strict):
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = Field(None, gt=0)
+    grid: list[float] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "FloatDef":
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must be <= high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scale float needs low > 0")
+        if self.log and self.step is not None:
+            raise ValueError("step cannot be combined with log")
+        return self
+
+
+class CategoricalDef(_Strict):
+    type: Literal["categorical"]
+    choices: list[Scalar] = Field(min_length=1)
+
+
+ParamDef = Annotated[Union[IntDef, FloatDef, CategoricalDef], Field(discriminator="type")]
+_PARAM_ADAPTER: TypeAdapter[Any] = TypeAdapter(ParamDef)
+
+
+# --------------------------------------------------------------------------- suite
+
+
+class TaskDef(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    dataset: str
+    model: Literal["mlp"] = "mlp"
+    metric: Literal["accuracy"] = "accuracy"
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    split_seed: StrictInt = 0
+    space: dict[str, Any] = Field(default_factory=dict)
+
+
+class Budget(_Strict):
+    max_trials: StrictInt = Field(10, ge=1, description="trials per cell")
+    max_epochs: StrictInt | None = Field(None, ge=1, description="cap on any trial's epochs")
+    trial_timeout: float = Field(600.0, gt=0, description="seconds before a trial is stopped")
+
+
+class Matrix(_Strict):
+    backends: list[str] = Field(min_length=1)
+    strategies: list[str] = Field(min_length=1)
+
+
+class Execution(_Strict):
+    workers: StrictInt = Field(1, ge=1)
+    threads: StrictInt = Field(1, ge=1, description="framework threads per worker")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+
+
+class SuiteModel(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    seeds: list[StrictInt] = Field(default_factory=lambda: [0], min_length=1)
+    tasks: list[TaskDef] = Field(min_length=1)
+    space: dict[str, Any] = Field(default_factory=dict)
+    budget: Budget = Budget()
+    matrix: Matrix
+    strategy: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per strategy")
+    execution: Execution = Execution()
+    reporters: list[str] | None = None
+
+
+# --------------------------------------------------------------------------- loaded suite
+
+
+@dataclass(frozen=True)
+class Task:
+    definition: TaskDef
+    space: SearchSpace
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite: the parsed model, each task's search space, and the file's digest."""
+
+    path: Path
+    model: SuiteModel
+    tasks: tuple[Task, ...]
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+def load_suite(path: str | Path, host: Any | None = None) -> Suite:
+    """Parse and validate a suite file; with a plugin host, also check every component name.
+
+    Raises `SuiteError` listing every problem found.
+    """
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise SuiteError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
+    text = raw_bytes.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(str(path), [_toml_problem(path, exc)]) from None
+
+    locate = _Locator(str(path), text)
+    try:
+        model = SuiteModel.model_validate(data)
+    except ValidationError as exc:
+        raise SuiteError(str(path), [locate(e["loc"], _message(e)) for e in exc.errors()]) from None
+
+    problems: list[str] = []
+    tasks = tuple(_build_task(model, i, t, problems, locate) for i, t in enumerate(model.tasks))
+    names = [t.name for t in model.tasks]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            problems.append(locate(("tasks", i, "name"), f"duplicate task name {name!r}"))
+    if host is not None:
+        problems += _check_components(model, host, locate)
+    if problems:
+        raise SuiteError(str(path), problems)
+    return Suite(path=path, model=model, tasks=tasks, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str], locate: "_Locator") -> Task:
+    merged = {**model.space, **task.space}
+    params: list[Param] = []
+    for name, value in merged.items():
+        where = ("tasks", index, "space", name) if name in task.space else ("space", name)
+        param = _parse_param(name, value, where, problems, locate)
+        if param is None:
+            continue
+        for v in _extremes(param):
+            problem = models.check_value(task.model, name, v)
+            if problem:
+                problems.append(locate(where, f"task {task.name!r}: {problem}"))
+                break
+        params.append(param)
+    return Task(definition=task, space=SearchSpace(tuple(params)))
+
+
+def _parse_param(name: str, value: Any, where: tuple, problems: list[str], locate: "_Locator") -> Param | None:
+    if not isinstance(value, dict):
+        if isinstance(value, (bool, int, float, str)):
+            return FixedParam(name, value)
+        problems.append(locate(where, f"expected a fixed value or a table with type = int|float|categorical, got {value!r}"))
+        return None
+    try:
+        d = _PARAM_ADAPTER.validate_python(value)
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = tuple(x for x in e["loc"] if x not in ("int", "float", "categorical"))
+            problems.append(locate(where + loc, _message(e)))
+        return None
+    if isinstance(d, IntDef):
+        return IntParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None)
+    if isinstance(d, FloatDef):
+        return FloatParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None)
+    return CategoricalParam(name, tuple(d.choices))
+
+
+def _extremes(param: Param) -> list[Any]:
+    if isinstance(param, FixedParam):
+        return [param.value]
+    if isinstance(param, CategoricalParam):
+        return list(param.choices)
+    return [param.low, param.high, *(param.grid or ())]
+
+
+def _check_components(model: SuiteModel, host: Any, locate: "_Locator") -> list[str]:
+    problems = []
+
+    def check(loc: tuple, kind: str, name: str, registry: dict) -> Any:
+        if name not in registry:
+            problems.append(locate(loc, f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(registry))}"))
+            return None
+        return registry[name]
+
+    backends, strategies, datasets = host.backends(), host.strategies(), host.datasets()
+    for i, name in enumerate(model.matrix.backends):
+        spec = check(("matrix", "backends", i), "backend", name, backends)
+        for t, task in enumerate(model.tasks):
+            if spec is not None and task.model not in spec.families:
+                problems.append(locate(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})"))
+    for i, name in enumerate(model.matrix.strategies):
+        check(("matrix", "strategies", i), "strategy", name, strategies)
+    for i, task in enumerate(model.tasks):
+        check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
+    if model.reporters is not None:
+        reporters = host.reporters()
+        for i, name in enumerate(model.reporters):
+            check(("reporters", i), "reporter", name, reporters)
+    for name, options in model.strategy.items():
+        spec = strategies.get(name)
+        if spec is None:
+            check(("strategy", name), "strategy", name, strategies)
+            continue
+        for key, value in options.items():
+            if key not in spec.options:
+                valid = ", ".join(spec.options) or "(this strategy takes no options)"
+                problems.append(locate(("strategy", name, key), f"unknown option for strategy {name!r}; valid options: {valid}"))
+            elif not _same_kind(spec.options[key], value):
+                problems.append(locate(("strategy", name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}"))
+    return problems
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+    if m:
+        return f"{path}:{m.group(1)}:{m.group(2)}: malformed TOML: {msg}"
+    return f"{path}: malformed TOML: {msg}"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return error["msg"]
+
+
+def dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Locator:
+    """Formats ``file:line: key.path: message``; the line is found by scanning the TOML text."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+
+    def __call__(self, loc: tuple, message: str) -> str:
+        line = self._line(loc)
+        where = f"{self.path}:{line}" if line else self.path
+        return f"{where}: {dotted(loc) or '(top level)'}: {message}"
+
+    def _line(self, loc: tuple) -> int | None:
+        start, found, table = 0, None, ""
+        for part in loc:
+            if isinstance(part, int):
+                if table:  # n-th [[table]] header
+                    hits = [i for i, l in enumerate(self.lines) if re.match(rf"\s*\[\[\s*{re.escape(table)}\s*\]\]", l)]
+                    if part < len(hits):
+                        start = found = hits[part]
+                continue
+            key = re.escape(str(part))
+            table = f"{table}.{part}" if table else str(part)
+            pattern = rf"^\s*\[\[?\s*(.*\.)?{key}\s*\]\]?|(^|[{{,\s]){key}\s*="
+            for i in range(start, len(self.lines)):
+                if re.search(pattern, self.lines[i]):
+                    start = found = i
+                    break
+        return found + 1 if found is not None else None

@@ -1,0 +1,300 @@
+"""Worker processes: started with spawn, bound to one backend, reused across trials.
+
+A worker imports its framework once and then serves trial after trial. The parent watches
+every worker's pipe and process sentinel in one loop, so a trial that raises, hangs past its
+timeout, or kills its process (segfault, out of memory) becomes an outcome, and the worker is
+replaced on the next job.
+
+Messages, worker to parent: ``("ready", env)``, ``("setup-failed", error)``,
+``("start", key)``, ``("epoch", key, EpochReport)``, ``("done", key, TrialOutcome)``.
+Parent to worker: a `TrialRequest`, or ``None`` to stop.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Sequence
+
+from automl_bench.records import EpochReport, TrialOutcome, TrialRequest
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+               "TF_NUM_INTEROP_THREADS")
+SETUP_TIMEOUT = 300.0  # seconds a worker may take to import its framework
+
+
+# =========================================================================== child side
+
+
+def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], threads: int, device: str) -> None:
+    for var in THREAD_VARS:  # before any framework is imported
+        os.environ[var] = str(threads)
+    from automl_bench.manager import get_plugin_manager
+
+    try:
+        host = get_plugin_manager(plugin_modules)
+        instance = host.backend(backend).factory()
+        instance.setup(threads=threads, device=device)
+        conn.send(("ready", dict(instance.environment())))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records it
+        conn.send(("setup-failed", _describe(exc)))
+        return
+    splits_cache: dict[Any, Any] = {}
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # parent went away
+            return
+        if request is None:
+            return
+        conn.send(("start", request.key))
+        outcome = run_trial(host, instance, request, splits_cache, conn)
+        try:
+            conn.send(("done", request.key, outcome))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn: Connection | None) -> TrialOutcome:
+    """Train and evaluate one configuration; every exception becomes a failed outcome."""
+    from automl_bench.data import make_splits
+    from automl_bench.models import build_config
+
+    history: list[EpochReport] = []
+
+    def report(r: EpochReport) -> None:
+        history.append(r)
+        if conn is not None:
+            conn.send(("epoch", request.key, r))
+
+    train_seconds = eval_seconds = 0.0
+    try:
+        task = request.task
+        key = (task.dataset, task.val_fraction, task.test_fraction, task.split_seed)
+        if key not in cache:
+            cache.clear()  # keep one dataset in memory at a time
+            dataset = host.dataset(task.dataset).load()
+            cache[key] = make_splits(dataset, val_fraction=task.val_fraction,
+                                     test_fraction=task.test_fraction, seed=task.split_seed)
+        splits = cache[key]
+        config = build_config(task.family, request.params, request.max_epochs)
+        t0 = time.perf_counter()
+        model = backend.fit(data=splits, config=config, seed=request.seed, report=report)
+        t1 = time.perf_counter()
+        metrics = {f"val_{k}": float(v) for k, v in backend.evaluate(model, splits.x_val, splits.y_val).items()}
+        if request.evaluate_test:
+            metrics.update({f"test_{k}": float(v) for k, v in backend.evaluate(model, splits.x_test, splits.y_test).items()})
+        t2 = time.perf_counter()
+        backend.release(model)
+        train_seconds, eval_seconds = t1 - t0, t2 - t1
+    except Exception as exc:  # noqa: BLE001 - a failing trial is a result, not a crash
+        return TrialOutcome("failed", epochs=len(history), train_seconds=train_seconds,
+                            error=_describe(exc), history=tuple(history))
+    return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
+                        train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history))
+
+
+def _describe(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+# =========================================================================== parent side
+
+
+@dataclass
+class Job:
+    backend: str
+    request: TrialRequest
+    timeout: float
+    context: Any = None  # the runner's own bookkeeping, handed back with the outcome
+
+
+@dataclass
+class _Worker:
+    backend: str
+    process: Any
+    conn: Connection
+    ready: bool = False
+    job: Job | None = None
+    sent_at: float = 0.0  # when the current job was sent
+    started_at: float | None = None  # when the current trial began (worker said "start")
+    epochs_seen: int = 0
+
+
+@dataclass(frozen=True)
+class Finished:
+    job: Job
+    outcome: TrialOutcome
+
+
+@dataclass(frozen=True)
+class Progressed:
+    job: Job
+    report: EpochReport
+
+
+class WorkerPool:
+    """Up to ``size`` workers; each is bound to one backend and reused while jobs for it come."""
+
+    def __init__(self, size: int, plugin_modules: Sequence[str] = (), threads: int = 1, device: str = "cpu"):
+        self.size = size
+        self.plugin_modules = tuple(plugin_modules)
+        self.threads = threads
+        self.device = device
+        self.workers: list[_Worker] = []
+        self.environments: dict[str, dict[str, str]] = {}  # backend -> what its worker reported
+        self.unavailable: dict[str, str] = {}  # backend -> why its worker could not start
+        self._ctx = mp.get_context("spawn")
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for w in self.workers if w.job is not None)
+
+    def has_capacity(self) -> bool:
+        return self.busy < self.size
+
+    def submit(self, job: Job) -> Finished | None:
+        """Hand a job to a worker; returns a finished failure at once if the backend cannot start."""
+        if job.backend in self.unavailable:
+            return Finished(job, TrialOutcome("failed", error=self.unavailable[job.backend]))
+        for dead in [w for w in self.workers if w.job is None and not w.process.is_alive()]:
+            self._remove(dead)
+        worker = next((w for w in self.workers if w.job is None and w.backend == job.backend), None)
+        if worker is None:
+            if len(self.workers) >= self.size:  # retire an idle worker of another backend
+                idle = next(w for w in self.workers if w.job is None)
+                self._stop(idle)
+            worker = self._spawn(job.backend)
+        worker.job, worker.sent_at, worker.started_at, worker.epochs_seen = job, time.monotonic(), None, 0
+        worker.conn.send(job.request)
+        return None
+
+    def poll(self, timeout: float | None) -> list[Finished | Progressed]:
+        """Wait up to ``timeout`` seconds for events; enforce trial and setup timeouts."""
+        busy = [w for w in self.workers if w.job is not None]
+        if not busy:
+            return []
+        now = time.monotonic()
+        deadlines = [self._deadline(w) for w in busy]
+        wait_for = max(0.0, min(deadlines) - now)
+        if timeout is not None:
+            wait_for = min(wait_for, timeout)
+        handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        wait(handles, timeout=wait_for)
+        events: list[Finished | Progressed] = []
+        for worker in busy:
+            events += self._drain(worker)
+        now = time.monotonic()
+        for worker in busy:
+            if worker.job is not None and now >= self._deadline(worker):
+                events.append(self._expire(worker))
+        return events
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            self._stop(worker)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _spawn(self, backend: str) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=worker_main, args=(child, backend, self.plugin_modules, self.threads, self.device),
+            name=f"bench-worker-{backend}", daemon=True,
+        )
+        process.start()
+        child.close()
+        worker = _Worker(backend, process, parent)
+        self.workers.append(worker)
+        return worker
+
+    def _deadline(self, worker: _Worker) -> float:
+        assert worker.job is not None
+        if worker.started_at is None:  # still importing its framework, or about to start
+            return worker.sent_at + SETUP_TIMEOUT
+        return worker.started_at + worker.job.timeout
+
+    def _drain(self, worker: _Worker) -> list[Finished | Progressed]:
+        events: list[Finished | Progressed] = []
+        while worker.job is not None:
+            try:
+                if not worker.conn.poll():
+                    break
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            if kind == "ready":
+                worker.ready = True
+                self.environments[worker.backend] = message[1]
+            elif kind == "setup-failed":
+                self.unavailable[worker.backend] = f"backend {worker.backend!r} could not start: {message[1]}"
+                events.append(Finished(worker.job, TrialOutcome("failed", error=self.unavailable[worker.backend])))
+                self._remove(worker)
+            elif kind == "start":
+                worker.started_at = time.monotonic()
+            elif kind == "epoch":
+                worker.epochs_seen += 1
+                events.append(Progressed(worker.job, message[2]))
+            elif kind == "done":
+                events.append(Finished(worker.job, message[2]))
+                worker.job = None
+        if worker.job is not None and not worker.process.is_alive():
+            worker.process.join()
+            events.append(Finished(worker.job, TrialOutcome(
+                "failed", epochs=worker.epochs_seen,
+                error=f"worker process died ({_exit_reason(worker.process.exitcode)}) during the trial",
+            )))
+            self._remove(worker)
+        return events
+
+    def _expire(self, worker: _Worker) -> Finished:
+        job = worker.job
+        assert job is not None
+        if worker.started_at is None:
+            outcome = TrialOutcome("failed", error=f"worker for {worker.backend!r} did not start within {SETUP_TIMEOUT:.0f} s")
+        else:
+            outcome = TrialOutcome("timeout", epochs=worker.epochs_seen,
+                                   train_seconds=time.monotonic() - worker.started_at,
+                                   error=f"trial exceeded its timeout of {job.timeout:g} s and was stopped")
+        self._kill(worker)
+        return Finished(job, outcome)
+
+    def _stop(self, worker: _Worker) -> None:
+        try:
+            worker.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        worker.process.join(timeout=5)
+        if worker.process.is_alive():
+            self._kill(worker)
+        else:
+            self._remove(worker)
+
+    def _kill(self, worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join(timeout=10)
+        self._remove(worker)
+
+    def _remove(self, worker: _Worker) -> None:
+        worker.job = None
+        worker.conn.close()
+        if worker in self.workers:
+            self.workers.remove(worker)
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
