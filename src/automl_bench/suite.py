@@ -168,7 +168,7 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SuiteError(str(path), [_toml_problem(path, exc)]) from None
+        raise SuiteError(str(path), [_toml_problem(path, text, exc)]) from None
 
     locate = _Locator(str(path), text)
     try:
@@ -284,11 +284,15 @@ def _same_kind(default: Any, value: Any) -> bool:
 # --------------------------------------------------------------------------- messages
 
 
-def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+def _toml_problem(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    # Python 3.11's tomllib puts the position in the message only: "(at line 3, column 5)".
     m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-    msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+    msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
     if m:
         return f"{path}:{m.group(1)}:{m.group(2)}: malformed TOML: {msg}"
+    if "end of document" in str(exc):
+        line, col = text.count("\n") + 1, len(text) - text.rfind("\n")
+        return f"{path}:{line}:{col}: malformed TOML: {msg} at end of file"
     return f"{path}: malformed TOML: {msg}"
 
 

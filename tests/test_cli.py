@@ -1,0 +1,99 @@
+"""The `bench` command through click's CliRunner, plus a subprocess import guard."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from automl_bench.cli import cli
+
+COMMANDS = [[], ["run"], ["validate"], ["plugins"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "bench")
+def test_help_on_every_command(command):
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output
+
+
+def test_every_command_is_covered_by_the_help_test():
+    assert sorted(cli.commands) == sorted(c[0] for c in COMMANDS if c)
+
+
+def test_bench_help_and_plugins_import_no_framework_and_no_pandas():
+    code = (
+        "import sys\n"
+        "from automl_bench.cli import cli\n"
+        "for args in (['--help'], ['plugins']):\n"
+        "    try:\n"
+        "        cli(args, prog_name='bench')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = sorted(m for m in ('torch', 'tensorflow', 'keras', 'pandas', 'sklearn', 'numpy') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def test_validate_reports_ok_and_problems(tmp_path, write_suite):
+    good = write_suite()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.read_text().replace('backends = ["toy"]', 'backends = ["toy", "jax"]'))
+    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "validate", str(good), str(bad)])
+    assert result.exit_code == 1
+    assert f"{good}: ok: suite 'toy', 1 tasks, 1 cells, up to 4 trials" in result.output
+    assert "matrix.backends[1]: unknown backend 'jax'; choose one of: torch, toy" in result.output
+
+
+def test_malformed_toml_gives_file_line_col(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "x"\nseeds = [1,\n')
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:3:1: malformed TOML" in result.output
+
+
+def test_plugins_lists_components_and_origins():
+    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "plugins"])
+    assert result.exit_code == 0
+    assert "torch  (automl-bench 0.1.0: automl_bench.plugins.torch_backend)\n    backend:torch" in result.output
+    assert "toy_plugin  ((module): toy_plugin)\n    backend:toy\n    dataset:toy" in result.output
+
+
+def test_run_prints_the_leaderboard_and_writes_outputs(tmp_path, write_suite):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "run", str(write_suite(max_trials=5)), "--out", str(out),
+                                      "--max-trials", "3", "--seeds", "0,1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "| toy-task | toy       | random     |" in result.output
+    assert "6 trials (6 ok)" in result.output
+    for name in ("trials.csv", "leaderboard.csv", "leaderboard.md", "bench.sqlite"):
+        assert (out / "toy" / name).exists(), name
+    md = (out / "toy" / "leaderboard.md").read_text()
+    assert "best val accuracy" in md and "±" in md  # two seeds: mean ± std
+    import pandas as pd
+
+    trials = pd.read_csv(out / "toy" / "trials.csv")
+    assert sorted(set(trials["seed"])) == [0, 1]
+    assert json.loads(trials["packages"][0])["toy"] == "1.0"
+
+
+def test_bench_errors_are_clean_messages_and_debug_shows_tracebacks(tmp_path):
+    missing = tmp_path / "nope.toml"
+    result = CliRunner().invoke(cli, ["run", str(missing)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {missing}: 1 problem:\n  cannot read")
+    debug = CliRunner().invoke(cli, ["--debug", "run", str(missing)])
+    assert debug.exit_code == 1 and type(debug.exception).__name__ == "SuiteError"
+
+
+def test_bad_seeds_option(tmp_path, write_suite):
+    result = CliRunner().invoke(cli, ["run", str(write_suite()), "--seeds", "a,b"])
+    assert result.exit_code == 2
+    assert "expected comma-separated integers" in result.output

@@ -1,0 +1,130 @@
+"""The runner with the toy backend: failures become rows, runs resume, workers are reused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from filelock import FileLock
+
+from automl_bench import hookimpl
+from automl_bench.errors import ResultsError
+from automl_bench.runner import RunOptions, run_suite
+from automl_bench.suite import load_suite
+from toy_plugin import toy_score
+
+FIVE_BEHAVIOURS = '{ type = "categorical", choices = ["relu", "tanh", "sigmoid", "elu", "gelu"] }'
+
+
+def run(path, host, out, **options):
+    return run_suite(load_suite(path, host), host, RunOptions(out=out, **options))
+
+
+def by_behaviour(trials):
+    return {json.loads(p)["activation"]: row for p, row in zip(trials["params"], trials.to_dict("records"))}
+
+
+def test_each_failure_kind_becomes_its_row_and_the_run_goes_on(write_suite, host, tmp_path):
+    suite = write_suite(max_trials=10, timeout=2, strategies='"grid"', activation=FIVE_BEHAVIOURS,
+                        learning_rate="0.01")
+    results = run(suite, host, tmp_path / "out")
+    rows = by_behaviour(results.trials)
+    assert len(results.trials) == 5  # the grid has 5 points and is exhausted
+    assert rows["relu"]["status"] == "ok" and rows["relu"]["value"] == pytest.approx(toy_score(0.01))
+    assert rows["tanh"]["status"] == "failed"
+    assert rows["tanh"]["error"].startswith("RuntimeError: toy backend was told to fail (at toy_plugin.py:")
+    assert rows["sigmoid"]["status"] == "failed"
+    assert rows["sigmoid"]["error"] == "non-finite metrics: val_accuracy=nan, val_loss=nan"
+    assert rows["elu"]["status"] == "timeout"
+    assert rows["elu"]["error"] == "trial exceeded its timeout of 2 s and was stopped"
+    assert rows["gelu"]["status"] == "failed"
+    assert rows["gelu"]["error"] == "worker process died (exit code 17) during the trial"
+    # every row carries what is needed to reproduce it
+    assert all(len(h) == 64 for h in results.trials["suite_sha256"])
+    assert all("cpu (threads=1)" == g for g in results.trials["gpu"])
+    # the best (only successful) configuration was scored on the test split
+    assert results.leaderboard.loc[0, "test_mean"] == pytest.approx(toy_score(0.01), abs=1e-6)
+    assert results.leaderboard.loc[0, "failed"] == 4
+
+
+def test_rerun_resumes_without_losing_or_repeating_trials(write_suite, host, tmp_path):
+    suite = write_suite(max_trials=6)
+    first = run(suite, host, tmp_path / "a", max_trials=3)
+    assert list(first.trials["trial"]) == [0, 1, 2]
+    resumed = run(suite, host, tmp_path / "a")
+    straight = run(suite, host, tmp_path / "b")
+    assert list(resumed.trials["trial"]) == [0, 1, 2, 3, 4, 5]
+    assert list(resumed.trials["run_id"]) == [1, 1, 1, 2, 2, 2]
+    cols = ["trial", "trial_seed", "params", "value"]
+    assert resumed.trials[cols].equals(straight.trials[cols])
+    # nothing left to do: a third run records nothing new
+    again = run(suite, host, tmp_path / "a")
+    assert list(again.trials["run_id"]) == [1, 1, 1, 2, 2, 2]
+
+
+def test_parallel_workers_give_the_same_trials(write_suite, host, tmp_path):
+    suite = write_suite(max_trials=6)
+    one = run(suite, host, tmp_path / "one")
+    two = run(suite, host, tmp_path / "two", workers=2)
+    cols = ["trial", "params", "value"]
+    assert two.trials[cols].equals(one.trials[cols])
+
+
+def test_a_changed_suite_is_not_mixed_with_old_results(write_suite, host, tmp_path):
+    out = tmp_path / "out"
+    run(write_suite(max_trials=2), host, out)
+    changed = write_suite(max_trials=3)
+    with pytest.raises(ResultsError, match="different version of suite 'toy'.*--fresh"):
+        run(changed, host, out)
+    fresh = run(changed, host, out, fresh=True)
+    assert list(fresh.trials["trial"]) == [0, 1, 2]
+
+
+def test_a_locked_results_directory_is_refused(write_suite, host, tmp_path):
+    (tmp_path / "out" / "toy").mkdir(parents=True)
+    with FileLock(str(tmp_path / "out" / "toy" / ".bench.lock")):
+        with pytest.raises(ResultsError, match="another `bench run` is writing to"):
+            run(write_suite(), host, tmp_path / "out")
+
+
+def test_an_unavailable_backend_fails_its_trials_and_the_rest_runs(write_suite, host, tmp_path, monkeypatch):
+    (tmp_path / "missing_fw.py").write_text(
+        "from automl_bench import hookimpl, BackendSpec, Backend\n"
+        "from automl_bench.errors import BackendUnavailableError\n"
+        "class Missing(Backend):\n"
+        "    def setup(self, *, threads, device):\n"
+        "        raise BackendUnavailableError('needs jax: pip install jax')\n"
+        "    def fit(self, **kw): pass\n"
+        "    def evaluate(self, model, x, y): pass\n"
+        "@hookimpl\n"
+        "def bench_backends(register):\n"
+        "    register(BackendSpec('jaxish', 'needs jax', Missing))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{__import__('os').environ['PYTHONPATH']}")
+    from automl_bench.manager import get_plugin_manager
+
+    host = get_plugin_manager(["toy_plugin", "missing_fw"])
+    suite = write_suite(max_trials=2, extra="").read_text().replace('backends = ["toy"]', 'backends = ["jaxish", "toy"]')
+    path = tmp_path / "two.toml"
+    path.write_text(suite)
+    results = run(path, host, tmp_path / "out")
+    jax = results.trials[results.trials["backend"] == "jaxish"]
+    toy = results.trials[results.trials["backend"] == "toy"]
+    assert list(jax["status"]) == ["failed", "failed"]
+    assert set(jax["error"]) == {"backend 'jaxish' could not start: BackendUnavailableError: needs jax: pip install jax"
+                                 " (at missing_fw.py:5 in setup)"}
+    assert list(toy["status"]) == ["ok", "ok"]
+
+
+def test_trial_end_events_reach_plugins(write_suite, host, tmp_path):
+    seen = []
+
+    class Listener:
+        @hookimpl
+        def bench_on_trial_end(self, cell, trial):
+            seen.append((cell["backend"], trial.number, trial.status))
+
+    host.pm.register(Listener())
+    run(write_suite(max_trials=3), host, tmp_path / "out")
+    assert seen == [("toy", 0, "ok"), ("toy", 1, "ok"), ("toy", 2, "ok")]

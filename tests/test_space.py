@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from automl_bench.space import CategoricalParam, FixedParam, FloatParam, IntParam, SearchSpace
+
+SPACE = SearchSpace((
+    IntParam("layers", 1, 4),
+    IntParam("units", 8, 512, log=True),
+    IntParam("batch", 16, 128, step=16),
+    FloatParam("lr", 1e-5, 1e-1, log=True),
+    FloatParam("dropout", 0.0, 0.5, step=0.1),
+    CategoricalParam("act", ("relu", "tanh")),
+    FixedParam("epochs", 5),
+))
+
+
+def test_samples_stay_inside_the_space_and_cover_it():
+    rng = random.Random(0)
+    samples = [SPACE.sample(rng) for _ in range(2000)]
+    assert all(SPACE.contains(s) for s in samples)
+    assert {s["layers"] for s in samples} == {1, 2, 3, 4}
+    assert {s["act"] for s in samples} == {"relu", "tanh"}
+    # log scale: about half the draws fall below the geometric midpoint
+    below = sum(s["lr"] < math.sqrt(1e-5 * 1e-1) for s in samples) / len(samples)
+    assert 0.45 < below < 0.55
+    assert min(s["units"] for s in samples) == 8 and max(s["units"] for s in samples) == 512
+
+
+def test_same_seed_same_samples():
+    assert [SPACE.sample(random.Random(3)) for _ in range(5)] == [SPACE.sample(random.Random(3)) for _ in range(5)]
+
+
+def test_grid_discretises_ranges():
+    grid = SPACE.grid(3)
+    assert len(grid) == 3 * 3 * 3 * 3 * 3 * 2 * 1
+    assert all(SPACE.contains(g) for g in grid)
+    lrs = sorted({g["lr"] for g in grid})
+    assert lrs == pytest.approx([1e-5, 1e-3, 1e-1])  # log-spaced
+    batches = sorted({g["batch"] for g in grid})  # snapped to the step, both ends kept
+    assert len(batches) == 3 and batches[0] == 16 and batches[-1] == 128
+    assert all((b - 16) % 16 == 0 for b in batches)
+
+
+def test_explicit_grid_and_small_int_ranges():
+    space = SearchSpace((IntParam("layers", 1, 2), FloatParam("lr", 0.0, 1.0, grid=(0.1, 0.2))))
+    assert space.grid(5) == [{"layers": 1, "lr": 0.1}, {"layers": 1, "lr": 0.2},
+                             {"layers": 2, "lr": 0.1}, {"layers": 2, "lr": 0.2}]
+
+
+def test_contains_rejects_outsiders():
+    good = SPACE.sample(random.Random(1))
+    assert not SPACE.contains({**good, "layers": 9})
+    assert not SPACE.contains({**good, "batch": 17})
+    assert not SPACE.contains({**good, "extra": 1})

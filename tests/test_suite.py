@@ -1,0 +1,120 @@
+"""Suite parsing and validation: a table of malformed inputs and the messages they give."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from automl_bench.errors import SuiteError
+from automl_bench.suite import load_suite
+
+GOOD = """\
+name = "ok"
+seeds = [0, 1]
+
+[matrix]
+backends = ["toy"]
+strategies = ["random", "grid"]
+
+[space]
+learning_rate = { type = "float", low = 1e-4, high = 1.0, log = true }
+units = { type = "int", low = 8, high = 64, step = 8 }
+activation = { type = "categorical", choices = ["relu", "tanh"] }
+epochs = 2
+
+[strategy.grid]
+points = 2
+
+[[tasks]]
+name = "a"
+dataset = "toy"
+
+[[tasks]]
+name = "b"
+dataset = "toy"
+[tasks.space]
+epochs = 3
+"""
+
+
+def load(tmp_path, text, host=None):
+    path = tmp_path / "suite.toml"
+    path.write_text(textwrap.dedent(text))
+    return load_suite(path, host)
+
+
+def problems(tmp_path, text, host=None):
+    with pytest.raises(SuiteError) as info:
+        load(tmp_path, text, host)
+    return info.value.problems
+
+
+def test_good_suite_loads_with_merged_spaces(tmp_path, host):
+    suite = load(tmp_path, GOOD, host)
+    assert suite.name == "ok"
+    a, b = suite.tasks
+    assert a.space.names == ("learning_rate", "units", "activation", "epochs")
+    assert [p.value for p in a.space if p.name == "epochs"] == [2]
+    assert [p.value for p in b.space if p.name == "epochs"] == [3]
+    assert len(suite.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        # malformed TOML: file:line:col
+        (("[matrix]", "[matrix"), "suite.toml:4:8: malformed TOML"),
+        # unknown keys, at the top level and nested
+        (('name = "ok"', 'name = "ok"\ncolour = "red"'), "suite.toml:2: colour: unknown key"),
+        (("[strategy.grid]", "[budget]\nmax_trails = 3\n[strategy.grid]"), "budget.max_trails: unknown key"),
+        # missing and mistyped values
+        (('[[tasks]]\nname = "a"\ndataset = "toy"\n', '[[tasks]]\nname = "a"\n'), "tasks[0].dataset: required key is missing"),
+        (("seeds = [0, 1]", 'seeds = ["zero"]'), "seeds[0]: Input should be a valid integer"),
+        (('name = "ok"', 'name = "Not OK!"'), "name: String should match pattern"),
+        # search-space definitions
+        (("low = 8, high = 64", "low = 64, high = 8"), "space.units: Value error, low (64) must be <= high (8)"),
+        (("low = 1e-4, high = 1.0, log = true", "low = 0.0, high = 1.0, log = true"), "log-scale float needs low > 0"),
+        (('type = "categorical"', 'type = "choice"'), "space.activation: Input tag 'choice' found using 'type' does not match any of the expected tags: 'int', 'float', 'categorical'"),
+        (('epochs = 2\n', 'epochs = 2\nwidth = 3\n'), "space.width: task 'a': mlp has no knob 'width'"),
+        (('choices = ["relu", "tanh"]', 'choices = ["relu", "swish"]'), "activation must be one of: relu, tanh, sigmoid, elu, gelu"),
+        (("epochs = 3", "epochs = 0"), "tasks[1].space.epochs: task 'b': epochs must be >= 1, got 0"),
+        # duplicate names
+        (('name = "b"', 'name = "a"'), "tasks[1].name: duplicate task name 'a'"),
+    ],
+)
+def test_malformed_suites(tmp_path, change, expected):
+    old, new = change
+    assert old in GOOD, old
+    found = problems(tmp_path, GOOD.replace(old, new, 1))
+    assert any(expected in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (('backends = ["toy"]', 'backends = ["tensorflw"]'), "matrix.backends[0]: unknown backend 'tensorflw'; choose one of: torch, toy"),
+        (('"random", "grid"', '"random", "bayes"'), "matrix.strategies[1]: unknown strategy 'bayes'; choose one of: grid, random"),
+        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "mnist-6k"'), "tasks[1].dataset: unknown dataset 'mnist-6k'; choose one of: digits, mnist-5k, toy"),
+        (("points = 2", "pionts = 2"), "strategy.grid.pionts: unknown option for strategy 'grid'; valid options: points, shuffle"),
+        (("points = 2", 'points = "two"'), "strategy.grid.points: expected int, got 'two'"),
+    ],
+)
+def test_unknown_components_name_the_valid_choices(tmp_path, host, change, expected):
+    old, new = change
+    found = problems(tmp_path, GOOD.replace(old, new, 1), host)
+    assert any(expected in p for p in found), found
+
+
+def test_every_problem_is_reported_at_once_with_its_line(tmp_path, host):
+    text = GOOD.replace('backends = ["toy"]', 'backends = ["nope"]').replace('dataset = "toy"', 'dataset = "nada"')
+    found = problems(tmp_path, text, host)
+    assert len(found) == 3, found  # one backend, two datasets
+    assert any(p.startswith(f"{tmp_path / 'suite.toml'}:5: matrix.backends[0]") for p in found), found
+    assert any(":19: tasks[0].dataset" in p for p in found), found
+    assert any(":23: tasks[1].dataset" in p for p in found), found
+
+
+def test_unreadable_file(tmp_path):
+    with pytest.raises(SuiteError, match="cannot read"):
+        load_suite(tmp_path / "missing.toml")

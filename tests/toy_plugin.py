@@ -1,0 +1,73 @@
+"""A toy plugin for the tests: a backend that scores a known function in microseconds.
+
+It is loaded by import path (``bench -p toy_plugin`` or ``AUTOML_BENCH_PLUGINS=toy_plugin``),
+exactly as any plugin module can be. The ``activation`` knob picks the trial's behaviour:
+
+    relu -> ok     tanh -> raise     sigmoid -> NaN metrics     elu -> hang     gelu -> kill own process
+
+The score is known in closed form: ``val_accuracy = 1 - (log10(learning_rate) + 2)**2 / 10``,
+best at learning_rate = 0.01. ``TOY_EPOCH_SECONDS`` makes each epoch sleep (for kill tests).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from automl_bench import Backend, BackendSpec, DatasetSpec, EpochReport, hookimpl
+
+BEHAVIOUR = {"relu": "ok", "tanh": "raise", "sigmoid": "nan", "elu": "hang", "gelu": "crash"}
+
+
+def toy_score(learning_rate: float) -> float:
+    return 1 - (math.log10(learning_rate) + 2) ** 2 / 10
+
+
+class ToyBackend(Backend):
+    def setup(self, *, threads, device):
+        self.threads = threads
+
+    def environment(self):
+        return {"toy": "1.0", "device": f"cpu (threads={self.threads})"}
+
+    def fit(self, *, data, config, seed, report):
+        behaviour = BEHAVIOUR[config.activation]
+        pause = float(os.environ.get("TOY_EPOCH_SECONDS", "0"))
+        for epoch in range(1, config.epochs + 1):
+            if pause:
+                time.sleep(pause)
+            report(EpochReport(epoch, {"train_loss": 1.0 / epoch, "val_loss": 1.0 / epoch,
+                                       "val_accuracy": toy_score(config.learning_rate)}))
+        if behaviour == "raise":
+            raise RuntimeError("toy backend was told to fail")
+        if behaviour == "hang":
+            time.sleep(3600)
+        if behaviour == "crash":
+            os._exit(17)
+        # A tiny seed-dependent wobble proves seeds reach the backend.
+        return {"lr": config.learning_rate, "seed": seed, "nan": behaviour == "nan"}
+
+    def evaluate(self, model, x, y):
+        if model["nan"]:
+            return {"accuracy": float("nan"), "loss": float("nan")}
+        return {"accuracy": toy_score(model["lr"]) + (model["seed"] % 1000) * 1e-9, "loss": 0.5}
+
+
+def load_toy():
+    import numpy as np
+
+    from automl_bench.data import make_dataset
+
+    rng = np.random.default_rng(0)
+    return make_dataset("toy", rng.random((40, 4)), np.arange(40) % 2, source="tests/toy_plugin.py, generated")
+
+
+@hookimpl
+def bench_backends(register):
+    register(BackendSpec("toy", "toy backend: a known function, can fail on demand", ToyBackend))
+
+
+@hookimpl
+def bench_datasets(register):
+    register(DatasetSpec("toy", "40 random points, 2 classes", load_toy))
