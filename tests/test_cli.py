@@ -62,8 +62,9 @@ def test_malformed_toml_gives_file_line_col(tmp_path):
 def test_plugins_lists_components_and_origins():
     result = CliRunner().invoke(cli, ["-p", "toy_plugin", "plugins"])
     assert result.exit_code == 0
-    assert "torch  (automl-bench 0.1.0: automl_bench.plugins.torch_backend)\n    backend:torch" in result.output
-    assert "toy_plugin  ((module): toy_plugin)\n    backend:toy\n    dataset:toy" in result.output
+    assert "torch  (automl-bench 0.1.0: automl_bench.plugins.torch_backend)\n    backend:torch " in result.output
+    assert "toy_plugin  ((module): toy_plugin)\n    backend:toy" in result.output
+    assert f"    {'dataset:toy':<22} 40 random points, 2 classes\n" in result.output
 
 
 def test_run_prints_the_leaderboard_and_writes_outputs(tmp_path, write_suite):

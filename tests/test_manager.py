@@ -16,7 +16,7 @@ def test_builtins_load_through_entry_points():
     assert set(host.reporters()) >= {"csv", "markdown"}
     torch = next(p for p in host.plugins() if p.name == "torch")
     assert torch.distribution.startswith("automl-bench ")
-    assert torch.components == ("backend:torch",)
+    assert [(kind, name) for kind, name, _ in torch.components] == [("backend", "torch")]
     assert host.broken == []
 
 

@@ -127,8 +127,8 @@ def plugins(state: State) -> None:
     host = state.host
     for info in host.plugins():
         click.echo(f"{info.name}  ({info.distribution}: {info.module})")
-        for component in info.components:
-            click.echo(f"    {component}")
+        for kind, name, summary in info.components:
+            click.echo(f"    {kind + ':' + name:<22} {summary}")
     for broken in host.broken:
         click.echo(f"{broken.name}  ({broken.distribution})  NOT LOADED: {broken.error}")
 

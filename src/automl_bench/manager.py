@@ -31,7 +31,7 @@ class PluginInfo:
     name: str
     distribution: str  # the distribution it came from, or "(module)" for -p/env plugins
     module: str
-    components: tuple[str, ...] = ()
+    components: tuple[tuple[str, str, str], ...] = ()  # (kind, name, summary)
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,13 @@ class Host:
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:
                 continue
-            components: list[str] = []
+            components: list[tuple[str, str, str]] = []
             for kind, hook, spec_type in self._registries():
                 impl = getattr(plugin, hook.name, None)
                 if impl is not None:
                     found: list[Any] = []
                     impl(register=found.append)
-                    components += [f"{kind}:{s.name}" for s in found if isinstance(s, spec_type)]
+                    components += [(kind, s.name, s.summary) for s in found if isinstance(s, spec_type)]
             dist, module = self.sources.get(name, ("(module)", getattr(plugin, "__name__", name)))
             infos.append(PluginInfo(name, dist, module, tuple(components)))
         return sorted(infos, key=lambda i: i.name)

@@ -1,0 +1,41 @@
+"""The real thing: `bench run suites/quickstart.toml` with PyTorch on real data, capped for CI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.slow
+def test_quickstart_smoke_run_trains_real_models(tmp_path):
+    cmd = [sys.executable, "-m", "automl_bench.cli", "run", str(ROOT / "suites" / "quickstart.toml"),
+           "--out", str(tmp_path), "--max-trials", "3", "--seeds", "0", "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "12 trials (12 ok)" in done.stdout
+    board = pd.read_csv(tmp_path / "quickstart" / "leaderboard.csv")
+    assert set(zip(board["task"], board["strategy"])) == {
+        ("digits-mlp", "random"), ("digits-mlp", "grid"), ("mnist5k-mlp", "random"), ("mnist5k-mlp", "grid")}
+    digits = board[board["task"] == "digits-mlp"]
+    assert digits["val_mean"].max() > 0.85  # three short trials already learn digits well
+    assert digits["test_mean"].notna().all()
+    trials = pd.read_csv(tmp_path / "quickstart" / "trials.csv")
+    assert trials["packages"].str.contains('"torch": "2.13.0').all()
+    assert (trials["gpu"] == "cpu (threads=1)").all()
+
+
+def test_every_shipped_suite_validates():
+    from click.testing import CliRunner
+
+    from automl_bench.cli import cli
+
+    suites = sorted(str(p) for p in (ROOT / "suites").glob("*.toml"))
+    assert suites
+    result = CliRunner().invoke(cli, ["validate", *suites])
+    assert result.exit_code == 0, result.output
