@@ -27,7 +27,8 @@ def test_quickstart_smoke_run_trains_real_models(tmp_path):
     assert digits["test_mean"].notna().all()
     trials = pd.read_csv(tmp_path / "quickstart" / "trials.csv")
     assert trials["packages"].str.contains('"torch": "2.13.0').all()
-    assert (trials["gpu"] == "cpu (threads=1)").all()
+    assert (trials["device"] == "cpu (threads=1)").all()
+    assert (trials["wall_seconds"] >= trials["train_seconds"]).all()
 
 
 def test_every_shipped_suite_validates():

@@ -41,7 +41,8 @@ def test_each_failure_kind_becomes_its_row_and_the_run_goes_on(write_suite, host
     assert rows["gelu"]["error"] == "worker process died (exit code 17) during the trial"
     # every row carries what is needed to reproduce it
     assert all(len(h) == 64 for h in results.trials["suite_sha256"])
-    assert all("cpu (threads=1)" == g for g in results.trials["gpu"])
+    assert all("cpu (threads=1)" == d for d in results.trials["device"])
+    assert rows["elu"]["wall_seconds"] >= 2 and rows["relu"]["wall_seconds"] > 0
     # the best (only successful) configuration was scored on the test split
     assert results.leaderboard.loc[0, "test_mean"] == pytest.approx(toy_score(0.01), abs=1e-6)
     assert results.leaderboard.loc[0, "failed"] == 4
@@ -57,6 +58,10 @@ def test_rerun_resumes_without_losing_or_repeating_trials(write_suite, host, tmp
     assert list(resumed.trials["run_id"]) == [1, 1, 1, 2, 2, 2]
     cols = ["trial", "trial_seed", "params", "value"]
     assert resumed.trials[cols].equals(straight.trials[cols])
+    # the test score belongs to the best of all six trials, not to the best of the first three
+    best = resumed.trials.loc[resumed.trials["value"].idxmax(), "trial"]
+    assert list(resumed.finals["trial"]) == [best] == list(straight.finals["trial"])
+    assert resumed.finals["test_accuracy"].equals(straight.finals["test_accuracy"])
     # nothing left to do: a third run records nothing new
     again = run(suite, host, tmp_path / "a")
     assert list(again.trials["run_id"]) == [1, 1, 1, 2, 2, 2]

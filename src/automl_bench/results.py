@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 TRIAL_COLUMNS = (
     "suite", "task", "backend", "strategy", "seed", "trial", "trial_seed", "params", "status", "value",
 )
-ENV_COLUMNS = ("suite_sha256", "git_commit", "python", "platform", "cpu", "gpu", "packages", "run_id")
+ENV_COLUMNS = ("suite_sha256", "git_commit", "python", "platform", "cpu", "device", "packages", "run_id")
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,11 +66,12 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
     row.update(json.loads(r["metrics"]))
     row.update({
         "epochs": r["epochs"], "train_seconds": round(r["train_seconds"], 4),
-        "eval_seconds": round(r["eval_seconds"], 4), "error": r["error"],
+        "eval_seconds": round(r["eval_seconds"], 4), "wall_seconds": round(r["wall_seconds"], 4),
+        "error": r["error"],
         "suite_sha256": env.get("suite_sha256", ""), "git_commit": env.get("git_commit", ""),
         "python": env.get("python", ""), "platform": env.get("platform", ""),
         "cpu": f"{env.get('cpu', '')} x{env.get('cpu_count', '')}",
-        "gpu": backend_env.get("device", ""),
+        "device": backend_env.get("device", ""),
         "packages": json.dumps(packages, sort_keys=True), "run_id": r["run_id"],
     })
     return row

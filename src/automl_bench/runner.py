@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -23,7 +23,7 @@ from automl_bench.manager import Host
 from automl_bench.records import FinishedTrial, TaskRef, TrialOutcome, TrialRequest
 from automl_bench.store import CellKey, Store
 from automl_bench.suite import Suite, Task
-from automl_bench.worker import Finished, Job, Progressed, WorkerPool
+from automl_bench.worker import Finished, Job, WorkerPool
 
 DB_NAME = "bench.sqlite"
 
@@ -69,6 +69,7 @@ class Cell:
     in_flight: set[int] = field(default_factory=set)
     exhausted: bool = False
     final_state: str = "pending"  # pending | issued | done
+    tested: int | None = None  # the trial whose configuration was scored on the test split
 
     def trial_seed(self, number: int) -> int:
         # Shared across backends and strategies: trial n of seed s trains from the same seed everywhere.
@@ -177,7 +178,7 @@ class Runner:
                         recorded = store.finished_trials(key)
                         strategy.restore(recorded)
                         cell.done = {t.number: t for t in recorded}
-                        cell.final_state = "done" if store.has_final(key) else "pending"
+                        cell.tested = store.final_number(key)
                         cells.append(cell)
         return cells
 
@@ -193,10 +194,8 @@ class Runner:
             if pool.busy == 0:
                 return
             for event in pool.poll(timeout=1.0):
-                if isinstance(event, Finished):
+                if isinstance(event, Finished):  # per-epoch reports arrive with the outcome's history
                     self._finish(event, store, run_id)
-                elif isinstance(event, Progressed):
-                    pass  # per-epoch reports: kept with the outcome's history
 
     def _next_job(self, cells: list[Cell]) -> Job | None:
         for cell in cells:
@@ -208,9 +207,9 @@ class Runner:
                     return self._job(cell, number, dict(params), final=False)
                 cell.exhausted = True
                 number = None
-            if not cell.searching and cell.final_state == "pending":
+            if not cell.searching and cell.final_state == "pending":  # search over: test its best
                 best = cell.best()
-                if best is None:  # nothing succeeded: no configuration to test
+                if best is None or best.number == cell.tested:  # nothing to test, or tested already
                     cell.final_state = "done"
                     continue
                 cell.final_state = "issued"
@@ -232,13 +231,13 @@ class Runner:
         params = event.job.request.params
         if final:
             store.record_final(cell.key, number, run_id, params, outcome)
-            cell.final_state = "done"
+            cell.final_state, cell.tested = "done", number
             return
         value = outcome.metrics.get(cell.objective) if outcome.status == "ok" else None
         if outcome.status == "ok" and value is None:
-            outcome = TrialOutcome("failed", metrics=outcome.metrics, epochs=outcome.epochs,
-                                   error=f"backend reported no {cell.objective}", history=outcome.history)
-        store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value)
+            outcome = replace(outcome, status="failed", error=f"backend reported no {cell.objective}")
+        store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
+                           event.wall_seconds)
         trial = FinishedTrial(number, params, outcome.status, value)
         cell.in_flight.discard(number)
         cell.done[number] = trial
@@ -256,9 +255,7 @@ def _check_finite(outcome: TrialOutcome) -> TrialOutcome:
     if outcome.status != "ok" or not bad:
         return outcome
     values = ", ".join(f"{k}={outcome.metrics[k]}" for k in bad)
-    return TrialOutcome("failed", metrics=outcome.metrics, epochs=outcome.epochs,
-                        train_seconds=outcome.train_seconds, eval_seconds=outcome.eval_seconds,
-                        error=f"non-finite metrics: {values}", history=outcome.history)
+    return replace(outcome, status="failed", error=f"non-finite metrics: {values}")
 
 
 def _value(trial: FinishedTrial | None) -> float | None:

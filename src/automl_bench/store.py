@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS trials (
     trial_seed INTEGER NOT NULL,
     params TEXT NOT NULL, status TEXT NOT NULL, value REAL, metrics TEXT NOT NULL,
     epochs INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL,
-    error TEXT NOT NULL, history TEXT NOT NULL, finished REAL NOT NULL,
+    wall_seconds REAL NOT NULL, error TEXT NOT NULL, history TEXT NOT NULL, finished REAL NOT NULL,
     UNIQUE (task, backend, strategy, seed, number)
 );
 CREATE TABLE IF NOT EXISTS finals (
@@ -90,14 +90,15 @@ class Store:
     # -- trials -----------------------------------------------------------------------
 
     def record_trial(self, cell: CellKey, number: int, run_id: int, trial_seed: int,
-                     params: Mapping[str, Any], outcome: TrialOutcome, value: float | None) -> None:
+                     params: Mapping[str, Any], outcome: TrialOutcome, value: float | None,
+                     wall_seconds: float) -> None:
         history = [{"epoch": r.epoch, **r.metrics} for r in outcome.history]
         with self._tx():
             self.db.execute(
-                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
                  json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
-                 outcome.epochs, outcome.train_seconds, outcome.eval_seconds, outcome.error,
+                 outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
                  _dumps(history), time.time()),
             )
 
@@ -111,18 +112,21 @@ class Store:
 
     def record_final(self, cell: CellKey, number: int, run_id: int, params: Mapping[str, Any],
                      outcome: TrialOutcome) -> None:
+        """Record the test evaluation of a cell's best trial, replacing one of an earlier best."""
         with self._tx():
             self.db.execute(
-                "INSERT INTO finals VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO finals VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, json.dumps(dict(params)),
                  outcome.status, _dumps(outcome.metrics), outcome.error, time.time()),
             )
 
-    def has_final(self, cell: CellKey) -> bool:
-        return self.db.execute(
-            "SELECT 1 FROM finals WHERE task=? AND backend=? AND strategy=? AND seed=?",
+    def final_number(self, cell: CellKey) -> int | None:
+        """The trial whose configuration was scored on the test split, if any."""
+        row = self.db.execute(
+            "SELECT number FROM finals WHERE task=? AND backend=? AND strategy=? AND seed=?",
             (cell.task, cell.backend, cell.strategy, cell.seed),
-        ).fetchone() is not None
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     # -- export -----------------------------------------------------------------------
 

@@ -132,6 +132,7 @@ class _Worker:
 class Finished:
     job: Job
     outcome: TrialOutcome
+    wall_seconds: float = 0.0  # from handing the job to a worker to its result, start-up included
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class WorkerPool:
     def submit(self, job: Job) -> Finished | None:
         """Hand a job to a worker; returns a finished failure at once if the backend cannot start."""
         if job.backend in self.unavailable:
-            return Finished(job, TrialOutcome("failed", error=self.unavailable[job.backend]))
+            return Finished(job, TrialOutcome("failed", error=self.unavailable[job.backend]))  # 0 s: never ran
         for dead in [w for w in self.workers if w.job is None and not w.process.is_alive()]:
             self._remove(dead)
         worker = next((w for w in self.workers if w.job is None and w.backend == job.backend), None)
@@ -236,7 +237,8 @@ class WorkerPool:
                 self.environments[worker.backend] = message[1]
             elif kind == "setup-failed":
                 self.unavailable[worker.backend] = f"backend {worker.backend!r} could not start: {message[1]}"
-                events.append(Finished(worker.job, TrialOutcome("failed", error=self.unavailable[worker.backend])))
+                events.append(Finished(worker.job, TrialOutcome("failed", error=self.unavailable[worker.backend]),
+                                       time.monotonic() - worker.sent_at))
                 self._remove(worker)
             elif kind == "start":
                 worker.started_at = time.monotonic()
@@ -244,14 +246,14 @@ class WorkerPool:
                 worker.epochs_seen += 1
                 events.append(Progressed(worker.job, message[2]))
             elif kind == "done":
-                events.append(Finished(worker.job, message[2]))
+                events.append(Finished(worker.job, message[2], time.monotonic() - worker.sent_at))
                 worker.job = None
         if worker.job is not None and not worker.process.is_alive():
             worker.process.join()
             events.append(Finished(worker.job, TrialOutcome(
                 "failed", epochs=worker.epochs_seen,
                 error=f"worker process died ({_exit_reason(worker.process.exitcode)}) during the trial",
-            )))
+            ), time.monotonic() - worker.sent_at))
             self._remove(worker)
         return events
 
@@ -264,8 +266,9 @@ class WorkerPool:
             outcome = TrialOutcome("timeout", epochs=worker.epochs_seen,
                                    train_seconds=time.monotonic() - worker.started_at,
                                    error=f"trial exceeded its timeout of {job.timeout:g} s and was stopped")
+        wall = time.monotonic() - worker.sent_at
         self._kill(worker)
-        return Finished(job, outcome)
+        return Finished(job, outcome, wall)
 
     def _stop(self, worker: _Worker) -> None:
         try:
