@@ -98,3 +98,13 @@ def test_bad_seeds_option(tmp_path, write_suite):
     result = CliRunner().invoke(cli, ["run", str(write_suite()), "--seeds", "a,b"])
     assert result.exit_code == 2
     assert "expected comma-separated integers" in result.output
+
+
+def test_run_with_failing_trials_exits_0_and_shows_progress(tmp_path, write_suite):
+    suite = write_suite(max_trials=10, strategies='"grid"', learning_rate="0.01",
+                        activation='{ type = "categorical", choices = ["relu", "tanh", "sigmoid"] }')
+    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "run", str(suite), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "3 trials (2 failed, 1 ok)" in result.output
+    # the progress display ends with the exhausted grid complete: 3 of 3, not 3 of 10
+    assert "toy-task/toy/grid/seed=0" in result.output and "3/3" in result.output

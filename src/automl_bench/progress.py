@@ -26,10 +26,12 @@ class RichProgress:
             self.rows[key] = self.progress.add_task(str(key), total=n, best="-")
         self.progress.start()
 
-    def trial_done(self, cell: CellKey, done: int, best: float | None) -> None:
+    def trial_done(self, cell: CellKey, done: int, total: int, best: float | None) -> None:
         row = self.rows[cell]
-        self.progress.update(row, completed=done, best="-" if best is None else f"{best:.4f}")
-        self.progress.update(self.total, completed=sum(t.completed for t in self.progress.tasks if t.id != self.total))
+        self.progress.update(row, completed=done, total=total, best="-" if best is None else f"{best:.4f}")
+        cells = [t for t in self.progress.tasks if t.id != self.total]
+        self.progress.update(self.total, completed=sum(t.completed for t in cells),
+                             total=sum(t.total or 0 for t in cells))
 
     def stop(self) -> None:
         self.progress.stop()

@@ -42,13 +42,13 @@ class Observer(Protocol):
     """Receives progress; the CLI's rich display implements it."""
 
     def start(self, cells: Sequence[tuple[CellKey, int]]) -> None: ...
-    def trial_done(self, cell: CellKey, done: int, best: float | None) -> None: ...
+    def trial_done(self, cell: CellKey, done: int, total: int, best: float | None) -> None: ...
     def stop(self) -> None: ...
 
 
 class _Silent:
     def start(self, cells: Sequence[tuple[CellKey, int]]) -> None: ...
-    def trial_done(self, cell: CellKey, done: int, best: float | None) -> None: ...
+    def trial_done(self, cell: CellKey, done: int, total: int, best: float | None) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -79,6 +79,11 @@ class Cell:
         if self.exhausted:
             return None
         return next((n for n in range(self.max_trials) if n not in self.done and n not in self.in_flight), None)
+
+    @property
+    def planned(self) -> int:
+        """Trials this search will have run: fewer than the budget once a strategy is exhausted."""
+        return len(self.done) + len(self.in_flight) if self.exhausted else self.max_trials
 
     @property
     def searching(self) -> bool:
@@ -133,7 +138,7 @@ class Runner:
             cells = self._cells(store)
             self.observer.start([(c.key, c.max_trials) for c in cells])
             for cell in cells:
-                self.observer.trial_done(cell.key, len(cell.done), _value(cell.best()))
+                self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
             execution = self.suite.model.execution
             pool = WorkerPool(self.options.workers or execution.workers, self.host.extra_modules,
                               execution.threads, execution.device)
@@ -207,6 +212,7 @@ class Runner:
                     return self._job(cell, number, dict(params), final=False)
                 cell.exhausted = True
                 number = None
+                self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
             if not cell.searching and cell.final_state == "pending":  # search over: test its best
                 best = cell.best()
                 if best is None or best.number == cell.tested:  # nothing to test, or tested already
@@ -242,7 +248,7 @@ class Runner:
         cell.in_flight.discard(number)
         cell.done[number] = trial
         cell.strategy.tell(trial)
-        self.observer.trial_done(cell.key, len(cell.done), _value(cell.best()))
+        self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
         self.host.pm.hook.bench_on_trial_end(
             cell={"task": cell.key.task, "backend": cell.key.backend, "strategy": cell.key.strategy,
                   "seed": cell.key.seed},
