@@ -48,7 +48,7 @@ def test_validate_reports_ok_and_problems(tmp_path, write_suite):
     result = CliRunner().invoke(cli, ["-p", "toy_plugin", "validate", str(good), str(bad)])
     assert result.exit_code == 1
     assert f"{good}: ok: suite 'toy', 1 tasks, 1 cells, up to 4 trials" in result.output
-    assert "matrix.backends[1]: unknown backend 'jax'; choose one of: torch, toy" in result.output
+    assert "matrix.backends[1]: unknown backend 'jax'; choose one of: keras, keras-torch, numpy, torch, toy" in result.output
 
 
 def test_malformed_toml_gives_file_line_col(tmp_path):

@@ -26,7 +26,7 @@ def test_each_call_builds_a_fresh_manager():
 
 
 def test_unknown_name_lists_the_choices(host):
-    with pytest.raises(UnknownComponentError, match="unknown backend 'tf'; choose one of: torch, toy"):
+    with pytest.raises(UnknownComponentError, match="unknown backend 'tf'; choose one of: keras, keras-torch, numpy, torch, toy"):
         host.backend("tf")
 
 

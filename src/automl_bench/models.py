@@ -1,18 +1,34 @@
 """The backend-neutral model config: the same hyperparameters mean the same model everywhere.
 
-Each family has a table of knobs (name, type, default, check). A suite's search space may set
-any knob of its task's family; `check_value` runs at validation time so a bad range is
-rejected before any training, and `build_config` turns one trial's parameters into a typed,
-frozen config that a backend reads.
+Three families share one set of training knobs and add their own architecture knobs:
+
+- ``mlp``: ``layers`` dense layers of ``units``.
+- ``cnn``: ``conv_blocks`` blocks of conv (``kernel_size``, 'same' padding, ``filters`` doubling
+  each block) -> [batch norm] -> activation -> 2x2 ``pooling``; then a dense head of
+  ``dense_units``.
+- ``rnn``: ``rnn_layers`` stacked ``cell`` (lstm or gru) layers of ``units``, optionally
+  ``bidirectional``; the input is a sequence (image rows: an (H, W) image is H steps of W
+  features); the last step's state feeds the output layer.
+
+Dense and conv layers run: weights -> [batch norm] -> activation -> dropout (dense only).
+Every backend builds exactly this: kernels drawn by ``initializer`` (he or glorot, *uniform*),
+biases zero; recurrent kernels orthogonal, LSTM forget-gate bias 1, GRU with the reset gate
+applied after the recurrent matmul (Keras' ``reset_after``, PyTorch's only form); batch norm
+with momentum 0.99 (Keras' convention) and epsilon 1e-3; ``l2`` adds ``l2 * sum(w**2)`` over
+kernels (not biases, not recurrent kernels) to the training loss.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+INITIALIZERS = ("he", "glorot")
+MONITORS = ("val_loss", "val_accuracy")
+BN_MOMENTUM = 0.99  # running = m * running + (1 - m) * batch  (PyTorch's momentum is 1 - m)
+BN_EPSILON = 1e-3
 
 
 @dataclass(frozen=True)
@@ -21,11 +37,15 @@ class Knob:
     kind: type
     default: Any
     doc: str
-    check: Callable[[Any], str | None]  # returns a problem, or None when the value is fine
+    check: Callable[[Any], str | None] = lambda v: None
 
 
 def _positive(v: Any) -> str | None:
     return None if v > 0 else "must be > 0"
+
+
+def _non_negative(v: Any) -> str | None:
+    return None if v >= 0 else "must be >= 0"
 
 
 def _at_least_one(v: Any) -> str | None:
@@ -36,58 +56,148 @@ def _unit_interval(v: Any) -> str | None:
     return None if 0 <= v < 1 else "must be in [0, 1)"
 
 
+def _open_unit(v: Any) -> str | None:
+    return None if 0 < v < 1 else "must be in (0, 1)"
+
+
+def _odd(v: Any) -> str | None:
+    return None if v >= 1 and v % 2 == 1 else "must be an odd number >= 1"
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     return lambda v: None if v in choices else f"must be one of: {', '.join(choices)}"
 
 
-MLP_KNOBS: tuple[Knob, ...] = (
-    Knob("layers", int, 2, "number of hidden dense layers", _at_least_one),
-    Knob("units", int, 128, "units per hidden layer", _at_least_one),
-    Knob("activation", str, "relu", "hidden activation", _one_of(ACTIVATIONS)),
-    Knob("dropout", float, 0.0, "dropout rate after each hidden layer", _unit_interval),
-    Knob("optimizer", str, "adam", "optimizer", _one_of(OPTIMIZERS)),
+TRAINING_KNOBS: tuple[Knob, ...] = (
+    Knob("activation", str, "relu", "activation of dense and conv layers", _one_of(ACTIVATIONS)),
+    Knob("dropout", float, 0.0, "dropout rate after each hidden dense layer (rnn: before the output)", _unit_interval),
+    Knob("batch_norm", bool, False, "batch normalisation after each dense/conv layer (not rnn)"),
+    Knob("l2", float, 0.0, "L2 penalty: l2 * sum(w**2) over kernels, added to the loss", _non_negative),
+    Knob("initializer", str, "he", "kernel initialiser: he or glorot (uniform)", _one_of(INITIALIZERS)),
+    Knob("optimizer", str, "adam", "adam, sgd or rmsprop", _one_of(OPTIMIZERS)),
     Knob("learning_rate", float, 1e-3, "learning rate", _positive),
-    Knob("momentum", float, 0.9, "momentum (sgd only)", _unit_interval),
+    Knob("beta1", float, 0.9, "Adam beta_1", _unit_interval),
+    Knob("beta2", float, 0.999, "Adam beta_2", _unit_interval),
+    Knob("epsilon", float, 1e-7, "Adam and RMSprop epsilon", _positive),
+    Knob("momentum", float, 0.0, "SGD and RMSprop momentum", _unit_interval),
+    Knob("nesterov", bool, False, "SGD Nesterov momentum"),
+    Knob("rho", float, 0.9, "RMSprop decay of the squared-gradient average", _unit_interval),
     Knob("batch_size", int, 64, "minibatch size", _at_least_one),
     Knob("epochs", int, 10, "training epochs (capped by the budget's max_epochs)", _at_least_one),
+    Knob("early_stopping", bool, False, "stop when es_monitor has not improved for es_patience epochs"),
+    Knob("es_monitor", str, "val_loss", "val_loss or val_accuracy", _one_of(MONITORS)),
+    Knob("es_patience", int, 3, "epochs without improvement before stopping", _at_least_one),
+    Knob("es_min_delta", float, 0.0, "smallest change that counts as an improvement", _non_negative),
+    Knob("reduce_lr", bool, False, "multiply the learning rate by lr_factor when val_loss plateaus"),
+    Knob("lr_factor", float, 0.1, "factor for reduce_lr", _open_unit),
+    Knob("lr_patience", int, 2, "epochs without val_loss improvement before reducing", _at_least_one),
+    Knob("min_lr", float, 0.0, "lower bound for reduce_lr", _non_negative),
 )
 
-KNOBS: dict[str, tuple[Knob, ...]] = {"mlp": MLP_KNOBS}
-FAMILIES = tuple(KNOBS)
+ARCHITECTURE_KNOBS: dict[str, tuple[Knob, ...]] = {
+    "mlp": (
+        Knob("layers", int, 2, "hidden dense layers", _at_least_one),
+        Knob("units", int, 128, "units per hidden layer", _at_least_one),
+    ),
+    "cnn": (
+        Knob("conv_blocks", int, 2, "conv blocks, each halving height and width", _at_least_one),
+        Knob("filters", int, 16, "filters of the first block, doubling each block", _at_least_one),
+        Knob("kernel_size", int, 3, "square kernel size (odd)", _odd),
+        Knob("pooling", str, "max", "2x2 pooling: max or avg", _one_of(("max", "avg"))),
+        Knob("dense_units", int, 64, "units of the dense layer after the conv blocks", _at_least_one),
+    ),
+    "rnn": (
+        Knob("cell", str, "lstm", "lstm or gru", _one_of(("lstm", "gru"))),
+        Knob("units", int, 64, "units per recurrent layer (per direction)", _at_least_one),
+        Knob("rnn_layers", int, 1, "stacked recurrent layers", _at_least_one),
+        Knob("bidirectional", bool, False, "run each layer both ways and concatenate"),
+    ),
+}
+FAMILIES = tuple(ARCHITECTURE_KNOBS)
+KNOBS: dict[str, tuple[Knob, ...]] = {f: ARCHITECTURE_KNOBS[f] + TRAINING_KNOBS for f in FAMILIES}
 
 
 @dataclass(frozen=True)
-class MLPConfig:
+class ModelConfig:
+    """One trial's model, typed. Fields of other families keep their defaults and are ignored."""
+
+    family: str = "mlp"
+    # mlp
     layers: int = 2
     units: int = 128
+    # cnn
+    conv_blocks: int = 2
+    filters: int = 16
+    kernel_size: int = 3
+    pooling: str = "max"
+    dense_units: int = 64
+    # rnn (units shared with mlp; 64 is the rnn default, applied by build_config)
+    cell: str = "lstm"
+    rnn_layers: int = 1
+    bidirectional: bool = False
+    # training
     activation: str = "relu"
     dropout: float = 0.0
+    batch_norm: bool = False
+    l2: float = 0.0
+    initializer: str = "he"
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-7
+    momentum: float = 0.0
+    nesterov: bool = False
+    rho: float = 0.9
     batch_size: int = 64
     epochs: int = 10
+    early_stopping: bool = False
+    es_monitor: str = "val_loss"
+    es_patience: int = 3
+    es_min_delta: float = 0.0
+    reduce_lr: bool = False
+    lr_factor: float = 0.1
+    lr_patience: int = 2
+    min_lr: float = 0.0
 
-    family = "mlp"
 
-
-ModelConfig = MLPConfig
-_CONFIG_CLASSES: dict[str, type[MLPConfig]] = {"mlp": MLPConfig}
+_FLOAT_FIELDS = {f.name for f in fields(ModelConfig) if f.type in ("float", float)}
 
 
 def check_value(family: str, name: str, value: Any) -> str | None:
     """Return a problem with setting knob ``name`` of ``family`` to ``value``, or None."""
+    if family not in KNOBS:
+        return f"unknown model family {family!r}; choose one of: {', '.join(FAMILIES)}"
     knobs = {k.name: k for k in KNOBS[family]}
     if name not in knobs:
         return f"{family} has no knob {name!r}; valid knobs: {', '.join(knobs)}"
     knob = knobs[name]
-    ok_type = isinstance(value, knob.kind) and not isinstance(value, bool) or (
-        knob.kind is float and isinstance(value, int) and not isinstance(value, bool)
+    is_bool = isinstance(value, bool)
+    ok_type = (knob.kind is bool and is_bool) or (
+        not is_bool and (isinstance(value, knob.kind) or (knob.kind is float and isinstance(value, int)))
     )
     if not ok_type:
         return f"{name} must be {knob.kind.__name__}, got {value!r}"
     problem = knob.check(value)
     return f"{name} {problem}, got {value!r}" if problem else None
+
+
+def check_input(family: str, input_shape: Sequence[int], params: Mapping[str, Sequence[Any]]) -> list[str]:
+    """Problems with training ``family`` on inputs of ``input_shape`` (one sample).
+
+    ``params`` maps knob names to every value the search may give them.
+    """
+    shape = tuple(input_shape)
+    if family == "cnn":
+        if len(shape) not in (2, 3):
+            return [f"a cnn needs image input (height, width[, channels]); this dataset's samples have shape {shape}"]
+        blocks = max(params.get("conv_blocks", [ModelConfig.conv_blocks]))
+        if min(shape[:2]) // 2 ** blocks < 1:
+            return [f"conv_blocks up to {blocks} halve {shape[0]}x{shape[1]} images below 1x1; "
+                    f"at most {min(shape[:2]).bit_length() - 1} blocks fit"]
+    if family == "rnn" and len(shape) != 2:
+        return [f"an rnn needs sequence input (steps, features); this dataset's samples have shape {shape}"]
+    return []
 
 
 def build_config(family: str, params: Mapping[str, Any], max_epochs: int | None = None) -> ModelConfig:
@@ -97,10 +207,9 @@ def build_config(family: str, params: Mapping[str, Any], max_epochs: int | None 
     problems = [p for name, value in params.items() if (p := check_value(family, name, value))]
     if problems:
         raise ValueError("; ".join(problems))
-    cls = _CONFIG_CLASSES[family]
-    kinds = {f.name: f.type for f in fields(cls)}
-    values = {k: float(v) if kinds[k] == "float" else v for k, v in params.items()}
-    config = cls(**values)
-    if max_epochs is not None and config.epochs > max_epochs:
-        config = cls(**{**values, "epochs": max_epochs})
-    return config
+    defaults = {k.name: k.default for k in KNOBS[family]}
+    values = {**defaults, **params}
+    values = {k: float(v) if k in _FLOAT_FIELDS else v for k, v in values.items()}
+    if max_epochs is not None:
+        values["epochs"] = min(values["epochs"], max_epochs)
+    return ModelConfig(family=family, **values)

@@ -51,6 +51,9 @@ class DatasetSpec:
     name: str
     summary: str
     load: Callable[[], "Dataset"]
+    #: The shape of one sample, when known without loading: lets validation reject a CNN on
+    #: flat data, or an RNN on images with channels, before any training.
+    input_shape: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ class Runner:
                 self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
             execution = self.suite.model.execution
             pool = WorkerPool(self.options.workers or execution.workers, self.host.extra_modules,
-                              execution.threads, execution.device)
+                              execution.threads, execution.device, log_dir=self.directory / "logs")
             try:
                 self._loop(cells, pool, store, run_id)
             finally:

@@ -89,7 +89,7 @@ _PARAM_ADAPTER: TypeAdapter[Any] = TypeAdapter(ParamDef)
 class TaskDef(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     dataset: str
-    model: Literal["mlp"] = "mlp"
+    model: Literal["mlp", "cnn", "rnn"] = "mlp"
     metric: Literal["accuracy"] = "accuracy"
     val_fraction: float = Field(0.2, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
@@ -183,7 +183,7 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
         if name in names[:i]:
             problems.append(locate(("tasks", i, "name"), f"duplicate task name {name!r}"))
     if host is not None:
-        problems += _check_components(model, host, locate)
+        problems += _check_components(model, tasks, host, locate)
     if problems:
         raise SuiteError(str(path), problems)
     return Suite(path=path, model=model, tasks=tasks, sha256=hashlib.sha256(raw_bytes).hexdigest())
@@ -234,7 +234,7 @@ def _extremes(param: Param) -> list[Any]:
     return [param.low, param.high, *(param.grid or ())]
 
 
-def _check_components(model: SuiteModel, host: Any, locate: "_Locator") -> list[str]:
+def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, locate: "_Locator") -> list[str]:
     problems = []
 
     def check(loc: tuple, kind: str, name: str, registry: dict) -> Any:
@@ -251,8 +251,12 @@ def _check_components(model: SuiteModel, host: Any, locate: "_Locator") -> list[
                 problems.append(locate(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})"))
     for i, name in enumerate(model.matrix.strategies):
         check(("matrix", "strategies", i), "strategy", name, strategies)
-    for i, task in enumerate(model.tasks):
-        check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
+    for i, (task, built) in enumerate(zip(model.tasks, tasks)):
+        spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
+        if spec is not None and spec.input_shape is not None:
+            values = {p.name: _extremes(p) for p in built.space}
+            for problem in models.check_input(task.model, spec.input_shape, values):
+                problems.append(locate(("tasks", i, "model"), f"task {task.name!r} on {task.dataset!r}: {problem}"))
     if model.reporters is not None:
         reporters = host.reporters()
         for i, name in enumerate(model.reporters):

@@ -19,6 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any, Sequence
 
 from automl_bench.records import EpochReport, TrialOutcome, TrialRequest
@@ -31,7 +32,13 @@ SETUP_TIMEOUT = 300.0  # seconds a worker may take to import its framework
 # =========================================================================== child side
 
 
-def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], threads: int, device: str) -> None:
+def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], threads: int, device: str,
+                log_path: str | None = None) -> None:
+    if log_path:  # frameworks write to fds 1 and 2 directly: keep that out of the progress display
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
     for var in THREAD_VARS:  # before any framework is imported
         os.environ[var] = str(threads)
     from automl_bench.manager import get_plugin_manager
@@ -144,8 +151,10 @@ class Progressed:
 class WorkerPool:
     """Up to ``size`` workers; each is bound to one backend and reused while jobs for it come."""
 
-    def __init__(self, size: int, plugin_modules: Sequence[str] = (), threads: int = 1, device: str = "cpu"):
+    def __init__(self, size: int, plugin_modules: Sequence[str] = (), threads: int = 1, device: str = "cpu",
+                 log_dir: Path | None = None):
         self.size = size
+        self.log_dir = log_dir
         self.plugin_modules = tuple(plugin_modules)
         self.threads = threads
         self.device = device
@@ -206,8 +215,12 @@ class WorkerPool:
 
     def _spawn(self, backend: str) -> _Worker:
         parent, child = self._ctx.Pipe()
+        log_path = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = str(self.log_dir / f"worker-{backend}.log")
         process = self._ctx.Process(
-            target=worker_main, args=(child, backend, self.plugin_modules, self.threads, self.device),
+            target=worker_main, args=(child, backend, self.plugin_modules, self.threads, self.device, log_path),
             name=f"bench-worker-{backend}", daemon=True,
         )
         process.start()

@@ -1,6 +1,7 @@
-"""The PyTorch backend: data held as tensors on the worker's device, batches sliced by index.
+"""The PyTorch backend: MLP, CNN and RNN from the shared model config.
 
-torch is imported in `setup`, inside the worker process, never when the plugin is loaded.
+Data is held as tensors on the worker's device for the whole trial and batches are sliced by
+index, with no per-batch conversion. torch is imported in `setup`, inside the worker process.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from typing import Any, Mapping
 
 from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
 from automl_bench.errors import BackendUnavailableError
+from automl_bench.models import BN_EPSILON, BN_MOMENTUM
+from automl_bench.training import EpochControl
 
-EVAL_CHUNK = 4096
+EVAL_CHUNK = 2048
 
 
 class TorchBackend(Backend):
     def __init__(self) -> None:
         self.torch: Any = None
         self.device: Any = None
-        self._tensors: tuple[int, Any] | None = None  # (id of the splits, device tensors)
+        self._tensors: tuple[Any, Any] | None = None  # (cache key, device tensors)
 
     def setup(self, *, threads: int, device: str) -> None:
         try:
@@ -42,15 +45,13 @@ class TorchBackend(Backend):
 
     def fit(self, *, data, config, seed, report):
         torch = self.torch
-        nn = torch.nn
         torch.manual_seed(seed)
-        x_train, y_train, x_val, y_val = self._on_device(data)
-        model = self._build(config, x_train.shape[1], data.n_classes).to(self.device)
-        if config.optimizer == "adam":
-            opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-        else:
-            opt = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum)
-        loss_fn = nn.CrossEntropyLoss()
+        x_train, y_train, x_val, y_val = self._on_device(data, config.family)
+        model = build_model(torch, config, tuple(x_train.shape[1:]), data.n_classes).to(self.device)
+        penalised = _kernels(torch, model) if config.l2 > 0 else []
+        opt = make_optimizer(torch, config, model.parameters())
+        control = EpochControl(config)
+        loss_fn = torch.nn.CrossEntropyLoss()
         shuffle = torch.Generator(device="cpu").manual_seed(seed)
         n, bs = x_train.shape[0], config.batch_size
         for epoch in range(1, config.epochs + 1):
@@ -60,18 +61,27 @@ class TorchBackend(Backend):
             for start in range(0, n, bs):
                 idx = order[start:start + bs]
                 loss = loss_fn(model(x_train[idx]), y_train[idx])
+                if penalised:
+                    loss = loss + config.l2 * sum((p * p).sum() for p in penalised)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total += loss.detach() * idx.shape[0]
             val = self._scores(model, x_val, y_val)
-            report(EpochReport(epoch, {"train_loss": float(total) / n, "val_loss": val["loss"],
-                                       "val_accuracy": val["accuracy"]}))
+            metrics = {"train_loss": float(total) / n, "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+                       "learning_rate": opt.param_groups[0]["lr"]}
+            report(EpochReport(epoch, metrics))
+            decision = control.after_epoch(metrics)
+            for group in opt.param_groups:
+                group["lr"] = decision.learning_rate
+            if decision.stop:
+                break
         return model
 
     def evaluate(self, model, x, y):
         torch = self.torch
-        return self._scores(model, torch.as_tensor(x, device=self.device).flatten(1),
+        family = model.family
+        return self._scores(model, _arrange(torch.as_tensor(x, device=self.device), family),
                             torch.as_tensor(y, device=self.device))
 
     def release(self, model) -> None:
@@ -82,30 +92,18 @@ class TorchBackend(Backend):
 
     # -- internals --------------------------------------------------------------------
 
-    def _on_device(self, data):
-        if self._tensors is None or self._tensors[0] != id(data):
+    def _on_device(self, data, family: str):
+        key = (id(data), family)
+        if self._tensors is None or self._tensors[0] != key:
             t = self.torch
-            tensors = (
-                t.as_tensor(data.x_train, device=self.device).flatten(1),
+            self._tensors = None  # free the old copy first
+            self._tensors = (key, (
+                _arrange(t.as_tensor(data.x_train, device=self.device), family),
                 t.as_tensor(data.y_train, device=self.device),
-                t.as_tensor(data.x_val, device=self.device).flatten(1),
+                _arrange(t.as_tensor(data.x_val, device=self.device), family),
                 t.as_tensor(data.y_val, device=self.device),
-            )
-            self._tensors = (id(data), tensors)
+            ))
         return self._tensors[1]
-
-    def _build(self, config, n_inputs: int, n_classes: int):
-        nn = self.torch.nn
-        act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU, "gelu": nn.GELU}
-        layers: list[Any] = []
-        width = n_inputs
-        for _ in range(config.layers):
-            layers += [nn.Linear(width, config.units), act[config.activation]()]
-            if config.dropout > 0:
-                layers.append(nn.Dropout(config.dropout))
-            width = config.units
-        layers.append(nn.Linear(width, n_classes))
-        return nn.Sequential(*layers)
 
     def _scores(self, model, x, y) -> dict[str, float]:
         torch = self.torch
@@ -121,7 +119,129 @@ class TorchBackend(Backend):
         return {"loss": loss_sum / n, "accuracy": correct / n}
 
 
+def _arrange(x, family: str):
+    """mlp: (n, features); cnn: (n, channels, h, w); rnn: (n, steps, features)."""
+    if family == "mlp":
+        return x.flatten(1)
+    if family == "cnn":
+        return x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
+    return x
+
+
+def _kernels(torch, model) -> list:
+    """Dense, conv and RNN input kernels carry the L2 penalty; biases, BN and recurrent kernels do not."""
+    nn = torch.nn
+    kernels = []
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            kernels.append(module.weight)
+        elif isinstance(module, (nn.LSTM, nn.GRU)):
+            kernels += [p for name, p in module.named_parameters() if name.startswith("weight_ih")]
+    return kernels
+
+
+def make_optimizer(torch, config, params):
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.learning_rate, betas=(config.beta1, config.beta2), eps=config.epsilon)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.learning_rate, momentum=config.momentum,
+                               nesterov=config.nesterov and config.momentum > 0)
+    return torch.optim.RMSprop(params, lr=config.learning_rate, alpha=config.rho, eps=config.epsilon,
+                               momentum=config.momentum)
+
+
+def build_model(torch, config, input_shape: tuple[int, ...], n_classes: int):
+    nn = torch.nn
+
+    class Net(nn.Module):
+        family = config.family
+
+        def __init__(self) -> None:
+            super().__init__()
+            if config.family == "rnn":
+                rnn_type = nn.LSTM if config.cell == "lstm" else nn.GRU
+                self.rnn = rnn_type(input_shape[-1], config.units, num_layers=config.rnn_layers, batch_first=True,
+                                    bidirectional=config.bidirectional)
+                width = config.units * (2 if config.bidirectional else 1)
+                self.body = nn.Identity()
+                self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(width, n_classes))
+            else:
+                self.rnn = None
+                self.body, width = _body(nn, config, input_shape)
+                self.head = nn.Linear(width, n_classes)
+
+        def forward(self, x):
+            if self.rnn is not None:
+                _, state = self.rnn(x)
+                h = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c); GRU: h
+                x = torch.cat([h[-2], h[-1]], dim=1) if config.bidirectional else h[-1]
+            return self.head(self.body(x))
+
+    model = Net()
+    _initialise(torch, model, config)
+    return model
+
+
+def _act(nn, name: str):
+    return {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU, "gelu": nn.GELU}[name]()
+
+
+def _dense_block(nn, config, width_in: int, width_out: int) -> list:
+    layers = [nn.Linear(width_in, width_out)]
+    if config.batch_norm:
+        layers.append(nn.BatchNorm1d(width_out, eps=BN_EPSILON, momentum=1 - BN_MOMENTUM))
+    layers.append(_act(nn, config.activation))
+    if config.dropout > 0:
+        layers.append(nn.Dropout(config.dropout))
+    return layers
+
+
+def _body(nn, config, input_shape: tuple[int, ...]):
+    layers: list = []
+    if config.family == "mlp":
+        width = 1
+        for d in input_shape:
+            width *= d
+        for _ in range(config.layers):
+            layers += _dense_block(nn, config, width, config.units)
+            width = config.units
+        return nn.Sequential(*layers), width
+    channels, h, w = input_shape
+    pool = nn.MaxPool2d if config.pooling == "max" else nn.AvgPool2d
+    for block in range(config.conv_blocks):
+        filters = config.filters * 2 ** block
+        layers.append(nn.Conv2d(channels, filters, config.kernel_size, padding=config.kernel_size // 2))
+        if config.batch_norm:
+            layers.append(nn.BatchNorm2d(filters, eps=BN_EPSILON, momentum=1 - BN_MOMENTUM))
+        layers += [_act(nn, config.activation), pool(2)]
+        channels, h, w = filters, h // 2, w // 2
+    layers.append(nn.Flatten())
+    layers += _dense_block(nn, config, channels * h * w, config.dense_units)
+    return nn.Sequential(*layers), config.dense_units
+
+
+def _initialise(torch, model, config) -> None:
+    init = torch.nn.init
+    kernel_init = (lambda w: init.kaiming_uniform_(w, nonlinearity="relu")) if config.initializer == "he" \
+        else init.xavier_uniform_
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+                kernel_init(module.weight)
+                init.zeros_(module.bias)
+            elif isinstance(module, (torch.nn.LSTM, torch.nn.GRU)):
+                for name, p in module.named_parameters():
+                    if name.startswith("weight_ih"):
+                        kernel_init(p)
+                    elif name.startswith("weight_hh"):  # (gates*units, units): Keras' (units, gates*units), transposed
+                        init.orthogonal_(p)
+                    else:
+                        init.zeros_(p)
+                        if isinstance(module, torch.nn.LSTM) and name.startswith("bias_ih"):
+                            p[config.units:2 * config.units] = 1.0  # forget gate (order i, f, g, o)
+
+
 @hookimpl
 def bench_backends(register):
-    register(BackendSpec("torch", "PyTorch MLP; CUDA when device is cuda/auto and a GPU is present",
-                         TorchBackend, families=("mlp",), packages=("torch",)))
+    register(BackendSpec("torch", "PyTorch: MLP, CNN, RNN; CUDA when device is cuda/auto and a GPU is present",
+                         TorchBackend, families=("mlp", "cnn", "rnn"), packages=("torch",)))

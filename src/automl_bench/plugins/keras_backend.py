@@ -1,0 +1,204 @@
+"""Keras 3 backends: `keras` runs on TensorFlow, `keras-torch` on PyTorch.
+
+Keras fixes its backend when first imported, so each is its own backend name and the harness
+gives each its own worker process. The model, initialisers and training rules follow the
+shared config exactly (see `automl_bench.models`); early stopping and LR decay come from the
+same `EpochControl` every backend uses, through a Keras callback.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from typing import Any, Mapping
+
+from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
+from automl_bench.errors import BackendUnavailableError
+from automl_bench.models import BN_EPSILON, BN_MOMENTUM
+from automl_bench.training import EpochControl
+
+INSTALL = {"tensorflow": "pip install 'tensorflow-cpu>=2.21' 'keras>=3.15'",
+           "torch": "pip install torch==2.13.0 'keras>=3.15'"}
+EVAL_BATCH = 2048
+
+
+class KerasBackend(Backend):
+    def __init__(self, engine: str):
+        self.engine = engine  # "tensorflow" or "torch"
+        self.keras: Any = None
+        self.device = "cpu"
+
+    def setup(self, *, threads: int, device: str) -> None:
+        os.environ["KERAS_BACKEND"] = self.engine
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            gpus = self._configure_engine(threads, device)
+            import keras
+        except ImportError as exc:
+            raise BackendUnavailableError(f"Keras on {self.engine} is not installed: {INSTALL[self.engine]}") from exc
+        if keras.backend.backend() != self.engine:
+            raise BackendUnavailableError(
+                f"Keras was already imported with backend {keras.backend.backend()!r} in this process")
+        if device == "cuda" and not gpus:
+            raise BackendUnavailableError(f"device = 'cuda' but {self.engine} sees no GPU; use 'auto' or 'cpu'")
+        self.device = "cuda" if gpus and device in ("cuda", "auto") else "cpu"
+        self.keras = keras
+
+    def _configure_engine(self, threads: int, device: str) -> list:
+        """Apply threads (and hide GPUs on request) before the engine's first operation."""
+        if self.engine == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            tf.config.experimental.enable_op_determinism()
+            gpus = tf.config.list_physical_devices("GPU")
+            if device == "cpu" and gpus:
+                tf.config.set_visible_devices([], "GPU")
+            return gpus if device != "cpu" else []
+        import torch
+
+        torch.set_num_threads(threads)
+        if device == "cpu":
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
+            return []
+        return list(range(torch.cuda.device_count()))
+
+    def environment(self) -> Mapping[str, str]:
+        env = {"keras": self.keras.__version__, "keras_backend": self.engine, "device": self.device}
+        if self.engine == "tensorflow":
+            import tensorflow as tf
+
+            env["tensorflow"] = tf.__version__
+        else:
+            import torch
+
+            env["torch"] = torch.__version__
+        return env
+
+    def fit(self, *, data, config, seed, report):
+        keras = self.keras
+        keras.utils.set_random_seed(seed)
+        x_train, x_val = _arrange(data.x_train, config.family), _arrange(data.x_val, config.family)
+        model = build_model(keras, config, x_train.shape[1:], data.n_classes)
+        model.compile(optimizer=make_optimizer(keras, config),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        callback = _Report(keras, EpochControl(config), report, x_val, data.y_val)
+        model.fit(x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+                  verbose=0, callbacks=[callback])
+        return model
+
+    def evaluate(self, model, x, y):
+        return scores(model, _arrange(x, model.family), y)
+
+    def release(self, model) -> None:
+        del model
+        self.keras.backend.clear_session()
+        gc.collect()
+
+
+def _report_callback(keras):
+    class Report(keras.callbacks.Callback):
+        def __init__(self, control, report, x_val, y_val):
+            super().__init__()
+            self.control, self.report, self.x_val, self.y_val = control, report, x_val, y_val
+
+        def on_epoch_end(self, epoch, logs=None):
+            val = scores(self.model, self.x_val, self.y_val)
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            metrics = {"train_loss": float(logs["loss"]), "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+                       "learning_rate": lr}
+            self.report(EpochReport(epoch + 1, metrics))
+            decision = self.control.after_epoch(metrics)
+            if decision.learning_rate != lr:
+                self.model.optimizer.learning_rate.assign(decision.learning_rate)
+            if decision.stop:
+                self.model.stop_training = True
+
+    return Report
+
+
+def _Report(keras, control, report, x_val, y_val):  # noqa: N802 - keras is imported in the worker only
+    return _report_callback(keras)(control, report, x_val, y_val)
+
+
+def scores(model, x, y) -> dict[str, float]:
+    """Mean cross-entropy and accuracy from the model's logits (no regularisation term)."""
+    import numpy as np
+
+    logits = np.asarray(model.predict(x, batch_size=EVAL_BATCH, verbose=0), dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    y = np.asarray(y)
+    return {"loss": float(-log_probs[np.arange(len(y)), y].mean()),
+            "accuracy": float((logits.argmax(axis=1) == y).mean())}
+
+
+def _arrange(x, family: str):
+    """mlp: (n, features); cnn: (n, h, w, channels); rnn: (n, steps, features)."""
+    if family == "mlp":
+        return x.reshape(len(x), -1)
+    if family == "cnn" and x.ndim == 3:
+        return x[..., None]
+    return x
+
+
+def make_optimizer(keras, config):
+    o = keras.optimizers
+    if config.optimizer == "adam":
+        return o.Adam(learning_rate=config.learning_rate, beta_1=config.beta1, beta_2=config.beta2,
+                      epsilon=config.epsilon)
+    if config.optimizer == "sgd":
+        return o.SGD(learning_rate=config.learning_rate, momentum=config.momentum,
+                     nesterov=config.nesterov and config.momentum > 0)
+    return o.RMSprop(learning_rate=config.learning_rate, rho=config.rho, momentum=config.momentum,
+                     epsilon=config.epsilon)
+
+
+def build_model(keras, config, input_shape, n_classes: int):
+    L = keras.layers
+    init = "he_uniform" if config.initializer == "he" else "glorot_uniform"
+    reg = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+
+    def dense_block(x, units):
+        x = L.Dense(units, kernel_initializer=init, kernel_regularizer=reg)(x)
+        if config.batch_norm:
+            x = L.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON)(x)
+        x = L.Activation(config.activation)(x)
+        return L.Dropout(config.dropout)(x) if config.dropout > 0 else x
+
+    inputs = keras.Input(shape=tuple(input_shape))
+    x = inputs
+    if config.family == "mlp":
+        for _ in range(config.layers):
+            x = dense_block(x, config.units)
+    elif config.family == "cnn":
+        pool = L.MaxPooling2D if config.pooling == "max" else L.AveragePooling2D
+        for block in range(config.conv_blocks):
+            x = L.Conv2D(config.filters * 2 ** block, config.kernel_size, padding="same", kernel_initializer=init,
+                         kernel_regularizer=reg)(x)
+            if config.batch_norm:
+                x = L.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON)(x)
+            x = pool(2)(L.Activation(config.activation)(x))
+        x = dense_block(L.Flatten()(x), config.dense_units)
+    else:
+        cell = L.LSTM if config.cell == "lstm" else L.GRU
+        for i in range(config.rnn_layers):
+            layer = cell(config.units, return_sequences=i < config.rnn_layers - 1, kernel_initializer=init,
+                         kernel_regularizer=reg)
+            x = (L.Bidirectional(layer) if config.bidirectional else layer)(x)
+        if config.dropout > 0:
+            x = L.Dropout(config.dropout)(x)
+    outputs = L.Dense(n_classes, kernel_initializer=init, kernel_regularizer=reg)(x)
+    model = keras.Model(inputs, outputs)
+    model.family = config.family
+    return model
+
+
+@hookimpl
+def bench_backends(register):
+    families = ("mlp", "cnn", "rnn")
+    register(BackendSpec("keras", "Keras 3 on TensorFlow: MLP, CNN, RNN", lambda: KerasBackend("tensorflow"),
+                         families=families, packages=("keras", "tensorflow", "tensorflow-cpu")))
+    register(BackendSpec("keras-torch", "Keras 3 on PyTorch: MLP, CNN, RNN", lambda: KerasBackend("torch"),
+                         families=families, packages=("keras", "torch")))

@@ -1,0 +1,96 @@
+"""The NumPy backend: hand-written forward and backward passes, no framework.
+
+Dense layers, convolution through im2col, 2x2 pooling, batch norm, dropout, and LSTM/GRU
+through backpropagation through time, with Adam, SGD and RMSprop. It is the dependency-free
+reference the other backends are compared with; its gradients are checked against finite
+differences in the tests.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
+from automl_bench.training import EpochControl
+
+EVAL_CHUNK = 1024
+
+
+class NumpyBackend(Backend):
+    def setup(self, *, threads: int, device: str) -> None:
+        from threadpoolctl import threadpool_limits
+
+        self._limits = threadpool_limits(limits=threads)  # BLAS threads, kept for the worker's life
+        self.threads = threads
+        if device == "cuda":
+            from automl_bench.errors import BackendUnavailableError
+
+            raise BackendUnavailableError("backend 'numpy' runs on the CPU only; use device = 'cpu' or 'auto'")
+
+    def environment(self) -> Mapping[str, str]:
+        import numpy as np
+
+        return {"numpy": np.__version__, "device": f"cpu (threads={self.threads})"}
+
+    def fit(self, *, data, config, seed, report):
+        import numpy as np
+
+        from .network import Network
+        from .optimizers import Optimizer
+
+        x_train, x_val = arrange(data.x_train, config.family), arrange(data.x_val, config.family)
+        net = Network(config, x_train.shape[1:], data.n_classes, seed)
+        opt = Optimizer(net.params, config)
+        control = EpochControl(config)
+        shuffle = np.random.default_rng([seed, 2])
+        n, bs = len(x_train), config.batch_size
+        for epoch in range(1, config.epochs + 1):
+            order = shuffle.permutation(n)
+            total = 0.0
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                total += net.loss_and_grads(x_train[idx], data.y_train[idx]) * len(idx)
+                opt.step()
+            val = scores(net, x_val, data.y_val)
+            metrics = {"train_loss": total / n, "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+                       "learning_rate": opt.lr}
+            report(EpochReport(epoch, metrics))
+            decision = control.after_epoch(metrics)
+            opt.lr = decision.learning_rate
+            if decision.stop:
+                break
+        return net
+
+    def evaluate(self, model, x, y):
+        return scores(model, arrange(x, model.config.family), y)
+
+
+def arrange(x, family: str):
+    """mlp: (n, features); cnn: (n, h, w, channels); rnn: (n, steps, features)."""
+    if family == "mlp":
+        return x.reshape(len(x), -1)
+    if family == "cnn" and x.ndim == 3:
+        return x[..., None]
+    return x
+
+
+def scores(net, x, y) -> dict[str, float]:
+    import numpy as np
+
+    from .network import cross_entropy
+
+    loss, correct = 0.0, 0
+    for start in range(0, len(x), EVAL_CHUNK):
+        logits = net.forward(x[start:start + EVAL_CHUNK], training=False)
+        target = y[start:start + EVAL_CHUNK]
+        loss += cross_entropy(logits, target)[0] * len(target)
+        correct += int((logits.argmax(axis=1) == target).sum())
+    n = max(len(x), 1)
+    return {"loss": loss / n, "accuracy": correct / n}
+
+
+@hookimpl
+def bench_backends(register):
+    register(BackendSpec("numpy", "hand-written NumPy reference: MLP, CNN (im2col), LSTM/GRU (BPTT)", NumpyBackend,
+                         families=("mlp", "cnn", "rnn"), packages=("numpy",)))
