@@ -20,3 +20,39 @@ class TestKerasBackend(BackendContract):
 
     def test_the_engine_is_the_one_asked_for(self, backend):
         assert backend.environment()["keras_backend"] == os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+SAME_MODEL_CASES = [
+    ("mlp", {"layers": 2, "units": 16, "batch_norm": True}),
+    ("cnn", {"conv_blocks": 2, "filters": 4, "kernel_size": 5, "batch_norm": True, "dense_units": 8}),
+    ("rnn", {"cell": "lstm", "units": 6, "rnn_layers": 2, "bidirectional": True}),
+    ("rnn", {"cell": "gru", "units": 5, "rnn_layers": 2}),
+]
+
+
+def test_same_config_builds_models_of_the_same_size_on_every_backend():
+    """Trainable parameter counts agree between Keras, PyTorch and NumPy for each family."""
+    import numpy as np
+    import torch
+
+    from automl_bench.models import build_config
+    from automl_bench.plugins.keras_backend import build_model as keras_model
+    from automl_bench.plugins.numpy_backend import arrange
+    from automl_bench.plugins.numpy_backend.network import Network
+    from automl_bench.plugins.torch_backend import _arrange as torch_arrange
+    from automl_bench.plugins.torch_backend import build_model as torch_model
+
+    import keras
+
+    sample = np.zeros((1, 8, 8), np.float32)  # one digits image
+    for family, params in SAME_MODEL_CASES:
+        config = build_config(family, params)
+        k = keras_model(keras, config, arrange(sample, family).shape[1:], 10)
+        t = torch_model(torch, config, tuple(torch_arrange(torch.as_tensor(sample), family).shape[1:]), 10)
+        n = Network(config, arrange(sample, family).shape[1:], 10, seed=0)
+        counts = {
+            "keras": sum(int(np.prod(w.shape)) for w in k.trainable_weights),
+            "torch": sum(p.numel() for p in t.parameters() if p.requires_grad),
+            "numpy": sum(p.value.size for p in n.params),
+        }
+        assert len(set(counts.values())) == 1, (family, params, counts)

@@ -16,3 +16,10 @@ def test_every_hookspec_is_documented_with_its_signature():
     for spec in specs:
         params = ", ".join(inspect.signature(spec).parameters)
         assert f"### `{spec.__name__}({params})`" in DOCS, spec.__name__
+
+
+def test_the_knob_reference_is_up_to_date():
+    from automl_bench.models import knob_reference
+
+    path = Path(__file__).parents[1] / "docs" / "models.md"
+    assert path.read_text() == knob_reference(), "run: python -m automl_bench.models > docs/models.md"

@@ -133,3 +133,27 @@ def test_trial_end_events_reach_plugins(write_suite, host, tmp_path):
     host.pm.register(Listener())
     run(write_suite(max_trials=3), host, tmp_path / "out")
     assert seen == [("toy", 0, "ok"), ("toy", 1, "ok"), ("toy", 2, "ok")]
+
+
+def test_a_model_that_cannot_fit_the_data_fails_with_a_clear_error(write_suite, host, tmp_path):
+    # the toy dataset declares no input shape, so the check happens per trial: a cnn on flat data
+    suite = write_suite(max_trials=1).read_text().replace('dataset = "toy"', 'dataset = "toy"\nmodel = "cnn"')
+    suite = suite.replace('activation = "relu"', 'activation = "relu"\nconv_blocks = 1')
+    path = tmp_path / "cnn.toml"
+    path.write_text(suite)
+    results = run(path, host, tmp_path / "out")
+    assert list(results.trials["status"]) == ["failed"]
+    assert results.trials["error"][0].startswith(
+        "ValueError: task 'toy-task' on 'toy': a cnn needs image input (height, width[, channels]); "
+        "this dataset's samples have shape (4,)")
+
+
+def test_workers_are_recycled_after_their_trial_limit(write_suite, host, tmp_path):
+    suite = write_suite(max_trials=5).read_text().replace("[matrix]", "[execution]\nmax_trials_per_worker = 2\n\n[matrix]")
+    path = tmp_path / "recycle.toml"
+    path.write_text(suite)
+    results = run(path, host, tmp_path / "out")
+    assert (results.trials["status"] == "ok").all() and len(results.trials) == 5
+    # each fresh worker writes one 'ready' line: 5 trials + 1 final at 2 per worker = 3 workers
+    log = (tmp_path / "out" / "toy" / "logs" / "worker-toy.log").read_text()
+    assert log.count("toy worker ready") == 3

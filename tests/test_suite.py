@@ -118,3 +118,33 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path, host):
 def test_unreadable_file(tmp_path):
     with pytest.raises(SuiteError, match="cannot read"):
         load_suite(tmp_path / "missing.toml")
+
+
+SHAPED = """\
+name = "shaped"
+[matrix]
+backends = ["torch"]
+strategies = ["random"]
+[[tasks]]
+name = "a"
+dataset = "{dataset}"
+model = "{model}"
+[tasks.space]
+{extra}
+"""
+
+
+@pytest.mark.parametrize("dataset, model, extra, expected", [
+    ("digits", "cnn", "conv_blocks = { type = \"int\", low = 1, high = 4 }",
+     "suite.toml:8: tasks[0].model: task 'a' on 'digits': conv_blocks up to 4 halve 8x8 images below 1x1; "
+     "at most 3 blocks fit"),
+    ("digits", "cnn", "conv_blocks = 3", None),
+    ("mnist-5k", "rnn", "units = 8", None),
+])
+def test_models_are_checked_against_the_dataset_shape(tmp_path, host, dataset, model, extra, expected):
+    text = SHAPED.format(dataset=dataset, model=model, extra=extra)
+    if expected is None:
+        assert load(tmp_path, text, host).tasks[0].definition.model == model
+    else:
+        found = problems(tmp_path, text, host)
+        assert any(expected in p for p in found), found

@@ -27,6 +27,7 @@ def toy_score(learning_rate: float) -> float:
 class ToyBackend(Backend):
     def setup(self, *, threads, device):
         self.threads = threads
+        print("toy worker ready", flush=True)  # lands in the worker log
 
     def environment(self):
         return {"toy": "1.0", "device": f"cpu (threads={self.threads})"}
@@ -65,7 +66,8 @@ def load_toy():
 
 @hookimpl
 def bench_backends(register):
-    register(BackendSpec("toy", "toy backend: a known function, can fail on demand", ToyBackend))
+    register(BackendSpec("toy", "toy backend: a known function, can fail on demand", ToyBackend,
+                         families=("mlp", "cnn", "rnn")))
 
 
 @hookimpl

@@ -213,3 +213,26 @@ def build_config(family: str, params: Mapping[str, Any], max_epochs: int | None 
     if max_epochs is not None:
         values["epochs"] = min(values["epochs"], max_epochs)
     return ModelConfig(family=family, **values)
+
+
+def knob_reference() -> str:
+    """docs/models.md: every knob of every family, from the tables above."""
+    lines = ["# Model knobs", "",
+             "Generated from `automl_bench/models.py` by `python -m automl_bench.models > docs/models.md`;",
+             "a test keeps this file in step with the code. A suite's search space may set any knob of",
+             "its task's family, as a fixed value or a range.", "",
+             "## What every backend builds", "", (__doc__ or "").split("\n\n", 1)[1].strip(), ""]
+
+    def table(knobs: tuple[Knob, ...]) -> list[str]:
+        rows = ["| knob | type | default | meaning |", "|---|---|---|---|"]
+        rows += [f"| `{k.name}` | {k.kind.__name__} | `{k.default!r}` | {k.doc} |" for k in knobs]
+        return rows + [""]
+
+    for family in FAMILIES:
+        lines += [f"## `{family}`", "", *table(ARCHITECTURE_KNOBS[family])]
+    lines += ["## Training knobs (every family)", "", *table(TRAINING_KNOBS)]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(knob_reference(), end="")

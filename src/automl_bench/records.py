@@ -31,6 +31,9 @@ class BackendSpec:
     families: tuple[str, ...] = ("mlp",)
     #: Import names of the framework; used to report versions without importing it.
     packages: tuple[str, ...] = ()
+    #: Replace a worker after it has served this many trials (None: never). For frameworks
+    #: that keep memory across trials that nothing in Python can free.
+    max_trials_per_worker: int | None = None
 
 
 @dataclass(frozen=True)

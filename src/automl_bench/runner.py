@@ -140,8 +140,11 @@ class Runner:
             for cell in cells:
                 self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
             execution = self.suite.model.execution
+            limits = {b: execution.max_trials_per_worker or self.host.backend(b).max_trials_per_worker
+                      for b in self.suite.model.matrix.backends}
             pool = WorkerPool(self.options.workers or execution.workers, self.host.extra_modules,
-                              execution.threads, execution.device, log_dir=self.directory / "logs")
+                              execution.threads, execution.device, log_dir=self.directory / "logs",
+                              max_trials_per_worker=limits)
             try:
                 self._loop(cells, pool, store, run_id)
             finally:

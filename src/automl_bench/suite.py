@@ -112,6 +112,8 @@ class Execution(_Strict):
     workers: StrictInt = Field(1, ge=1)
     threads: StrictInt = Field(1, ge=1, description="framework threads per worker")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    max_trials_per_worker: StrictInt | None = Field(
+        None, ge=1, description="replace a worker after this many trials (default: the backend's own limit)")
 
 
 class SuiteModel(_Strict):

@@ -12,6 +12,7 @@ Parent to worker: a `TrialRequest`, or ``None`` to stop.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import signal
@@ -70,7 +71,7 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
 def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn: Connection | None) -> TrialOutcome:
     """Train and evaluate one configuration; every exception becomes a failed outcome."""
     from automl_bench.data import make_splits
-    from automl_bench.models import build_config
+    from automl_bench.models import build_config, check_input
 
     history: list[EpochReport] = []
 
@@ -90,6 +91,9 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
                                      test_fraction=task.test_fraction, seed=task.split_seed)
         splits = cache[key]
         config = build_config(task.family, request.params, request.max_epochs)
+        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in request.params.items()})
+        if problems:
+            raise ValueError(f"task {task.name!r} on {task.dataset!r}: {'; '.join(problems)}")
         t0 = time.perf_counter()
         model = backend.fit(data=splits, config=config, seed=request.seed, report=report)
         t1 = time.perf_counter()
@@ -98,12 +102,34 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
             metrics.update({f"test_{k}": float(v) for k, v in backend.evaluate(model, splits.x_test, splits.y_test).items()})
         t2 = time.perf_counter()
         backend.release(model)
+        del model
+        return_freed_memory()
         train_seconds, eval_seconds = t1 - t0, t2 - t1
     except Exception as exc:  # noqa: BLE001 - a failing trial is a result, not a crash
         return TrialOutcome("failed", epochs=len(history), train_seconds=train_seconds,
                             error=_describe(exc), history=tuple(history))
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history))
+
+
+def return_freed_memory() -> None:
+    """Give memory freed by the last trial back to the OS.
+
+    glibc keeps freed heap pages for reuse, so a worker's resident size wanders upwards
+    with large temporary arrays (im2col buffers); ``malloc_trim`` returns them. A no-op
+    where the C library has no ``malloc_trim`` (macOS, musl).
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 def _describe(exc: BaseException) -> str:
@@ -131,6 +157,7 @@ class _Worker:
     ready: bool = False
     job: Job | None = None
     sent_at: float = 0.0  # when the current job was sent
+    served: int = 0  # trials finished by this worker
     started_at: float | None = None  # when the current trial began (worker said "start")
     epochs_seen: int = 0
 
@@ -152,8 +179,9 @@ class WorkerPool:
     """Up to ``size`` workers; each is bound to one backend and reused while jobs for it come."""
 
     def __init__(self, size: int, plugin_modules: Sequence[str] = (), threads: int = 1, device: str = "cpu",
-                 log_dir: Path | None = None):
+                 log_dir: Path | None = None, max_trials_per_worker: dict[str, int | None] | None = None):
         self.size = size
+        self.max_trials_per_worker = max_trials_per_worker or {}  # backend -> limit
         self.log_dir = log_dir
         self.plugin_modules = tuple(plugin_modules)
         self.threads = threads
@@ -261,6 +289,10 @@ class WorkerPool:
             elif kind == "done":
                 events.append(Finished(worker.job, message[2], time.monotonic() - worker.sent_at))
                 worker.job = None
+                worker.served += 1
+                limit = self.max_trials_per_worker.get(worker.backend)
+                if limit is not None and worker.served >= limit:
+                    self._stop(worker)  # recycled: the next job for this backend starts a fresh one
         if worker.job is not None and not worker.process.is_alive():
             worker.process.join()
             events.append(Finished(worker.job, TrialOutcome(
