@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from automl_bench.manager import get_plugin_manager
+from automl_bench.space import Condition, FixedParam, FloatParam, IntParam, SearchSpace
 from automl_bench.testing import BackendContract, StrategyContract
 
 HOST = get_plugin_manager()
@@ -25,10 +26,14 @@ class TestGridStrategy(StrategyContract):
     def make_strategy(self, space, seed):
         return HOST.strategy("grid").factory(space=space, seed=seed, points=2, shuffle=True)
 
+    def capacity(self):
+        return len(self.space.grid(2))
+
     def test_grid_is_exhausted_and_then_stops(self):
         strategy = self.make_strategy(self.space, 0)
         proposals = self.drive(strategy, range(10_000))
-        assert len(proposals) == 2 * 2 * 2 * 2 * 3 * 1
+        # 2 x 2 x 2 x 2 x (relu, tanh x 2 momenta, elu x 2 momenta) x 1
+        assert len(proposals) == 2 * 2 * 2 * 2 * 5 * 1
         assert len({tuple(sorted(p.items())) for p in proposals}) == len(proposals)
         assert strategy.ask(len(proposals)) is None
 
@@ -36,6 +41,78 @@ class TestGridStrategy(StrategyContract):
         strategy = HOST.strategy("grid").factory(space=self.space, seed=0, points=2, shuffle=False)
         first, second = strategy.ask(0), strategy.ask(1)
         assert first["activation"] == "relu" and second["activation"] == "tanh"
+
+
+def learns_after_startup(contract) -> None:
+    """Past its random start-up, a model-based strategy concentrates near the optimum.
+
+    The contract objective peaks at learning_rate 0.01; random draws land within a quarter
+    decade of it (in log space) 1/6 of the time.
+    """
+    import math
+
+    proposals = contract.drive(contract.make_strategy(contract.space, 0), range(40))
+    near = sum(abs(math.log10(p["learning_rate"]) + 2) < 0.25 for p in proposals[20:])
+    assert near >= 8, f"{near} of the last 20 proposals near the optimum; random search expects 3.3"
+
+
+class TestTpeStrategy(StrategyContract):
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("tpe")
+        return spec.factory(space=space, seed=seed, **{**spec.options, "n_startup_trials": 4})
+
+    test_learns_after_startup = learns_after_startup
+
+
+class TestGeneticStrategy(StrategyContract):
+    trials = 16  # past the first generation of 6
+
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("genetic")
+        return spec.factory(space=space, seed=seed, **{**spec.options, "population_size": 6})
+
+
+class TestHyperoptStrategy(StrategyContract):
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("tpe-hyperopt")
+        return spec.factory(space=space, seed=seed, **{**spec.options, "n_startup_trials": 4})
+
+    def test_conditions_on_numeric_parents_are_rejected_at_validation(self):
+        space = SearchSpace((IntParam("layers", 1, 3),
+                             IntParam("units", 8, 64, when=Condition("layers", minimum=2))))
+        assert HOST.strategy("tpe-hyperopt").check_space(space) == [
+            "strategy 'tpe-hyperopt' cannot search 'units': hyperopt expresses conditions only on a categorical "
+            "parent's values, not 'layers >= 2'; use tpe or genetic"]
+        assert HOST.strategy("tpe-hyperopt").check_space(self.space) == []
+
+    test_learns_after_startup = learns_after_startup
+
+
+class TestCmaesStrategy(StrategyContract):
+    space = SearchSpace((
+        IntParam("layers", 1, 4),
+        IntParam("units", 8, 256, log=True),
+        FloatParam("learning_rate", 1e-4, 1e-1, log=True),
+        FloatParam("dropout", 0.0, 0.5),
+        FixedParam("epochs", 3),
+    ))
+
+    @staticmethod
+    def objective(params):
+        return -abs(params["learning_rate"] - 0.01) - 0.01 * params["layers"]
+
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("cmaes")
+        return spec.factory(space=space, seed=seed, **spec.options)
+
+    def test_categorical_and_conditional_parameters_are_rejected_at_validation(self):
+        problems = HOST.strategy("cmaes").check_space(StrategyContract.space)
+        assert problems == [
+            "strategy 'cmaes' cannot search categorical parameter 'activation' (CMA-ES needs numeric ranges); "
+            "fix it to one value or use tpe or genetic",
+            "strategy 'cmaes' cannot search conditional parameter 'momentum' (CMA-ES needs a fixed set of "
+            "dimensions); use tpe or genetic",
+        ]
 
 
 class TestTorchBackend(BackendContract):

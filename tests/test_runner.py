@@ -157,3 +157,32 @@ def test_workers_are_recycled_after_their_trial_limit(write_suite, host, tmp_pat
     # each fresh worker writes one 'ready' line: 5 trials + 1 final at 2 per worker = 3 workers
     log = (tmp_path / "out" / "toy" / "logs" / "worker-toy.log").read_text()
     assert log.count("toy worker ready") == 3
+
+
+PRUNED_SUITE_EXTRA = "\n[pruner.median]\nn_startup_trials = 2\nn_warmup_steps = 0\n"
+
+
+def test_a_pruner_stops_weak_trials_early_and_they_are_recorded_as_pruned(write_suite, host, tmp_path):
+    suite = write_suite(max_trials=10, strategies='"random+median"', extra=PRUNED_SUITE_EXTRA)
+    suite.write_text(suite.read_text().replace("epochs = 2", "epochs = 4"))
+    results = run(suite, host, tmp_path / "out")
+    trials = results.trials
+    pruned, ok = trials[trials["status"] == "pruned"], trials[trials["status"] == "ok"]
+    assert len(pruned) >= 2 and len(ok) >= 2, trials[["trial", "status", "value", "epochs"]]
+    assert (pruned["epochs"] < 4).all() and (ok["epochs"] == 4).all()
+    assert pruned["value"].notna().all()  # the score at the epoch it reached
+    assert pruned["value"].max() < ok["value"].max()
+    board = results.leaderboard.iloc[0]
+    assert board["strategy"] == "random+median" and board["pruned"] == len(pruned) and board["failed"] == 0
+    assert board["epochs"] == trials["epochs"].sum()  # compute spent counts pruned epochs
+
+
+def test_a_pruned_search_resumes_exactly(write_suite, host, tmp_path):
+    suite = write_suite(max_trials=10, strategies='"tpe+median"', extra=PRUNED_SUITE_EXTRA)
+    suite.write_text(suite.read_text().replace("epochs = 2", "epochs = 4"))
+    run(suite, host, tmp_path / "a", max_trials=5)
+    resumed = run(suite, host, tmp_path / "a")
+    straight = run(suite, host, tmp_path / "b")
+    cols = ["trial", "params", "status", "epochs", "value"]
+    assert resumed.trials[cols].equals(straight.trials[cols])
+    assert (straight.trials["status"] == "pruned").any()

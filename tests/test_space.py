@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from automl_bench.space import CategoricalParam, FixedParam, FloatParam, IntParam, SearchSpace
+from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
 
 SPACE = SearchSpace((
     IntParam("layers", 1, 4),
@@ -56,3 +56,33 @@ def test_contains_rejects_outsiders():
     assert not SPACE.contains({**good, "layers": 9})
     assert not SPACE.contains({**good, "batch": 17})
     assert not SPACE.contains({**good, "extra": 1})
+
+
+COND = SearchSpace((
+    CategoricalParam("optimizer", ("adam", "sgd")),
+    FloatParam("momentum", 0.5, 0.99, when=Condition("optimizer", values=("sgd",))),
+    IntParam("layers", 1, 3),
+    IntParam("units", 8, 64, when=Condition("layers", minimum=2)),
+))
+
+
+def test_conditional_parameters_appear_only_when_their_condition_holds():
+    samples = [COND.sample(random.Random(i)) for i in range(300)]
+    for s in samples:
+        assert ("momentum" in s) == (s["optimizer"] == "sgd")
+        assert ("units" in s) == (s["layers"] >= 2)
+        assert COND.contains(s)
+    assert any("momentum" in s for s in samples) and any("momentum" not in s for s in samples)
+
+
+def test_conditional_grid_has_no_duplicates():
+    grid = COND.grid(2)
+    # optimizer: adam, or sgd with 2 momenta (3); layers {1, 3}: 1 has no units, 3 has 2 -> 3 * (1 + 2)
+    assert len(grid) == 9
+    assert len({tuple(g.items()) for g in grid}) == 9
+    assert all(COND.contains(g) for g in grid)
+
+
+def test_contains_rejects_inactive_or_missing_conditionals():
+    assert not COND.contains({"optimizer": "adam", "momentum": 0.9, "layers": 1})
+    assert not COND.contains({"optimizer": "sgd", "layers": 1})

@@ -94,10 +94,16 @@ def test_malformed_suites(tmp_path, change, expected):
     "change, expected",
     [
         (('backends = ["toy"]', 'backends = ["tensorflw"]'), "matrix.backends[0]: unknown backend 'tensorflw'; choose one of: keras, keras-torch, numpy, torch, toy"),
-        (('"random", "grid"', '"random", "bayes"'), "matrix.strategies[1]: unknown strategy 'bayes'; choose one of: grid, random"),
+        (('"random", "grid"', '"random", "bayes"'), "matrix.strategies[1]: unknown strategy 'bayes'; choose one of: cmaes, genetic, grid, random, tpe, tpe-hyperopt"),
         (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "mnist-6k"'), "tasks[1].dataset: unknown dataset 'mnist-6k'; choose one of: digits, mnist-5k, toy"),
         (("points = 2", "pionts = 2"), "strategy.grid.pionts: unknown option for strategy 'grid'; valid options: points, shuffle"),
         (("points = 2", 'points = "two"'), "strategy.grid.points: expected int, got 'two'"),
+        (('"random", "grid"', '"random+asap", "grid"'),
+         "matrix.strategies[0]: unknown pruner 'asap'; choose one of: asha, hyperband, median"),
+        (("[strategy.grid]", "[pruner.asha]\nrungs = 3\n[strategy.grid]"),
+         "pruner.asha.rungs: unknown option for pruner 'asha'; valid options: min_resource, reduction_factor"),
+        (("[strategy.grid]", "[pruner.median]\nn_startup_trials = 1.5\n[strategy.grid]"),
+         "pruner.median.n_startup_trials: expected int, got 1.5"),
     ],
 )
 def test_unknown_components_name_the_valid_choices(tmp_path, host, change, expected):
@@ -148,3 +154,19 @@ def test_models_are_checked_against_the_dataset_shape(tmp_path, host, dataset, m
     else:
         found = problems(tmp_path, text, host)
         assert any(expected in p for p in found), found
+
+
+def test_conditional_parameters_parse_and_check_their_parent(tmp_path, host):
+    text = GOOD.replace('epochs = 2\n', 'epochs = 2\noptimizer = { type = "categorical", choices = ["adam", "sgd"] }\n'
+                        'momentum = { type = "float", low = 0.5, high = 0.9, when = { optimizer = ["sgd"] } }\n'
+                        'dropout = { type = "float", low = 0.0, high = 0.5, when = { units = { min = 32 } } }\n', 1)
+    space = load(tmp_path, text, host).tasks[0].space
+    momentum = next(p for p in space if p.name == "momentum")
+    dropout = next(p for p in space if p.name == "dropout")
+    assert str(momentum.when) == "optimizer in ['sgd']" and str(dropout.when) == "units >= 32.0"
+
+    bad = text.replace('when = { optimizer = ["sgd"] }', 'when = { optimiser = ["sgd"] }')
+    assert any("space.momentum.when: condition on 'optimiser', which is not a parameter defined before this one"
+               in p for p in problems(tmp_path, bad, host))
+    empty = text.replace("when = { units = { min = 32 } }", "when = { units = { } }")
+    assert any("space.dropout" in p and "give min, max or both" in p for p in problems(tmp_path, empty, host))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import pluggy
 
-from automl_bench.interfaces import Backend, Reporter, Strategy
+from automl_bench.interfaces import Backend, Pruner, Reporter, Strategy
 from automl_bench.records import (
     BackendSpec,
     Dataset,
     DatasetSpec,
     EpochReport,
     FinishedTrial,
+    PrunerSpec,
     ReporterSpec,
     Splits,
     StrategySpec,
@@ -31,6 +32,8 @@ __all__ = [
     "DatasetSpec",
     "EpochReport",
     "FinishedTrial",
+    "Pruner",
+    "PrunerSpec",
     "Reporter",
     "ReporterSpec",
     "Splits",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         BackendSpec,
         DatasetSpec,
         FinishedTrial,
+        PrunerSpec,
         ReporterSpec,
         StrategySpec,
     )
@@ -59,6 +60,15 @@ def bench_reporters(register: Callable[["ReporterSpec"], None]) -> None:
     """Register reporters by calling ``register(ReporterSpec(...))``.
 
     Called when a run ends, to write its results.
+    """
+
+
+@hookspec
+def bench_pruners(register: Callable[["PrunerSpec"], None]) -> None:
+    """Register pruners by calling ``register(PrunerSpec(...))``.
+
+    Called whenever the host needs the list of pruners. A suite pairs a pruner with a
+    strategy as ``"strategy+pruner"`` in ``matrix.strategies``.
     """
 
 

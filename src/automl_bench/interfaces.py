@@ -70,9 +70,36 @@ class Strategy(ABC):
         """Learn the outcome of a trial (``value`` is None unless its status is ``ok``)."""
 
     def restore(self, trials: Sequence["FinishedTrial"]) -> None:
-        """Rebuild state from trials recorded by an interrupted run, in trial-number order."""
+        """Rebuild state from trials recorded by an interrupted run, in trial-number order.
+
+        The default replays the run: ask for each recorded number, then tell its outcome. A
+        seeded strategy then draws exactly what it drew before, so it continues as if never
+        interrupted. (With parallel workers the original order of asks and tells is not
+        recorded; a strategy should then accept a told trial whose parameters differ from
+        what it proposed.)
+        """
         for trial in trials:
+            self.ask(trial.number)
             self.tell(trial)
+
+
+class Pruner(ABC):
+    """Decides after each epoch whether a trial should stop early (multi-fidelity search)."""
+
+    @abstractmethod
+    def should_prune(self, number: int, epoch: int, value: float) -> bool:
+        """Trial ``number`` reached ``epoch`` (1-based) with objective ``value``: stop it?"""
+
+    def finish(self, trial: "FinishedTrial") -> None:
+        """Learn how a trial ended."""
+
+    def restore(self, trials: Sequence["FinishedTrial"], histories: Mapping[int, Sequence[float]]) -> None:
+        """Rebuild state from recorded trials and their per-epoch objective values (by trial
+        number); the default replays every report and ending in trial order."""
+        for trial in trials:
+            for epoch, value in enumerate(histories.get(trial.number, ()), start=1):
+                self.should_prune(trial.number, epoch, value)
+            self.finish(trial)
 
 
 class Reporter(ABC):

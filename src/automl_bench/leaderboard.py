@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 CELL = ["task", "backend", "strategy"]
 COLUMNS = [
-    *CELL, "seeds", "trials", "failed", "val_mean", "val_std", "test_mean", "test_std",
+    *CELL, "seeds", "trials", "failed", "pruned", "val_mean", "val_std", "test_mean", "test_std",
     "trials_to_best", "epochs", "compute_seconds", "wall_seconds",
 ]
 
@@ -20,8 +20,10 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
     - ``val_mean``/``val_std``: best validation score of the search, mean and sample std over seeds.
     - ``test_mean``/``test_std``: test score of each seed's best configuration (retrained once).
     - ``trials_to_best``: mean 1-based trial number at which the best score was first reached.
+    - ``failed`` counts failed and timed-out trials; ``pruned`` those a pruner stopped early.
     - ``epochs``/``compute_seconds``: mean per seed of epochs and of train + evaluation time,
-      summed over all its trials.
+      summed over all its trials, pruned ones included: a pruned search is compared with a
+      full one on the compute it spent.
     - ``wall_seconds``: mean per seed of the wall time its trials held a worker (from handing
       the trial over to its result: worker start-up and data loading included).
     """
@@ -41,7 +43,8 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
             test = float(hit[test_col].iloc[0]) if len(hit) else None
         per_seed.append({
             "task": task, "backend": backend, "strategy": strategy, "seed": seed,
-            "trials": len(group), "failed": int((group["status"] != "ok").sum()),
+            "trials": len(group), "failed": int(group["status"].isin(["failed", "timeout"]).sum()),
+            "pruned": int((group["status"] == "pruned").sum()),
             "val": float(best["value"]) if best is not None else None,
             "test": test,
             "trials_to_best": int(best["trial"]) + 1 if best is not None else None,
@@ -53,7 +56,7 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
     for col in ("val", "test", "trials_to_best"):
         seeds[col] = pd.to_numeric(seeds[col], errors="coerce")
     board = seeds.groupby(CELL, sort=False).agg(
-        seeds=("seed", "nunique"), trials=("trials", "sum"), failed=("failed", "sum"),
+        seeds=("seed", "nunique"), trials=("trials", "sum"), failed=("failed", "sum"), pruned=("pruned", "sum"),
         val_mean=("val", "mean"), val_std=("val", "std"), test_mean=("test", "mean"), test_std=("test", "std"),
         trials_to_best=("trials_to_best", "mean"), epochs=("epochs", "mean"),
         compute_seconds=("compute_seconds", "mean"), wall_seconds=("wall_seconds", "mean"),
@@ -79,7 +82,8 @@ def to_markdown(board: "pd.DataFrame", metric: str = "accuracy") -> str:
         f"best val {metric}": [pm(m, s) for m, s in zip(board["val_mean"], board["val_std"])],
         f"test {metric} of best": [pm(m, s) for m, s in zip(board["test_mean"], board["test_std"])],
         "trials to best": [("n/a" if pd.isna(v) else f"{v:.1f}") for v in board["trials_to_best"]],
-        "trials (failed)": [f"{t} ({f})" for t, f in zip(board["trials"], board["failed"])],
+        "trials (failed, pruned)": [f"{t} ({f}, {p})" for t, f, p in zip(board["trials"], board["failed"],
+                                                                           board["pruned"])],
         "epochs/seed": [f"{v:.0f}" for v in board["epochs"]],
         "train+eval s/seed": [f"{v:.1f}" for v in board["compute_seconds"]],
         "wall s/seed": [f"{v:.1f}" for v in board["wall_seconds"]],

@@ -19,7 +19,7 @@ import pluggy
 
 from automl_bench import hookspecs
 from automl_bench.errors import PluginError, UnknownComponentError
-from automl_bench.records import BackendSpec, DatasetSpec, ReporterSpec, StrategySpec
+from automl_bench.records import BackendSpec, DatasetSpec, PrunerSpec, ReporterSpec, StrategySpec
 
 GROUP = "automl_bench"
 ENV_EXTRA = "AUTOML_BENCH_PLUGINS"
@@ -64,6 +64,12 @@ class Host:
     def reporters(self) -> dict[str, ReporterSpec]:
         return self._collect("reporter", self.pm.hook.bench_reporters, ReporterSpec)
 
+    def pruners(self) -> dict[str, PrunerSpec]:
+        return self._collect("pruner", self.pm.hook.bench_pruners, PrunerSpec)
+
+    def pruner(self, name: str) -> PrunerSpec:
+        return _pick("pruner", name, self.pruners())
+
     def backend(self, name: str) -> BackendSpec:
         return _pick("backend", name, self.backends())
 
@@ -98,6 +104,7 @@ class Host:
             ("backend", h.bench_backends, BackendSpec),
             ("strategy", h.bench_strategies, StrategySpec),
             ("dataset", h.bench_datasets, DatasetSpec),
+            ("pruner", h.bench_pruners, PrunerSpec),
             ("reporter", h.bench_reporters, ReporterSpec),
         ]
 
@@ -170,6 +177,7 @@ def iter_specs(host: Host) -> Iterable[tuple[str, str, str]]:
         ("backend", host.backends()),
         ("strategy", host.strategies()),
         ("dataset", host.datasets()),
+        ("pruner", host.pruners()),
         ("reporter", host.reporters()),
     ):
         for spec in specs.values():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 if TYPE_CHECKING:  # only for signatures: keeps `bench --help` free of numpy
     import numpy as np
 
-    from automl_bench.interfaces import Backend, Reporter, Strategy
+    from automl_bench.interfaces import Backend, Pruner, Reporter, Strategy
     from automl_bench.space import SearchSpace
 
 
@@ -44,6 +44,20 @@ class StrategySpec:
     summary: str
     factory: Callable[..., "Strategy"]
     #: Option names with their defaults; a suite may set only these, with values of the same type.
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: Problems this strategy has with a search space (a parameter kind it cannot search),
+    #: reported when a suite is validated; None: it handles every kind.
+    check_space: Callable[["SearchSpace"], list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class PrunerSpec:
+    """A pruner: stops unpromising trials early from their per-epoch reports.
+    ``factory(**options)`` builds one per cell."""
+
+    name: str
+    summary: str
+    factory: Callable[..., "Pruner"]
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -145,9 +159,10 @@ class TrialRequest:
     seed: int
     max_epochs: int | None
     evaluate_test: bool = False
+    prune: bool = False  # wait for the parent's continue/prune answer after each epoch
 
 
-Status = Literal["ok", "failed", "timeout"]
+Status = Literal["ok", "failed", "timeout", "pruned"]
 
 
 @dataclass(frozen=True)
@@ -174,4 +189,6 @@ class FinishedTrial:
     number: int
     params: Mapping[str, Any]
     status: Status
-    value: float | None  # the objective (validation score); None unless status is "ok"
+    #: The objective (validation score): final for "ok", at the last epoch reached for
+    #: "pruned", None for "failed" and "timeout".
+    value: float | None

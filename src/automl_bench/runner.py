@@ -23,7 +23,7 @@ from automl_bench.manager import Host
 from automl_bench.records import FinishedTrial, TaskRef, TrialOutcome, TrialRequest
 from automl_bench.store import CellKey, Store
 from automl_bench.suite import Suite, Task
-from automl_bench.worker import Finished, Job, WorkerPool
+from automl_bench.worker import Finished, Job, Progressed, WorkerPool
 
 DB_NAME = "bench.sqlite"
 
@@ -65,6 +65,7 @@ class Cell:
     strategy: Any
     max_trials: int
     objective: str  # the metric the search maximises, e.g. "val_accuracy"
+    pruner: Any = None  # stops trials early from their epoch reports, when the entry names one
     done: dict[int, FinishedTrial] = field(default_factory=dict)
     in_flight: set[int] = field(default_factory=set)
     exhausted: bool = False
@@ -175,16 +176,22 @@ class Runner:
         cells = []
         for backend in model.matrix.backends:  # grouped by backend: workers are reused in turn
             for task in self.suite.tasks:
-                for strategy_name in model.matrix.strategies:
+                for entry in model.matrix.strategies:  # "strategy" or "strategy+pruner"
+                    strategy_name, _, pruner_name = entry.partition("+")
                     spec = self.host.strategy(strategy_name)
                     options = {**spec.options, **model.strategy.get(strategy_name, {})}
                     for seed in self.seeds:
-                        key = CellKey(task.name, backend, strategy_name, seed)
+                        key = CellKey(task.name, backend, entry, seed)
+                        objective = f"val_{task.definition.metric}"
                         strategy = spec.factory(space=task.space, seed=derive_seed(seed, task.name, "strategy"),
                                                 **options)
-                        cell = Cell(key, task, strategy, self.max_trials, f"val_{task.definition.metric}")
+                        cell = Cell(key, task, strategy, self.max_trials, objective)
                         recorded = store.finished_trials(key)
                         strategy.restore(recorded)
+                        if pruner_name:
+                            pspec = self.host.pruner(pruner_name)
+                            cell.pruner = pspec.factory(**{**pspec.options, **model.pruner.get(pruner_name, {})})
+                            cell.pruner.restore(recorded, store.histories(key, objective))
                         cell.done = {t.number: t for t in recorded}
                         cell.tested = store.final_number(key)
                         cells.append(cell)
@@ -202,8 +209,13 @@ class Runner:
             if pool.busy == 0:
                 return
             for event in pool.poll(timeout=1.0):
-                if isinstance(event, Finished):  # per-epoch reports arrive with the outcome's history
+                if isinstance(event, Finished):
                     self._finish(event, store, run_id)
+                elif isinstance(event, Progressed) and event.job.request.prune:
+                    cell, number, _ = event.job.context
+                    value = event.report.metrics.get(cell.objective)
+                    prune = value is not None and cell.pruner.should_prune(number, event.report.epoch, value)
+                    pool.answer(event.job, prune)
 
     def _next_job(self, cells: list[Cell]) -> Job | None:
         for cell in cells:
@@ -231,6 +243,7 @@ class Runner:
         request = TrialRequest(
             key=f"{cell.key}#{'final' if final else number}", task=ref, params=params,
             seed=cell.trial_seed(number), max_epochs=self.max_epochs, evaluate_test=final,
+            prune=cell.pruner is not None and not final,
         )
         return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout, context=(cell, number, final))
 
@@ -242,7 +255,7 @@ class Runner:
             store.record_final(cell.key, number, run_id, params, outcome)
             cell.final_state, cell.tested = "done", number
             return
-        value = outcome.metrics.get(cell.objective) if outcome.status == "ok" else None
+        value = outcome.metrics.get(cell.objective) if outcome.status in ("ok", "pruned") else None
         if outcome.status == "ok" and value is None:
             outcome = replace(outcome, status="failed", error=f"backend reported no {cell.objective}")
         store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
@@ -251,6 +264,8 @@ class Runner:
         cell.in_flight.discard(number)
         cell.done[number] = trial
         cell.strategy.tell(trial)
+        if cell.pruner is not None:
+            cell.pruner.finish(trial)
         self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
         self.host.pm.hook.bench_on_trial_end(
             cell={"task": cell.key.task, "backend": cell.key.backend, "strategy": cell.key.strategy,

@@ -13,6 +13,34 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A parameter exists only when its parent does and the parent's value qualifies:
+    one of ``values``, or within ``[minimum, maximum]`` (either bound may be open)."""
+
+    parent: str
+    values: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def holds(self, config: Mapping[str, Any]) -> bool:
+        if self.parent not in config:
+            return False
+        v = config[self.parent]
+        if self.values is not None and v not in self.values:
+            return False
+        if self.minimum is not None and v < self.minimum:
+            return False
+        return self.maximum is None or v <= self.maximum
+
+    def __str__(self) -> str:
+        if self.values is not None:
+            return f"{self.parent} in {list(self.values)}"
+        bounds = [f"{self.parent} >= {self.minimum}" if self.minimum is not None else "",
+                  f"{self.parent} <= {self.maximum}" if self.maximum is not None else ""]
+        return " and ".join(b for b in bounds if b)
+
+
+@dataclass(frozen=True)
 class IntParam:
     name: str
     low: int
@@ -20,6 +48,7 @@ class IntParam:
     log: bool = False
     step: int = 1
     grid: tuple[int, ...] | None = None  # explicit grid values
+    when: Condition | None = None
 
     def sample(self, rng: random.Random) -> int:
         if self.log:
@@ -56,23 +85,25 @@ class FloatParam:
     log: bool = False
     step: float | None = None
     grid: tuple[float, ...] | None = None
+    when: Condition | None = None
 
     def sample(self, rng: random.Random) -> float:
         if self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
             value = rng.uniform(self.low, self.high)
-        return self._snap(value)
+        return self.snap(value)
 
     def grid_values(self, points: int) -> tuple[float, ...]:
         if self.grid is not None:
             return self.grid
-        return tuple(dict.fromkeys(self._snap(v) for v in _spaced(self.low, self.high, points, self.log)))
+        return tuple(dict.fromkeys(self.snap(v) for v in _spaced(self.low, self.high, points, self.log)))
 
     def contains(self, value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value <= self.high
 
-    def _snap(self, value: float) -> float:
+    def snap(self, value: float) -> float:
+        """Clip into [low, high] and round to the step, counted from low."""
         if self.step is None:
             return min(max(value, self.low), self.high)
         n = round((value - self.low) / self.step)
@@ -83,6 +114,7 @@ class FloatParam:
 class CategoricalParam:
     name: str
     choices: tuple[Any, ...]
+    when: Condition | None = None
 
     def sample(self, rng: random.Random) -> Any:
         return self.choices[rng.randrange(len(self.choices))]
@@ -98,6 +130,7 @@ class CategoricalParam:
 class FixedParam:
     name: str
     value: Any
+    when: Condition | None = None
 
     def sample(self, rng: random.Random) -> Any:
         return self.value
@@ -114,7 +147,7 @@ Param = Union[IntParam, FloatParam, CategoricalParam, FixedParam]
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """An ordered collection of parameters."""
+    """An ordered collection of parameters; a conditional one follows its parent."""
 
     params: tuple[Param, ...]
 
@@ -128,18 +161,40 @@ class SearchSpace:
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
+    @property
+    def conditional(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.when is not None)
+
     def sample(self, rng: random.Random) -> dict[str, Any]:
-        """One configuration drawn independently per parameter."""
-        return {p.name: p.sample(rng) for p in self.params}
+        """One configuration drawn independently per active parameter."""
+        config: dict[str, Any] = {}
+        for p in self.params:
+            if p.when is None or p.when.holds(config):
+                config[p.name] = p.sample(rng)
+        return config
 
     def grid(self, points: int) -> list[dict[str, Any]]:
-        """Every combination, numeric ranges discretised into ``points`` values (or their explicit grid)."""
+        """Every distinct combination of active parameters, numeric ranges discretised into
+        ``points`` values (or their explicit grid), in product order."""
         axes = [p.grid_values(points) for p in self.params]
-        return [dict(zip(self.names, combo)) for combo in itertools.product(*axes)]
+        seen: dict[tuple, dict[str, Any]] = {}
+        for combo in itertools.product(*axes):
+            config = self.active(dict(zip(self.names, combo)))
+            seen.setdefault(tuple(config.items()), config)
+        return list(seen.values())
+
+    def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` restricted to the parameters whose conditions hold, in space order."""
+        config: dict[str, Any] = {}
+        for p in self.params:
+            if p.name in values and (p.when is None or p.when.holds(config)):
+                config[p.name] = values[p.name]
+        return config
 
     def contains(self, config: Mapping[str, Any]) -> bool:
-        """True when ``config`` sets exactly this space's parameters, each inside its range."""
-        return set(config) == set(self.names) and all(p.contains(config[p.name]) for p in self.params)
+        """True when ``config`` sets exactly the active parameters, each inside its range."""
+        expected = [p for p in self.params if p.when is None or p.when.holds(config)]
+        return set(config) == {p.name for p in expected} and all(p.contains(config[p.name]) for p in expected)
 
 
 def _spaced(low: float, high: float, points: int, log: bool) -> Sequence[float]:

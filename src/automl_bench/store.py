@@ -110,6 +110,14 @@ class Store:
         ).fetchall()
         return [FinishedTrial(n, json.loads(p), s, v) for n, p, s, v in rows]
 
+    def histories(self, cell: CellKey, metric: str) -> dict[int, list[float]]:
+        """Per-epoch values of ``metric`` for each recorded trial of a cell, by trial number."""
+        rows = self.db.execute(
+            "SELECT number, history FROM trials WHERE task=? AND backend=? AND strategy=? AND seed=?",
+            (cell.task, cell.backend, cell.strategy, cell.seed),
+        ).fetchall()
+        return {n: [e[metric] for e in json.loads(h) if metric in e] for n, h in rows}
+
     def record_final(self, cell: CellKey, number: int, run_id: int, params: Mapping[str, Any],
                      outcome: TrialOutcome) -> None:
         """Record the test evaluation of a cell's best trial, replacing one of an earlier best."""

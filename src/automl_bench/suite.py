@@ -20,6 +20,7 @@ from automl_bench import models
 from automl_bench.errors import SuiteError
 from automl_bench.space import (
     CategoricalParam,
+    Condition,
     FixedParam,
     FloatParam,
     IntParam,
@@ -35,6 +36,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Bounds(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Bounds":
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        return self
+
+
+# `when = { optimizer = ["sgd", "rmsprop"] }` or `when = { layers = { min = 3 } }`: one parent.
+When = Annotated[dict[str, Union[list[Scalar], Bounds]], Field(min_length=1, max_length=1)]
+
+
 # --------------------------------------------------------------------------- parameters
 
 
@@ -45,6 +61,7 @@ class IntDef(_Strict):
     log: bool = False
     step: StrictInt = Field(1, ge=1)
     grid: list[StrictInt] | None = Field(None, min_length=1)
+    when: When | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "IntDef":
@@ -62,6 +79,7 @@ class FloatDef(_Strict):
     log: bool = False
     step: float | None = Field(None, gt=0)
     grid: list[float] | None = Field(None, min_length=1)
+    when: When | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "FloatDef":
@@ -77,6 +95,7 @@ class FloatDef(_Strict):
 class CategoricalDef(_Strict):
     type: Literal["categorical"]
     choices: list[Scalar] = Field(min_length=1)
+    when: When | None = None
 
 
 ParamDef = Annotated[Union[IntDef, FloatDef, CategoricalDef], Field(discriminator="type")]
@@ -105,6 +124,7 @@ class Budget(_Strict):
 
 class Matrix(_Strict):
     backends: list[str] = Field(min_length=1)
+    #: "strategy" or "strategy+pruner", e.g. "tpe+asha"
     strategies: list[str] = Field(min_length=1)
 
 
@@ -125,6 +145,7 @@ class SuiteModel(_Strict):
     budget: Budget = Budget()
     matrix: Matrix
     strategy: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per strategy")
+    pruner: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per pruner")
     execution: Execution = Execution()
     reporters: list[str] | None = None
 
@@ -199,6 +220,10 @@ def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str
         param = _parse_param(name, value, where, problems, locate)
         if param is None:
             continue
+        if param.when is not None and param.when.parent not in {p.name for p in params}:
+            problems.append(locate(where + ("when",), f"condition on {param.when.parent!r}, which is not a parameter "
+                                                       "defined before this one"))
+            continue
         for v in _extremes(param):
             problem = models.check_value(task.model, name, v)
             if problem:
@@ -221,11 +246,16 @@ def _parse_param(name: str, value: Any, where: tuple, problems: list[str], locat
             loc = tuple(x for x in e["loc"] if x not in ("int", "float", "categorical"))
             problems.append(locate(where + loc, _message(e)))
         return None
+    when = None
+    if d.when is not None:
+        ((parent, rule),) = d.when.items()
+        when = Condition(parent, values=tuple(rule)) if isinstance(rule, list) else \
+            Condition(parent, minimum=rule.min, maximum=rule.max)
     if isinstance(d, IntDef):
-        return IntParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None)
+        return IntParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None, when)
     if isinstance(d, FloatDef):
-        return FloatParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None)
-    return CategoricalParam(name, tuple(d.choices))
+        return FloatParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None, when)
+    return CategoricalParam(name, tuple(d.choices), when)
 
 
 def _extremes(param: Param) -> list[Any]:
@@ -251,8 +281,15 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
         for t, task in enumerate(model.tasks):
             if spec is not None and task.model not in spec.families:
                 problems.append(locate(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})"))
-    for i, name in enumerate(model.matrix.strategies):
-        check(("matrix", "strategies", i), "strategy", name, strategies)
+    pruners = host.pruners()
+    for i, entry in enumerate(model.matrix.strategies):
+        name, _, pruner = entry.partition("+")
+        spec = check(("matrix", "strategies", i), "strategy", name, strategies)
+        if pruner:
+            check(("matrix", "strategies", i), "pruner", pruner, pruners)
+        for t, task in enumerate(tasks):
+            for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
+                problems.append(locate(("matrix", "strategies", i), f"task {task.name!r}: {problem}"))
     for i, (task, built) in enumerate(zip(model.tasks, tasks)):
         spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
         if spec is not None and spec.input_shape is not None:
@@ -263,17 +300,15 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
         reporters = host.reporters()
         for i, name in enumerate(model.reporters):
             check(("reporters", i), "reporter", name, reporters)
-    for name, options in model.strategy.items():
-        spec = strategies.get(name)
-        if spec is None:
-            check(("strategy", name), "strategy", name, strategies)
-            continue
-        for key, value in options.items():
-            if key not in spec.options:
-                valid = ", ".join(spec.options) or "(this strategy takes no options)"
-                problems.append(locate(("strategy", name, key), f"unknown option for strategy {name!r}; valid options: {valid}"))
-            elif not _same_kind(spec.options[key], value):
-                problems.append(locate(("strategy", name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}"))
+    for kind, table, registry in (("strategy", model.strategy, strategies), ("pruner", model.pruner, pruners)):
+        for name, options in table.items():
+            spec = check((kind, name), kind, name, registry)
+            for key, value in (options.items() if spec is not None else ()):
+                if key not in spec.options:
+                    valid = ", ".join(spec.options) or f"(this {kind} takes no options)"
+                    problems.append(locate((kind, name, key), f"unknown option for {kind} {name!r}; valid options: {valid}"))
+                elif not _same_kind(spec.options[key], value):
+                    problems.append(locate((kind, name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}"))
     return problems
 
 

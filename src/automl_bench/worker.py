@@ -7,7 +7,8 @@ replaced on the next job.
 
 Messages, worker to parent: ``("ready", env)``, ``("setup-failed", error)``,
 ``("start", key)``, ``("epoch", key, EpochReport)``, ``("done", key, TrialOutcome)``.
-Parent to worker: a `TrialRequest`, or ``None`` to stop.
+Parent to worker: a `TrialRequest`, or ``None`` to stop; and, after each epoch of a trial
+whose request says ``prune``, ``"continue"`` or ``"prune"``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
         history.append(r)
         if conn is not None:
             conn.send(("epoch", request.key, r))
+            if request.prune and conn.recv() == "prune":
+                raise TrialPruned(r.epoch)
 
     train_seconds = eval_seconds = 0.0
     try:
@@ -105,11 +108,19 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
         del model
         return_freed_memory()
         train_seconds, eval_seconds = t1 - t0, t2 - t1
+    except TrialPruned:
+        last = history[-1].metrics
+        return TrialOutcome("pruned", metrics={k: v for k, v in last.items() if k.startswith("val_")},
+                            epochs=len(history), train_seconds=time.perf_counter() - t0, history=tuple(history))
     except Exception as exc:  # noqa: BLE001 - a failing trial is a result, not a crash
         return TrialOutcome("failed", epochs=len(history), train_seconds=train_seconds,
                             error=_describe(exc), history=tuple(history))
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history))
+
+
+class TrialPruned(Exception):
+    """Raised from the epoch report inside a backend's fit: the parent's pruner said stop."""
 
 
 def return_freed_memory() -> None:
@@ -197,6 +208,15 @@ class WorkerPool:
 
     def has_capacity(self) -> bool:
         return self.busy < self.size
+
+    def answer(self, job: Job, prune: bool) -> None:
+        """Tell the worker running ``job`` whether to stop after the epoch it just reported."""
+        worker = next((w for w in self.workers if w.job is job), None)
+        if worker is not None:
+            try:
+                worker.conn.send("prune" if prune else "continue")
+            except (BrokenPipeError, OSError):
+                pass  # it died meanwhile; the sentinel reports that
 
     def submit(self, job: Job) -> Finished | None:
         """Hand a job to a worker; returns a finished failure at once if the backend cannot start."""

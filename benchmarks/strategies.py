@@ -1,0 +1,198 @@
+"""Search strategies compared at equal trial budgets, as Bayesmark scores them.
+
+    .venv/bin/python benchmarks/strategies.py                     # everything (about 10 minutes)
+    .venv/bin/python benchmarks/strategies.py --seeds 10 --trials 60 --skip-real --skip-overhead
+
+For each objective and strategy, over ``--seeds`` seeds and ``--trials`` trials:
+
+- normalised score = (optimum - best found) / (optimum - median best found by random search),
+  so 0 is the optimum and 1 is random search's median; mean and std over seeds;
+- anytime: median best-so-far after 25%, 50% and 100% of the trials, and the seconds spent.
+
+Objectives (all maximised, optimum known):
+
+- ``hpo-mixed``: a hyperparameter-shaped surface over log-float, log-int, float and
+  categorical parameters, with a conditional momentum for sgd; optimum 0.
+- ``branin-int``: negated Branin over two floats, plus an int offset; optimum -0.397887.
+- ``rosen-4d``: negated Rosenbrock in 4 float dimensions on [-2, 2]; optimum 0.
+- ``digits-mlp`` (real, unless --skip-real): validation accuracy of a PyTorch MLP on digits,
+  5 epochs; the optimum is unknown, so the best score seen by any strategy stands in for it.
+
+Strategies that cannot search a space (CMA-ES on categorical or conditional parameters;
+hyperopt on conditions over numeric parents) are shown as n/a. Finally, the ask + tell
+overhead per trial once 1,000 trials are recorded (target: 10 ms or less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+
+from automl_bench.manager import get_plugin_manager
+from automl_bench.records import FinishedTrial
+from automl_bench.runner import derive_seed
+from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
+
+ACT_PENALTY = {"relu": 0.0, "gelu": 0.05, "tanh": 0.3, "sigmoid": 0.8}
+
+
+def hpo_mixed(p):
+    loss = (math.log10(p["learning_rate"]) + 2.5) ** 2 + (math.log2(p["units"]) - 7) ** 2 / 4
+    loss += 4 * (p["dropout"] - 0.2) ** 2 + ACT_PENALTY[p["activation"]]
+    if p["optimizer"] == "sgd":
+        loss += 0.1 + 10 * (p["momentum"] - 0.9) ** 2
+    return -loss
+
+
+def branin_int(p):
+    x1, x2 = p["x1"], p["x2"]
+    b, c, t = 5.1 / (4 * math.pi ** 2), 5 / math.pi, 1 / (8 * math.pi)
+    f = (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+    return -(f + 0.5 * abs(p["k"] - 3))
+
+
+def rosen_4d(p):
+    x = [p[f"x{i}"] for i in range(4)]
+    return -sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(3))
+
+
+OBJECTIVES = {
+    "hpo-mixed": (SearchSpace((
+        FloatParam("learning_rate", 1e-5, 1e-1, log=True), IntParam("units", 8, 1024, log=True),
+        FloatParam("dropout", 0.0, 0.8),
+        CategoricalParam("activation", ("relu", "gelu", "tanh", "sigmoid")),
+        CategoricalParam("optimizer", ("adam", "sgd")),
+        FloatParam("momentum", 0.0, 0.99, when=Condition("optimizer", values=("sgd",))),
+    )), hpo_mixed, 0.0),
+    "branin-int": (SearchSpace((FloatParam("x1", -5, 10), FloatParam("x2", 0, 15), IntParam("k", 0, 10))),
+                   branin_int, -0.397887),
+    "rosen-4d": (SearchSpace(tuple(FloatParam(f"x{i}", -2.0, 2.0) for i in range(4))), rosen_4d, 0.0),
+}
+
+
+def make_real_objective():
+    from automl_bench.data import make_splits
+    from automl_bench.models import build_config
+
+    host = get_plugin_manager()
+    backend = host.backend("torch").factory()
+    backend.setup(threads=1, device="cpu")
+    data = make_splits(host.dataset("digits").load(), val_fraction=0.2, test_fraction=0.2, seed=0)
+    space = SearchSpace((
+        FloatParam("learning_rate", 1e-4, 1e-1, log=True), IntParam("units", 8, 256, log=True),
+        IntParam("layers", 1, 3), CategoricalParam("activation", ("relu", "tanh", "sigmoid")),
+        FloatParam("dropout", 0.0, 0.5), FixedParam("epochs", 5),
+    ))
+
+    def objective(p):
+        model = backend.fit(data=data, config=build_config("mlp", p), seed=0, report=lambda r: None)
+        return backend.evaluate(model, data.x_val, data.y_val)["accuracy"]
+
+    return space, objective
+
+
+def search(name, spec, space, objective, seed, trials):
+    options = dict(spec.options)
+    if "n_startup_trials" in options and spec.name != "cmaes":
+        options["n_startup_trials"] = min(10, max(2, trials // 5))
+    if "population_size" in options:
+        options["population_size"] = min(options["population_size"], max(4, trials // 5))
+    if "points" in options:  # grid: enough points to fill the budget
+        options["points"] = next(k for k in range(2, 50) if len(space.grid(k)) >= trials or k == 49)
+    strategy = spec.factory(space=space, seed=derive_seed(seed, name), **options)
+    best, curve, overhead = -math.inf, [], 0.0
+    for n in range(trials):
+        t0 = time.perf_counter()
+        params = strategy.ask(n)
+        overhead += time.perf_counter() - t0
+        if params is None:
+            curve += [best] * (trials - n)
+            break
+        value = objective(dict(params))
+        t0 = time.perf_counter()
+        strategy.tell(FinishedTrial(n, params, "ok", value))
+        overhead += time.perf_counter() - t0
+        best = max(best, value)
+        curve.append(best)
+    return curve, overhead
+
+
+def overhead_at(spec, space, objective, total: int, window: int = 50) -> float:
+    """Mean seconds of ask + tell over the last ``window`` of ``total`` trials."""
+    strategy = spec.factory(space=space, seed=0, **spec.options)
+    times = []
+    for n in range(total):
+        t0 = time.perf_counter()
+        params = strategy.ask(n)
+        if params is None:
+            return float("nan")
+        mid = time.perf_counter()
+        value = objective(dict(params))
+        t1 = time.perf_counter()
+        strategy.tell(FinishedTrial(n, params, "ok", value))
+        times.append(mid - t0 + time.perf_counter() - t1)
+    return statistics.mean(times[-window:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--strategies", default="random,grid,tpe,tpe-hyperopt,genetic,cmaes")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=60)
+    parser.add_argument("--real-trials", type=int, default=20)
+    parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--overhead-trials", type=int, default=1000)
+    args = parser.parse_args()
+    host = get_plugin_manager()
+    names = args.strategies.split(",")
+    specs = {n: host.strategy(n) for n in names}
+
+    objectives = dict(OBJECTIVES)
+    if not args.skip_real:
+        space, fn = make_real_objective()
+        objectives["digits-mlp"] = (space, fn, None)
+
+    for obj_name, (space, fn, optimum) in objectives.items():
+        trials = args.real_trials if optimum is None else args.trials
+        runs = {}
+        for name, spec in specs.items():
+            if spec.check_space and spec.check_space(space):
+                continue
+            t0 = time.perf_counter()
+            runs[name] = [search(name, spec, space, fn, seed, trials) for seed in range(args.seeds)]
+            print(f"  {obj_name}/{name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        best_seen = max(c[-1] for r in runs.values() for c, _ in r)
+        opt = best_seen if optimum is None else optimum
+        random_median = statistics.median(c[-1] for c, _ in runs["random"])
+        gap = opt - random_median
+        print(f"\n{obj_name}: {trials} trials x {args.seeds} seeds; optimum {opt:.5g}"
+              f"{' (best seen)' if optimum is None else ''}; random median best {random_median:.5g}")
+        print(f"{'strategy':<14}{'score mean':>11}{'std':>8}{'best@25%':>11}{'best@50%':>11}{'best@100%':>11}"
+              f"{'s/search':>10}")
+        for name in names:
+            if name not in runs:
+                print(f"{name:<14}{'n/a':>11}")
+                continue
+            scores = [(opt - c[-1]) / gap if gap > 0 else 0.0 for c, _ in runs[name]]
+            at = lambda f: statistics.median(c[max(0, int(trials * f) - 1)] for c, _ in runs[name])  # noqa: E731
+            secs = statistics.mean(o for _, o in runs[name])
+            print(f"{name:<14}{statistics.mean(scores):>11.3f}{statistics.pstdev(scores):>8.3f}"
+                  f"{at(0.25):>11.4g}{at(0.5):>11.4g}{at(1.0):>11.4g}{secs:>10.3f}")
+
+    if not args.skip_overhead:
+        space, fn, _ = OBJECTIVES["branin-int"]
+        print(f"\nask + tell overhead per trial once {args.overhead_trials} trials are recorded "
+              "(mean of the last 50; target <= 10 ms):")
+        for name, spec in specs.items():
+            t0 = time.perf_counter()
+            ms = overhead_at(spec, space, fn, args.overhead_trials) * 1000
+            note = "grid exhausted first" if math.isnan(ms) else ("ok" if ms <= 10 else "over target")
+            print(f"  {name:<14}{ms:>9.2f} ms   ({note}; {time.perf_counter() - t0:.0f} s for the run)")
+
+
+if __name__ == "__main__":
+    main()
