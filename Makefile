@@ -12,6 +12,7 @@ quickstart: $(STAMP)
 	$(BIN)/bench run suites/quickstart.toml
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
 install: $(STAMP)

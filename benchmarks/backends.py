@@ -86,10 +86,11 @@ def torch_baseline(config, data, seed):
 def keras_baseline(config, data, seed):
     import keras
 
-    from automl_bench.plugins.keras_backend import _arrange, build_model
+    from automl_bench.data import as_model_input
+    from automl_bench.plugins.keras_backend import build_model
 
     keras.utils.set_random_seed(seed)
-    xt, xv = _arrange(data.x_train, config.family), _arrange(data.x_val, config.family)
+    xt, xv = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
     model = build_model(keras, config, xt.shape[1:], 10)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
@@ -101,11 +102,12 @@ def keras_baseline(config, data, seed):
 def numpy_baseline(config, data, seed):
     import numpy as np
 
-    from automl_bench.plugins.numpy_backend import arrange, scores
+    from automl_bench.data import as_model_input
+    from automl_bench.plugins.numpy_backend import scores
     from automl_bench.plugins.numpy_backend.network import Network
     from automl_bench.plugins.numpy_backend.optimizers import Optimizer
 
-    xt, xv = arrange(data.x_train, config.family), arrange(data.x_val, config.family)
+    xt, xv = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
     net = Network(config, xt.shape[1:], 10, seed)
     opt = Optimizer(net.params, config)
     rng = np.random.default_rng(seed)

@@ -32,17 +32,16 @@ SAME_MODEL_CASES = [
 
 def test_same_config_builds_models_of_the_same_size_on_every_backend():
     """Trainable parameter counts agree between Keras, PyTorch and NumPy for each family."""
+    import keras
     import numpy as np
     import torch
 
+    from automl_bench.data import as_model_input as arrange
     from automl_bench.models import build_config
     from automl_bench.plugins.keras_backend import build_model as keras_model
-    from automl_bench.plugins.numpy_backend import arrange
     from automl_bench.plugins.numpy_backend.network import Network
     from automl_bench.plugins.torch_backend import _arrange as torch_arrange
     from automl_bench.plugins.torch_backend import build_model as torch_model
-
-    import keras
 
     sample = np.zeros((1, 8, 8), np.float32)  # one digits image
     for family, params in SAME_MODEL_CASES:

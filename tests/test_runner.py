@@ -6,12 +6,12 @@ import json
 
 import pytest
 from filelock import FileLock
+from toy_plugin import toy_score
 
 from automl_bench import hookimpl
 from automl_bench.errors import ResultsError
 from automl_bench.runner import RunOptions, run_suite
 from automl_bench.suite import load_suite
-from toy_plugin import toy_score
 
 FIVE_BEHAVIOURS = '{ type = "categorical", choices = ["relu", "tanh", "sigmoid", "elu", "gelu"] }'
 
@@ -186,3 +186,11 @@ def test_a_pruned_search_resumes_exactly(write_suite, host, tmp_path):
     cols = ["trial", "params", "status", "epochs", "value"]
     assert resumed.trials[cols].equals(straight.trials[cols])
     assert (straight.trials["status"] == "pruned").any()
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "tpe-hyperopt", "genetic"])
+def test_parallel_workers_keep_distinct_configurations_in_flight(write_suite, host, tmp_path, strategy):
+    suite = write_suite(max_trials=8, strategies=f'"{strategy}"')
+    results = run(suite, host, tmp_path / "out", workers=2)
+    assert (results.trials["status"] == "ok").all() and len(results.trials) == 8
+    assert results.trials["params"].nunique() == 8

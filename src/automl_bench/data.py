@@ -52,3 +52,13 @@ def make_splits(dataset: Dataset, *, val_fraction: float, test_fraction: float, 
     )
     x, y = dataset.x, dataset.y
     return Splits(dataset, x[train], y[train], x[val], y[val], x[test], y[test])
+
+
+def as_model_input(x: "np.ndarray", family: str) -> "np.ndarray":
+    """Arrange samples channels-last for a model family, as Keras and the NumPy backend read them:
+    mlp (n, features); cnn (n, height, width, channels); rnn (n, steps, features)."""
+    if family == "mlp":
+        return x.reshape(len(x), -1)
+    if family == "cnn" and x.ndim == 3:
+        return x[..., None]
+    return x

@@ -200,9 +200,9 @@ class BackendContract:
 def tiny_digits() -> Splits:
     """600 of scikit-learn's digits, split 60/20/20: seconds to train on, real enough to learn."""
     import numpy as np
+    from sklearn.datasets import load_digits
 
     from automl_bench.data import make_dataset, make_splits
-    from sklearn.datasets import load_digits
 
     bunch = load_digits()
     keep = np.random.default_rng(0).permutation(len(bunch.target))[:600]

@@ -12,6 +12,7 @@ import os
 from typing import Any, Mapping
 
 from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
+from automl_bench.data import as_model_input
 from automl_bench.errors import BackendUnavailableError
 from automl_bench.models import BN_EPSILON, BN_MOMENTUM
 from automl_bench.training import EpochControl
@@ -78,7 +79,7 @@ class KerasBackend(Backend):
     def fit(self, *, data, config, seed, report):
         keras = self.keras
         keras.utils.set_random_seed(seed)
-        x_train, x_val = _arrange(data.x_train, config.family), _arrange(data.x_val, config.family)
+        x_train, x_val = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
         model = build_model(keras, config, x_train.shape[1:], data.n_classes)
         model.compile(optimizer=make_optimizer(keras, config),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -88,7 +89,7 @@ class KerasBackend(Backend):
         return model
 
     def evaluate(self, model, x, y):
-        return scores(model, _arrange(x, model.family), y)
+        return scores(model, as_model_input(x, model.family), y)
 
     def release(self, model) -> None:
         del model
@@ -132,15 +133,6 @@ def scores(model, x, y) -> dict[str, float]:
     y = np.asarray(y)
     return {"loss": float(-log_probs[np.arange(len(y)), y].mean()),
             "accuracy": float((logits.argmax(axis=1) == y).mean())}
-
-
-def _arrange(x, family: str):
-    """mlp: (n, features); cnn: (n, h, w, channels); rnn: (n, steps, features)."""
-    if family == "mlp":
-        return x.reshape(len(x), -1)
-    if family == "cnn" and x.ndim == 3:
-        return x[..., None]
-    return x
 
 
 def make_optimizer(keras, config):

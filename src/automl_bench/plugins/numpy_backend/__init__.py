@@ -8,10 +8,10 @@ differences in the tests.
 
 from __future__ import annotations
 
-import os
 from typing import Mapping
 
 from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
+from automl_bench.data import as_model_input
 from automl_bench.training import EpochControl
 
 EVAL_CHUNK = 1024
@@ -39,7 +39,7 @@ class NumpyBackend(Backend):
         from .network import Network
         from .optimizers import Optimizer
 
-        x_train, x_val = arrange(data.x_train, config.family), arrange(data.x_val, config.family)
+        x_train, x_val = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
         net = Network(config, x_train.shape[1:], data.n_classes, seed)
         opt = Optimizer(net.params, config)
         control = EpochControl(config)
@@ -63,21 +63,10 @@ class NumpyBackend(Backend):
         return net
 
     def evaluate(self, model, x, y):
-        return scores(model, arrange(x, model.config.family), y)
-
-
-def arrange(x, family: str):
-    """mlp: (n, features); cnn: (n, h, w, channels); rnn: (n, steps, features)."""
-    if family == "mlp":
-        return x.reshape(len(x), -1)
-    if family == "cnn" and x.ndim == 3:
-        return x[..., None]
-    return x
+        return scores(model, as_model_input(x, model.config.family), y)
 
 
 def scores(net, x, y) -> dict[str, float]:
-    import numpy as np
-
     from .network import cross_entropy
 
     loss, correct = 0.0, 0
