@@ -12,7 +12,7 @@ import pytest
 
 from automl_bench.manager import get_plugin_manager
 from automl_bench.space import Condition, FixedParam, FloatParam, IntParam, SearchSpace
-from automl_bench.testing import BackendContract, StrategyContract
+from automl_bench.testing import BackendContract, PrunerContract, StrategyContract
 
 HOST = get_plugin_manager()
 
@@ -113,6 +113,24 @@ class TestCmaesStrategy(StrategyContract):
             "strategy 'cmaes' cannot search conditional parameter 'momentum' (CMA-ES needs a fixed set of "
             "dimensions); use tpe or genetic",
         ]
+
+
+class TestMedianPruner(PrunerContract):
+    def make_pruner(self):
+        spec = HOST.pruner("median")
+        return spec.factory(**spec.options)
+
+
+class TestAshaPruner(PrunerContract):
+    def make_pruner(self):
+        spec = HOST.pruner("asha")
+        return spec.factory(**spec.options)
+
+
+class TestHyperbandPruner(PrunerContract):
+    def make_pruner(self):
+        spec = HOST.pruner("hyperband")
+        return spec.factory(**{**spec.options, "max_resource": self.epochs})
 
 
 class TestTorchBackend(BackendContract):

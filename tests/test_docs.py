@@ -23,3 +23,16 @@ def test_the_knob_reference_is_up_to_date():
 
     path = Path(__file__).parents[1] / "docs" / "models.md"
     assert path.read_text() == knob_reference(), "run: python -m automl_bench.models > docs/models.md"
+
+
+def test_the_readme_suite_example_is_a_valid_suite(tmp_path):
+    from automl_bench.manager import get_plugin_manager
+    from automl_bench.suite import load_suite
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## A suite"):]
+    example = section[section.index("```toml\n") + 8:section.index("```\n", section.index("```toml\n") + 8)]
+    path = tmp_path / "example.toml"
+    path.write_text(example)
+    suite = load_suite(path, get_plugin_manager())
+    assert suite.name == "my-suite"

@@ -86,3 +86,10 @@ def test_conditional_grid_has_no_duplicates():
 def test_contains_rejects_inactive_or_missing_conditionals():
     assert not COND.contains({"optimizer": "adam", "momentum": 0.9, "layers": 1})
     assert not COND.contains({"optimizer": "sgd", "layers": 1})
+
+
+def test_a_parameter_can_set_its_own_grid_points():
+    space = SearchSpace((FloatParam("lr", 1e-4, 1e-1, log=True, points=4), IntParam("layers", 1, 5)))
+    grid = space.grid(2)
+    assert sorted({g["lr"] for g in grid}) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
+    assert sorted({g["layers"] for g in grid}) == [1, 5]

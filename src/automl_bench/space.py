@@ -49,6 +49,7 @@ class IntParam:
     step: int = 1
     grid: tuple[int, ...] | None = None  # explicit grid values
     when: Condition | None = None
+    points: int | None = None  # grid points for this parameter (overrides the strategy's)
 
     def sample(self, rng: random.Random) -> int:
         if self.log:
@@ -61,6 +62,7 @@ class IntParam:
     def grid_values(self, points: int) -> tuple[int, ...]:
         if self.grid is not None:
             return self.grid
+        points = self.points or points
         allowed = range(self.low, self.high + 1, self.step)
         if len(allowed) <= points:
             return tuple(allowed)
@@ -86,6 +88,7 @@ class FloatParam:
     step: float | None = None
     grid: tuple[float, ...] | None = None
     when: Condition | None = None
+    points: int | None = None  # grid points for this parameter (overrides the strategy's)
 
     def sample(self, rng: random.Random) -> float:
         if self.log:
@@ -97,6 +100,7 @@ class FloatParam:
     def grid_values(self, points: int) -> tuple[float, ...]:
         if self.grid is not None:
             return self.grid
+        points = self.points or points
         return tuple(dict.fromkeys(self.snap(v) for v in _spaced(self.low, self.high, points, self.log)))
 
     def contains(self, value: Any) -> bool:

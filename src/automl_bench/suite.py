@@ -71,6 +71,7 @@ class IntDef(_Strict):
     log: bool = False
     step: StrictInt = Field(1, ge=1)
     grid: list[StrictInt] | None = Field(None, min_length=1)
+    points: StrictInt | None = Field(None, ge=1, description="grid points for this parameter")
     when: When | None = None
 
     @model_validator(mode="after")
@@ -89,6 +90,7 @@ class FloatDef(_Strict):
     log: bool = False
     step: float | None = Field(None, gt=0)
     grid: list[float] | None = Field(None, min_length=1)
+    points: StrictInt | None = Field(None, ge=1, description="grid points for this parameter")
     when: When | None = None
 
     @model_validator(mode="after")
@@ -262,9 +264,9 @@ def _parse_param(name: str, value: Any, where: tuple, problems: list[str], locat
         when = Condition(parent, values=tuple(rule)) if isinstance(rule, list) else \
             Condition(parent, minimum=rule.min, maximum=rule.max)
     if isinstance(d, IntDef):
-        return IntParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None, when)
+        return IntParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None, when, d.points)
     if isinstance(d, FloatDef):
-        return FloatParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None, when)
+        return FloatParam(name, d.low, d.high, d.log, d.step, tuple(d.grid) if d.grid else None, when, d.points)
     return CategoricalParam(name, tuple(d.choices), when)
 
 

@@ -18,8 +18,10 @@ class OptunaPruner(Pruner):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.State = optuna.trial.TrialState
-        # The sampler is never consulted (nothing is suggested); fixed for determinism.
-        self.study = optuna.create_study(direction="maximize", pruner=pruner,
+        # The sampler is never consulted (nothing is suggested); fixed for determinism. The
+        # name is fixed too: Hyperband assigns brackets by a hash of study name and trial
+        # number, and an unnamed study gets a random one.
+        self.study = optuna.create_study(study_name="automl-bench-pruning", direction="maximize", pruner=pruner,
                                          sampler=optuna.samplers.RandomSampler(seed=0))
         self.running: dict[int, Any] = {}
 
