@@ -122,13 +122,14 @@ def search(name, spec, space, objective, seed, trials):
 
 def overhead_at(spec, space, objective, total: int, window: int = 50) -> float:
     """Mean seconds of ask + tell over the last ``window`` of ``total`` trials."""
-    strategy = spec.factory(space=space, seed=0, **spec.options)
+    options = dict(spec.options)
+    if "points" in options:  # grid: a grid at least as large as the run
+        options["points"] = next(k for k in range(2, 1000) if len(space.grid(k)) >= total)
+    strategy = spec.factory(space=space, seed=0, **options)
     times = []
     for n in range(total):
         t0 = time.perf_counter()
         params = strategy.ask(n)
-        if params is None:
-            return float("nan")
         mid = time.perf_counter()
         value = objective(dict(params))
         t1 = time.perf_counter()
@@ -190,7 +191,7 @@ def main() -> None:
         for name, spec in specs.items():
             t0 = time.perf_counter()
             ms = overhead_at(spec, space, fn, args.overhead_trials) * 1000
-            note = "grid exhausted first" if math.isnan(ms) else ("ok" if ms <= 10 else "over target")
+            note = "ok" if ms <= 10 else "over target"
             print(f"  {name:<14}{ms:>9.2f} ms   ({note}; {time.perf_counter() - t0:.0f} s for the run)")
 
 

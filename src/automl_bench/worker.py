@@ -106,7 +106,6 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
         t2 = time.perf_counter()
         backend.release(model)
         del model
-        return_freed_memory()
         train_seconds, eval_seconds = t1 - t0, t2 - t1
     except TrialPruned:
         last = history[-1].metrics
@@ -115,6 +114,8 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
     except Exception as exc:  # noqa: BLE001 - a failing trial is a result, not a crash
         return TrialOutcome("failed", epochs=len(history), train_seconds=train_seconds,
                             error=_describe(exc), history=tuple(history))
+    finally:  # ok, pruned or failed: hand what the trial freed back to the OS
+        return_freed_memory()
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history))
 
