@@ -22,7 +22,6 @@ class HyperoptTPE(Strategy):
         import hyperopt
 
         self.hyperopt, self.space, self.seed = hyperopt, space, seed
-        self.params = {p.name: p for p in space}
         self.expr = self._expression([p for p in space if p.when is None], branch="")
         self.domain = hyperopt.Domain(lambda _: 0.0, self.expr)
         self.trials = hyperopt.Trials()
