@@ -82,6 +82,9 @@ def test_run_prints_the_leaderboard_and_writes_outputs(tmp_path, write_suite):
 
     trials = pd.read_csv(out / "toy" / "trials.csv")
     assert sorted(set(trials["seed"])) == [0, 1]
+    # every row names its data: 40 toy points split 24/8/8, with the arrays' digest
+    assert set(trials["dataset"]) == {"toy"} and set(trials["dataset_sizes"]) == {"24/8/8"}
+    assert trials["dataset_sha256"].str.len().eq(64).all()
     assert json.loads(trials["packages"][0])["toy"] == "1.0"
 
 

@@ -194,3 +194,19 @@ def test_parallel_workers_keep_distinct_configurations_in_flight(write_suite, ho
     results = run(suite, host, tmp_path / "out", workers=2)
     assert (results.trials["status"] == "ok").all() and len(results.trials) == 8
     assert results.trials["params"].nunique() == 8
+
+
+def test_a_store_from_before_dataset_records_is_migrated(write_suite, host, tmp_path):
+    import sqlite3
+
+    from automl_bench.store import SCHEMA, Store
+
+    directory = tmp_path / "out" / "toy"
+    directory.mkdir(parents=True)
+    old = sqlite3.connect(directory / "bench.sqlite")
+    old.executescript(SCHEMA.replace("    dataset TEXT NOT NULL DEFAULT '{}',\n", ""))
+    assert "dataset" not in {row[1] for row in old.execute("PRAGMA table_info(trials)")}
+    old.close()
+    Store(directory / "bench.sqlite").close()
+    results = run(write_suite(max_trials=2), host, tmp_path / "out")
+    assert list(results.trials["dataset"]) == ["toy", "toy"]

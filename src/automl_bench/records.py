@@ -176,6 +176,8 @@ class TrialOutcome:
     eval_seconds: float = 0.0
     error: str = ""
     history: tuple[EpochReport, ...] = ()
+    #: The data the trial ran on: name, source, sha256 and split sizes (empty if it never loaded).
+    dataset: Mapping[str, Any] = field(default_factory=dict)
 
     def non_finite(self) -> list[str]:
         """Names of metrics whose value is NaN or infinite."""

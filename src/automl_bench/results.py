@@ -64,7 +64,10 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
         "status": r["status"], "value": r["value"],
     }
     row.update(json.loads(r["metrics"]))
+    data = json.loads(r["dataset"])
     row.update({
+        "dataset": data.get("name", ""), "dataset_sha256": data.get("sha256", ""),
+        "dataset_sizes": "/".join(map(str, data.get("sizes", []))),  # train/val/test
         "epochs": r["epochs"], "train_seconds": round(r["train_seconds"], 4),
         "eval_seconds": round(r["eval_seconds"], 4), "wall_seconds": round(r["wall_seconds"], 4),
         "error": r["error"],

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS trials (
     params TEXT NOT NULL, status TEXT NOT NULL, value REAL, metrics TEXT NOT NULL,
     epochs INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL,
     wall_seconds REAL NOT NULL, error TEXT NOT NULL, history TEXT NOT NULL, finished REAL NOT NULL,
+    dataset TEXT NOT NULL DEFAULT '{}',
     UNIQUE (task, backend, strategy, seed, number)
 );
 CREATE TABLE IF NOT EXISTS finals (
@@ -62,6 +63,9 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(trials)")}
+        if "dataset" not in columns:  # a store written before trials recorded their data
+            self.db.execute("ALTER TABLE trials ADD COLUMN dataset TEXT NOT NULL DEFAULT '{}'")
 
     def close(self) -> None:
         self.db.close()
@@ -95,11 +99,11 @@ class Store:
         history = [{"epoch": r.epoch, **r.metrics} for r in outcome.history]
         with self._tx():
             self.db.execute(
-                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
                  json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
                  outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
-                 _dumps(history), time.time()),
+                 _dumps(history), time.time(), json.dumps(dict(outcome.dataset))),
             )
 
     def finished_trials(self, cell: CellKey) -> list[FinishedTrial]:

@@ -84,6 +84,7 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
                 raise TrialPruned(r.epoch)
 
     train_seconds = eval_seconds = 0.0
+    data: dict[str, Any] = {}
     try:
         task = request.task
         key = (task.dataset, task.val_fraction, task.test_fraction, task.split_seed)
@@ -93,6 +94,9 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
             cache[key] = make_splits(dataset, val_fraction=task.val_fraction,
                                      test_fraction=task.test_fraction, seed=task.split_seed)
         splits = cache[key]
+        ds = splits.dataset
+        data = {"name": ds.name, "source": ds.source, "sha256": ds.sha256,
+                "sizes": [len(splits.y_train), len(splits.y_val), len(splits.y_test)]}
         config = build_config(task.family, request.params, request.max_epochs)
         problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in request.params.items()})
         if problems:
@@ -110,14 +114,16 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
     except TrialPruned:
         last = history[-1].metrics
         return TrialOutcome("pruned", metrics={k: v for k, v in last.items() if k.startswith("val_")},
-                            epochs=len(history), train_seconds=time.perf_counter() - t0, history=tuple(history))
+                            epochs=len(history), train_seconds=time.perf_counter() - t0, history=tuple(history),
+                            dataset=data)
     except Exception as exc:  # noqa: BLE001 - a failing trial is a result, not a crash
         return TrialOutcome("failed", epochs=len(history), train_seconds=train_seconds,
-                            error=_describe(exc), history=tuple(history))
+                            error=_describe(exc), history=tuple(history), dataset=data)
     finally:  # ok, pruned or failed: hand what the trial freed back to the OS
         return_freed_memory()
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
-                        train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history))
+                        train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history),
+                        dataset=data)
 
 
 class TrialPruned(Exception):
