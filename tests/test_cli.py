@@ -85,7 +85,9 @@ def test_run_prints_the_leaderboard_and_writes_outputs(tmp_path, write_suite):
     # every row names its data: 40 toy points split 24/8/8, with the arrays' digest
     assert set(trials["dataset"]) == {"toy"} and set(trials["dataset_sizes"]) == {"24/8/8"}
     assert trials["dataset_sha256"].str.len().eq(64).all()
-    assert json.loads(trials["packages"][0])["toy"] == "1.0"
+    packages = json.loads(trials["packages"][0])
+    assert packages["toy"] == "1.0"  # what the backend's environment() reported
+    assert packages["pytest"] == __import__("pytest").__version__  # what its spec declares
 
 
 def test_bench_errors_are_clean_messages_and_debug_shows_tracebacks(tmp_path):

@@ -67,7 +67,7 @@ def load_toy():
 @hookimpl
 def bench_backends(register):
     register(BackendSpec("toy", "toy backend: a known function, can fail on demand", ToyBackend,
-                         families=("mlp", "cnn", "rnn")))
+                         families=("mlp", "cnn", "rnn"), packages=("pytest",)))
 
 
 @hookimpl

@@ -7,16 +7,17 @@ import platform
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Sequence
 
-# Versions recorded for every run (looked up from metadata: nothing is imported).
+# Versions recorded for every run, beside those each backend declares (looked up from
+# metadata: nothing is imported).
 PACKAGES = (
     "automl-bench", "numpy", "scikit-learn", "pandas", "pluggy", "torch",
     "tensorflow", "tensorflow-cpu", "keras", "optuna", "hyperopt", "mlxtend",
 )
 
 
-def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
     out = {}
     for name in names:
         try:
@@ -50,7 +51,8 @@ def git_commit(cwd: str | None = None) -> str:
         return ""
 
 
-def capture(suite_sha256: str, suite_dir: str | None = None) -> dict[str, Any]:
+def capture(suite_sha256: str, suite_dir: str | None = None, packages: Sequence[str] = ()) -> dict[str, Any]:
+    """The run's environment; ``packages`` adds distributions (a backend's framework) to report."""
     import psutil
 
     return {
@@ -61,5 +63,5 @@ def capture(suite_sha256: str, suite_dir: str | None = None) -> dict[str, Any]:
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count() or 0,
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "packages": package_versions(),
+        "packages": package_versions(tuple(dict.fromkeys([*PACKAGES, *packages]))),
     }

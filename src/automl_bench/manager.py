@@ -13,7 +13,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import pluggy
 
@@ -170,15 +170,3 @@ def _load(host: Host, name: str, dist: str, module: str, load: Any) -> None:
     except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the tool
         host.broken.append(BrokenPlugin(name, dist, f"{type(exc).__name__}: {exc}"))
 
-
-def iter_specs(host: Host) -> Iterable[tuple[str, str, str]]:
-    """(kind, name, summary) for every registered component."""
-    for kind, specs in (
-        ("backend", host.backends()),
-        ("strategy", host.strategies()),
-        ("dataset", host.datasets()),
-        ("pruner", host.pruners()),
-        ("reporter", host.reporters()),
-    ):
-        for spec in specs.values():
-            yield kind, spec.name, spec.summary

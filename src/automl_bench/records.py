@@ -29,7 +29,8 @@ class BackendSpec:
     summary: str
     factory: Callable[[], "Backend"]
     families: tuple[str, ...] = ("mlp",)
-    #: Import names of the framework; used to report versions without importing it.
+    #: Distribution names of the framework, whose versions every result row records
+    #: (read from package metadata: nothing is imported).
     packages: tuple[str, ...] = ()
     #: Replace a worker after it has served this many trials (None: never). For frameworks
     #: that keep memory across trials that nothing in Python can free.

@@ -16,11 +16,6 @@ if TYPE_CHECKING:
     from automl_bench.store import Store
     from automl_bench.suite import Suite
 
-TRIAL_COLUMNS = (
-    "suite", "task", "backend", "strategy", "seed", "trial", "trial_seed", "params", "status", "value",
-)
-ENV_COLUMNS = ("suite_sha256", "git_commit", "python", "platform", "cpu", "device", "packages", "run_id")
-
 
 @dataclass(frozen=True, eq=False)
 class RunResults:

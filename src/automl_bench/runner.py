@@ -134,7 +134,8 @@ class Runner:
         store = Store(self.directory / DB_NAME)
         try:
             self._check_same_suite(store)
-            environment = capture(self.suite.sha256, str(self.suite.path.resolve().parent))
+            declared = [p for b in self.suite.model.matrix.backends for p in self.host.backend(b).packages]
+            environment = capture(self.suite.sha256, str(self.suite.path.resolve().parent), declared)
             run_id = store.start_run(environment)
             cells = self._cells(store)
             self.observer.start([(c.key, c.max_trials) for c in cells])

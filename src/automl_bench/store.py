@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from automl_bench.records import FinishedTrial, TrialOutcome
 
@@ -168,10 +168,3 @@ def _dumps(value: Any) -> str:
     # NaN and inf survive as JSON tokens that json.loads reads back.
     return json.dumps(value, allow_nan=True)
 
-
-def iter_metric_names(rows: list[dict[str, Any]]) -> Iterator[str]:
-    seen: dict[str, None] = {}
-    for row in rows:
-        for name in json.loads(row["metrics"]):
-            seen.setdefault(name, None)
-    return iter(seen)
