@@ -172,7 +172,6 @@ class _Worker:
     backend: str
     process: Any
     conn: Connection
-    ready: bool = False
     job: Job | None = None
     sent_at: float = 0.0  # when the current job was sent
     served: int = 0  # trials finished by this worker
@@ -301,7 +300,6 @@ class WorkerPool:
                 break
             kind = message[0]
             if kind == "ready":
-                worker.ready = True
                 self.environments[worker.backend] = message[1]
             elif kind == "setup-failed":
                 self.unavailable[worker.backend] = f"backend {worker.backend!r} could not start: {message[1]}"

@@ -83,7 +83,7 @@ class KerasBackend(Backend):
         model = build_model(keras, config, x_train.shape[1:], data.n_classes)
         model.compile(optimizer=make_optimizer(keras, config),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        callback = _Report(keras, EpochControl(config), report, x_val, data.y_val)
+        callback = _report_callback(keras)(EpochControl(config), report, x_val, data.y_val)
         model.fit(x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
                   verbose=0, callbacks=[callback])
         return model
@@ -97,6 +97,7 @@ class KerasBackend(Backend):
 
 
 def _report_callback(keras):
+    """The callback class, defined once keras is imported (in the worker, never at plugin load)."""
     class Report(keras.callbacks.Callback):
         def __init__(self, control, report, x_val, y_val):
             super().__init__()
@@ -115,10 +116,6 @@ def _report_callback(keras):
                 self.model.stop_training = True
 
     return Report
-
-
-def _Report(keras, control, report, x_val, y_val):  # noqa: N802 - keras is imported in the worker only
-    return _report_callback(keras)(control, report, x_val, y_val)
 
 
 def scores(model, x, y) -> dict[str, float]:
