@@ -97,10 +97,6 @@ class TestCmaesStrategy(StrategyContract):
         FixedParam("epochs", 3),
     ))
 
-    @staticmethod
-    def objective(params):
-        return -abs(params["learning_rate"] - 0.01) - 0.01 * params["layers"]
-
     def make_strategy(self, space, seed):
         spec = HOST.strategy("cmaes")
         return spec.factory(space=space, seed=seed, **spec.options)
