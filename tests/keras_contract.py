@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from automl_bench.manager import get_plugin_manager
-from automl_bench.testing import BackendContract
+from automl_bench.testing import BackendContract, TransferContract
 
 NAME = {"tensorflow": "keras", "torch": "keras-torch"}[os.environ.get("KERAS_BACKEND", "tensorflow")]
 
@@ -55,3 +55,8 @@ def test_same_config_builds_models_of_the_same_size_on_every_backend():
             "numpy": sum(p.value.size for p in n.params),
         }
         assert len(set(counts.values())) == 1, (family, params, counts)
+
+
+class TestKerasTransfer(TransferContract):
+    def make_backend(self):
+        return get_plugin_manager().backend(NAME).factory()

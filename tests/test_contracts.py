@@ -12,7 +12,7 @@ import pytest
 
 from automl_bench.manager import get_plugin_manager
 from automl_bench.space import Condition, FixedParam, FloatParam, IntParam, SearchSpace
-from automl_bench.testing import BackendContract, PrunerContract, StrategyContract
+from automl_bench.testing import BackendContract, PrunerContract, StrategyContract, TransferContract
 
 HOST = get_plugin_manager()
 
@@ -164,3 +164,8 @@ def test_keras_backends_pass_the_contract(engine):
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     summary = re.search(r"^(\d+) passed(, \d+ warnings?)? in ", done.stdout, re.M)
     assert summary and int(summary.group(1)) >= 20, done.stdout[-2000:]
+
+
+class TestTorchTransfer(TransferContract):
+    def make_backend(self):
+        return HOST.backend("torch").factory()

@@ -62,3 +62,63 @@ def as_model_input(x: "np.ndarray", family: str) -> "np.ndarray":
     if family == "cnn" and x.ndim == 3:
         return x[..., None]
     return x
+
+
+def select_classes(dataset: Dataset, classes: "tuple[int, ...]") -> Dataset:
+    """The samples of some classes, relabelled 0..n-1 in the order given; named e.g. ``fashion-mnist[5,6]``."""
+    import numpy as np
+
+    missing = [c for c in classes if c >= dataset.n_classes]
+    if missing:
+        raise DataError(f"dataset {dataset.name!r} has classes 0..{dataset.n_classes - 1}; no class {missing[0]}")
+    relabel = np.full(dataset.n_classes, -1, dtype=np.int64)
+    relabel[list(classes)] = np.arange(len(classes))
+    keep = relabel[dataset.y] >= 0
+    name = f"{dataset.name}[{','.join(map(str, classes))}]"
+    return make_dataset(name, dataset.x[keep], relabel[dataset.y[keep]], f"{dataset.source}, classes {list(classes)}")
+
+
+def take_shots(splits: Splits, shots: int, seed: int) -> Splits:
+    """Keep ``shots`` training examples per class, drawn by ``seed``; validation and test stay whole.
+
+    The draw is nested: for the same seed, the examples kept at k are among those kept at any larger k.
+    """
+    import numpy as np
+
+    order = np.random.default_rng([seed, 7]).permutation(len(splits.y_train))
+    counts = np.bincount(splits.y_train, minlength=splits.n_classes)
+    if counts.min() < shots:
+        raise DataError(f"{shots} training examples per class asked, but class {int(counts.argmin())} of "
+                        f"{splits.dataset.name!r} has {int(counts.min())} in its training split")
+    labels = splits.y_train[order]
+    rank = np.zeros(len(order), dtype=np.int64)  # position of each example among its class, in draw order
+    for c in range(splits.n_classes):
+        members = labels == c
+        rank[members] = np.arange(members.sum())
+    keep = np.sort(order[rank < shots])
+    return Splits(splits.dataset, splits.x_train[keep], splits.y_train[keep], splits.x_val, splits.y_val,
+                  splits.x_test, splits.y_test)
+
+
+def augment(x: "np.ndarray", rng: "np.random.Generator", shift: int, flip: bool) -> "np.ndarray":
+    """Randomly shifted (zero fill) and left-right flipped copies of images (n, h, w[, c])."""
+    import numpy as np
+
+    out = x.copy()
+    n = len(x)
+    if flip:
+        mirrored = rng.random(n) < 0.5
+        out[mirrored] = out[mirrored][:, :, ::-1]
+    if shift:
+        dy, dx = rng.integers(-shift, shift + 1, size=(2, n))
+        h, w = x.shape[1:3]
+        shifted = np.zeros_like(out)
+        for oy in range(-shift, shift + 1):  # one slice per offset: (2 shift + 1)^2 vectorised copies
+            for ox in range(-shift, shift + 1):
+                idx = np.flatnonzero((dy == oy) & (dx == ox))
+                if len(idx) == 0:
+                    continue
+                src = out[idx][:, max(-oy, 0):h - max(oy, 0), max(-ox, 0):w - max(ox, 0)]
+                shifted[idx, max(oy, 0):h - max(-oy, 0), max(ox, 0):w - max(-ox, 0)] = src
+        out = shifted
+    return out

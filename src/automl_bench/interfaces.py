@@ -54,6 +54,21 @@ class Backend(ABC):
     def release(self, model: Any) -> None:
         """Free what the model holds (GPU memory, graphs) before the next trial."""
 
+    # -- transfer tasks: a backend whose spec says ``transfer=True`` implements these ----
+
+    def save(self, model: Any, path: "Path") -> None:
+        """Write the model's weights to ``path`` as an ``.npz`` archive. The arrays of trunk block
+        ``b`` are named ``block<b>/...`` (any suffix); other arrays are named as the backend likes.
+
+        ``fit`` then also takes ``pretrained=path``: it builds the trial's model, loads the trunk
+        from that file and trains as the config's ``mode`` says (see `automl_bench.models`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not run transfer tasks")
+
+    def count_trainable(self, model: Any) -> int:
+        """How many parameters the model trains (frozen ones not counted)."""
+        raise NotImplementedError(f"{type(self).__name__} does not count trainable parameters")
+
 
 class Strategy(ABC):
     """An ask/tell search strategy that maximises the objective.

@@ -11,6 +11,18 @@ Three families share one set of training knobs and add their own architecture kn
   features); the last step's state feeds the output layer.
 
 Dense and conv layers run: weights -> [batch norm] -> activation -> dropout (dense only).
+``shift`` and ``flip`` augment image training data afresh each epoch: each image moves by a
+random whole number of pixels in [-shift, shift] on each axis (zero fill) and is mirrored
+left-right with probability 1/2; validation and test data are never augmented.
+
+Transfer tasks (a task with a ``source``) split an mlp or cnn into a *trunk* of blocks and a
+*head*. mlp: each hidden dense block is a trunk block; the head is the output layer. cnn: each
+conv block is a trunk block; the head is the dense block and the output layer. The trunk's
+architecture comes from the source model; the head is always new. ``mode`` says what the target
+does with the pretrained trunk: ``scratch`` ignores it (same architecture, fresh weights),
+``frozen`` keeps it fixed (batch norm in inference mode) and trains the head, ``finetune`` trains
+everything with the trunk at ``learning_rate * trunk_lr_factor``, ``partial`` trains the top
+``unfreeze_blocks`` trunk blocks (at that rate too) and keeps the rest frozen.
 Every backend builds exactly this: kernels drawn by ``initializer`` (he or glorot, *uniform*),
 biases zero; recurrent kernels orthogonal, LSTM forget-gate bias 1, GRU with the reset gate
 applied after the recurrent matmul (Keras' ``reset_after``, PyTorch's only form); batch norm
@@ -92,7 +104,25 @@ TRAINING_KNOBS: tuple[Knob, ...] = (
     Knob("lr_factor", float, 0.1, "factor for reduce_lr", _open_unit),
     Knob("lr_patience", int, 2, "epochs without val_loss improvement before reducing", _at_least_one),
     Knob("min_lr", float, 0.0, "lower bound for reduce_lr", _non_negative),
+    Knob("shift", int, 0, "augmentation (image data): random shift of up to this many pixels, zero fill",
+         _non_negative),
+    Knob("flip", bool, False, "augmentation (image data): random left-right flip"),
 )
+
+MODES = ("scratch", "frozen", "finetune", "partial")
+#: Knobs that only transfer tasks may set (mlp and cnn).
+TRANSFER_KNOBS: tuple[Knob, ...] = (
+    Knob("mode", str, "scratch", "transfer: scratch, frozen, finetune or partial", _one_of(MODES)),
+    Knob("trunk_lr_factor", float, 0.1, "transfer: learning rate of trainable pretrained blocks, as a multiple "
+         "of learning_rate", _positive),
+    Knob("unfreeze_blocks", int, 1, "transfer, partial: the top trunk blocks that train", _at_least_one),
+)
+#: The knobs that shape the trunk: a transfer task takes them from its source model.
+TRUNK_KNOBS: dict[str, tuple[str, ...]] = {
+    "mlp": ("layers", "units", "activation", "batch_norm"),
+    "cnn": ("conv_blocks", "filters", "kernel_size", "pooling", "activation", "batch_norm"),
+}
+AUGMENTATION_KNOBS = ("shift", "flip")
 
 ARCHITECTURE_KNOBS: dict[str, tuple[Knob, ...]] = {
     "mlp": (
@@ -114,7 +144,8 @@ ARCHITECTURE_KNOBS: dict[str, tuple[Knob, ...]] = {
     ),
 }
 FAMILIES = tuple(ARCHITECTURE_KNOBS)
-KNOBS: dict[str, tuple[Knob, ...]] = {f: ARCHITECTURE_KNOBS[f] + TRAINING_KNOBS for f in FAMILIES}
+KNOBS: dict[str, tuple[Knob, ...]] = {
+    f: ARCHITECTURE_KNOBS[f] + TRAINING_KNOBS + (TRANSFER_KNOBS if f in TRUNK_KNOBS else ()) for f in FAMILIES}
 
 
 @dataclass(frozen=True)
@@ -159,9 +190,59 @@ class ModelConfig:
     lr_factor: float = 0.1
     lr_patience: int = 2
     min_lr: float = 0.0
+    # augmentation
+    shift: int = 0
+    flip: bool = False
+    # transfer
+    mode: str = "scratch"
+    trunk_lr_factor: float = 0.1
+    unfreeze_blocks: int = 1
+
+    @property
+    def trunk_blocks(self) -> int:
+        """Blocks in the trunk (mlp: hidden layers; cnn: conv blocks)."""
+        return self.layers if self.family == "mlp" else self.conv_blocks if self.family == "cnn" else 0
+
+    def trainable_blocks(self) -> range:
+        """Indices of the trunk blocks that train in this config's mode (scratch: all)."""
+        n = self.trunk_blocks
+        if self.mode == "partial" and not 1 <= self.unfreeze_blocks < n:
+            raise ValueError(f"partial: unfreeze_blocks must be 1..{n - 1} for a trunk of {n} blocks, "
+                             f"got {self.unfreeze_blocks} (all blocks training is mode 'finetune')")
+        first = {"scratch": 0, "finetune": 0, "frozen": n, "partial": max(n - self.unfreeze_blocks, 0)}[self.mode]
+        return range(first, n)
 
 
 _FLOAT_FIELDS = {f.name for f in fields(ModelConfig) if f.type in ("float", float)}
+
+
+def trainable_parameters(config: ModelConfig, input_shape: Sequence[int], n_classes: int,
+                         transfer: bool = False) -> int:
+    """How many parameters train (mlp and cnn): every one, or with ``transfer``, those of the
+    head and of the trunk blocks the config's mode trains. Batch norm trains its scale and shift."""
+    bn = 2 if config.batch_norm else 0
+    blocks: list[int] = []
+    if config.family == "mlp":
+        width = 1
+        for d in input_shape:
+            width *= d
+        for _ in range(config.layers):
+            blocks.append(width * config.units + config.units + bn * config.units)
+            width = config.units
+        head = width * n_classes + n_classes
+    elif config.family == "cnn":
+        h, w = input_shape[0], input_shape[1]
+        channels = input_shape[2] if len(input_shape) == 3 else 1
+        for b in range(config.conv_blocks):
+            filters = config.filters * 2 ** b
+            blocks.append(config.kernel_size ** 2 * channels * filters + filters + bn * filters)
+            channels, h, w = filters, h // 2, w // 2
+        d = config.dense_units
+        head = channels * h * w * d + d + bn * d + d * n_classes + n_classes
+    else:
+        raise ValueError(f"trainable_parameters counts mlp and cnn models, not {config.family!r}")
+    trains = config.trainable_blocks() if transfer else range(len(blocks))
+    return head + sum(blocks[b] for b in trains)
 
 
 def check_value(family: str, name: str, value: Any) -> str | None:
@@ -182,12 +263,18 @@ def check_value(family: str, name: str, value: Any) -> str | None:
     return f"{name} {problem}, got {value!r}" if problem else None
 
 
-def check_input(family: str, input_shape: Sequence[int], params: Mapping[str, Sequence[Any]]) -> list[str]:
+def check_input(family: str, input_shape: Sequence[int], params: Mapping[str, Sequence[Any]],
+                kind: str | None = None) -> list[str]:
     """Problems with training ``family`` on inputs of ``input_shape`` (one sample).
 
-    ``params`` maps knob names to every value the search may give them.
+    ``params`` maps knob names to every value the search may give them; ``kind`` is the
+    dataset's kind of sample ("image", "sequence", "features"), when it declares one.
     """
     shape = tuple(input_shape)
+    augmented = [k for k in AUGMENTATION_KNOBS if any(params.get(k, [False]))]
+    if augmented and (kind not in (None, "image") or len(shape) not in (2, 3)):
+        return [f"{' and '.join(augmented)} augment images; this dataset's samples are "
+                f"{kind or 'not images'} of shape {shape}"]
     if family == "cnn":
         if len(shape) not in (2, 3):
             return [f"a cnn needs image input (height, width[, channels]); this dataset's samples have shape {shape}"]
@@ -231,6 +318,10 @@ def knob_reference() -> str:
     for family in FAMILIES:
         lines += [f"## `{family}`", "", *table(ARCHITECTURE_KNOBS[family])]
     lines += ["## Training knobs (every family)", "", *table(TRAINING_KNOBS)]
+    lines += ["## Transfer knobs (transfer tasks: mlp and cnn)", "", *table(TRANSFER_KNOBS)]
+    lines += ["A transfer task takes these architecture knobs from its source model and may not set them:", ""]
+    lines += [f"- `{family}`: {', '.join(f'`{k}`' for k in knobs)}" for family, knobs in TRUNK_KNOBS.items()]
+    lines += [""]
     return "\n".join(lines)
 
 

@@ -35,6 +35,8 @@ class BackendSpec:
     #: Replace a worker after it has served this many trials (None: never). For frameworks
     #: that keep memory across trials that nothing in Python can free.
     max_trials_per_worker: int | None = None
+    #: Whether it runs transfer tasks: ``fit(..., pretrained=path)`` and ``save(model, path)``.
+    transfer: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class DatasetSpec:
     #: The shape of one sample, when known without loading: lets validation reject a CNN on
     #: flat data, or an RNN on images with channels, before any training.
     input_shape: tuple[int, ...] | None = None
+    #: What one sample is: "image", "sequence" or "features" (None: not declared). Augmentation
+    #: knobs are accepted on images only.
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,24 @@ class EpochReport:
 
 
 @dataclass(frozen=True)
+class DataRef:
+    """Which data a task trains on: a dataset, optionally some of its classes (relabelled
+    0..n-1 in the order given) and ``shots`` training examples per class."""
+
+    dataset: str
+    classes: tuple[int, ...] | None = None
+    shots: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A transfer task's source: the data and fixed model knobs its trunk is pretrained with."""
+
+    data: DataRef
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class TaskRef:
     """What a worker needs to know about a task to train on it."""
 
@@ -148,6 +171,13 @@ class TaskRef:
     val_fraction: float
     test_fraction: float
     split_seed: int
+    classes: tuple[int, ...] | None = None
+    shots: int | None = None
+    source: SourceRef | None = None
+
+    @property
+    def data(self) -> DataRef:
+        return DataRef(self.dataset, self.classes, self.shots)
 
 
 @dataclass(frozen=True)
@@ -161,6 +191,7 @@ class TrialRequest:
     max_epochs: int | None
     evaluate_test: bool = False
     prune: bool = False  # wait for the parent's continue/prune answer after each epoch
+    source_seed: int = 0  # transfer tasks: the seed the source model is pretrained with
 
 
 Status = Literal["ok", "failed", "timeout", "pruned"]

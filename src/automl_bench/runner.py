@@ -20,7 +20,7 @@ from typing import Any, Protocol, Sequence
 from automl_bench.environment import capture
 from automl_bench.errors import ResultsError
 from automl_bench.manager import Host
-from automl_bench.records import FinishedTrial, TaskRef, TrialOutcome, TrialRequest
+from automl_bench.records import DataRef, FinishedTrial, SourceRef, TaskRef, TrialOutcome, TrialRequest
 from automl_bench.store import CellKey, Store
 from automl_bench.suite import Suite, Task
 from automl_bench.worker import Finished, Job, Progressed, WorkerPool
@@ -240,11 +240,18 @@ class Runner:
 
     def _job(self, cell: Cell, number: int, params: dict, *, final: bool) -> Job:
         t = cell.task.definition
-        ref = TaskRef(t.name, t.dataset, t.model, t.val_fraction, t.test_fraction, t.split_seed)
+        source = None
+        if t.source is not None:
+            s = t.source
+            source = SourceRef(DataRef(s.dataset, tuple(s.classes) if s.classes else None, s.shots), dict(s.params))
+        ref = TaskRef(cell.task.name, t.dataset, t.model, t.val_fraction, t.test_fraction, t.split_seed,
+                      classes=tuple(t.classes) if t.classes else None, shots=cell.task.shots, source=source)
         request = TrialRequest(
             key=f"{cell.key}#{'final' if final else number}", task=ref, params=params,
             seed=cell.trial_seed(number), max_epochs=self.max_epochs, evaluate_test=final,
             prune=cell.pruner is not None and not final,
+            # One source model per suite seed, shared by every trial, shots value and mode of the task.
+            source_seed=derive_seed(cell.key.seed, t.name, "source"),
         )
         return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout, context=(cell, number, final))
 

@@ -117,6 +117,19 @@ _PARAM_ADAPTER: TypeAdapter[Any] = TypeAdapter(ParamDef)
 # --------------------------------------------------------------------------- suite
 
 
+Classes = Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(min_length=2)]
+
+
+class SourceDef(_Strict):
+    """A transfer task's source: pretrained once per backend and seed, then cached."""
+
+    dataset: str
+    classes: Classes | None = None
+    shots: StrictInt | None = Field(None, ge=1, description="training examples per class")
+    #: Fixed knobs of the source model; its trunk knobs are the target's too.
+    params: dict[str, Scalar] = Field(default_factory=dict)
+
+
 class TaskDef(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     dataset: str
@@ -125,6 +138,16 @@ class TaskDef(_Strict):
     val_fraction: float = Field(0.2, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     split_seed: StrictInt = 0
+    #: Keep only these classes, relabelled 0..n-1 in this order.
+    classes: Classes | None = None
+    #: Training examples per class (the validation and test splits stay whole); a list is a
+    #: matrix axis: one task per value, named ``<name>-k<shots>``.
+    shots: Union[Annotated[int, Field(strict=True, ge=1)],
+                 Annotated[list[Annotated[int, Field(strict=True, ge=1)]], Field(min_length=1)], None] = None
+    source: SourceDef | None = None
+    #: Transfer modes as a matrix axis: one task per mode, named ``<name>-<mode>``. To search
+    #: the mode instead, put ``mode`` in the space.
+    modes: list[Literal[models.MODES]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
     space: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -167,12 +190,20 @@ class SuiteModel(_Strict):
 
 @dataclass(frozen=True)
 class Task:
+    """One task of the matrix. A task definition with ``shots`` or ``modes`` lists expands into
+    one task per combination; ``variant`` holds its values, e.g. ``(("shots", 20), ("mode", "frozen"))``."""
+
     definition: TaskDef
     space: SearchSpace
+    name: str = ""
+    shots: int | None = None
+    variant: tuple[tuple[str, Any], ...] = ()
 
-    @property
-    def name(self) -> str:
-        return self.definition.name
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.definition.name)
+        if self.shots is None and isinstance(self.definition.shots, int):
+            object.__setattr__(self, "shots", self.definition.shots)
 
 
 @dataclass(frozen=True)
@@ -212,11 +243,16 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
         raise SuiteError(str(path), [locate(e["loc"], _message(e)) for e in exc.errors()]) from None
 
     problems: list[str] = []
-    tasks = tuple(_build_task(model, i, t, problems, locate) for i, t in enumerate(model.tasks))
-    names = [t.name for t in model.tasks]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            problems.append(locate(("tasks", i, "name"), f"duplicate task name {name!r}"))
+    tasks: tuple[Task, ...] = ()
+    seen: dict[str, int] = {}
+    for i, definition in enumerate(model.tasks):
+        base = _build_task(model, i, definition, problems, locate)
+        for task in _expand(base, i, problems, locate):
+            if task.name in seen:
+                problems.append(locate(("tasks", i, "name"), f"duplicate task name {task.name!r}"
+                                       + (f" (also made by tasks[{seen[task.name]}])" if seen[task.name] != i else "")))
+            seen.setdefault(task.name, i)
+            tasks += (task,)
     if host is not None:
         problems += _check_components(model, tasks, host, locate)
     if problems:
@@ -227,8 +263,23 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
 def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str], locate: "_Locator") -> Task:
     merged = {**model.space, **task.space}
     params: list[Param] = []
+    _check_transfer(task, index, problems, locate)
+    trunk = set(models.TRUNK_KNOBS.get(task.model, ())) if task.source is not None else set()
+    transfer_only = {k.name for k in models.TRANSFER_KNOBS}
     for name, value in merged.items():
         where = ("tasks", index, "space", name) if name in task.space else ("space", name)
+        if name in trunk:
+            problems.append(locate(where, f"task {task.name!r} is a transfer task: {name} shapes the pretrained "
+                                          f"trunk, so it is set in tasks[{index}].source.params, not searched"))
+            continue
+        if name in transfer_only and task.source is None:
+            problems.append(locate(where, f"task {task.name!r}: {name} applies to transfer tasks only "
+                                          f"(give the task a [tasks.source])"))
+            continue
+        if name == "mode" and task.modes is not None:
+            problems.append(locate(where, f"task {task.name!r} lists modes as a matrix axis; "
+                                          "drop mode from the space or the modes list"))
+            continue
         param = _parse_param(name, value, where, problems, locate)
         if param is None:
             continue
@@ -243,6 +294,51 @@ def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str
                 break
         params.append(param)
     return Task(definition=task, space=SearchSpace(tuple(params)))
+
+
+def _check_transfer(task: TaskDef, index: int, problems: list[str], locate: "_Locator") -> None:
+    where = ("tasks", index)
+    for loc, classes in ((where + ("classes",), task.classes),
+                         (where + ("source", "classes"), task.source.classes if task.source else None)):
+        if classes is not None and len(set(classes)) != len(classes):
+            problems.append(locate(loc, f"classes must be distinct, got {classes}"))
+    if isinstance(task.shots, list) and len(set(task.shots)) != len(task.shots):
+        problems.append(locate(where + ("shots",), f"shots must be distinct, got {task.shots}"))
+    if task.modes is not None and len(set(task.modes)) != len(task.modes):
+        problems.append(locate(where + ("modes",), f"modes must be distinct, got {task.modes}"))
+    if task.source is None:
+        if task.modes is not None:
+            problems.append(locate(where + ("modes",), "modes apply to transfer tasks only (give the task a "
+                                                      "[tasks.source])"))
+        return
+    if task.model not in models.TRUNK_KNOBS:
+        problems.append(locate(where + ("model",), f"transfer tasks train {' or '.join(models.TRUNK_KNOBS)} models, "
+                                                   f"not {task.model!r}"))
+        return
+    for name, value in task.source.params.items():
+        problem = models.check_value(task.model, name, value)
+        if problem is None and name in {k.name for k in models.TRANSFER_KNOBS}:
+            problem = f"{name} is a knob of the target, not of the source"
+        if problem:
+            problems.append(locate(where + ("source", "params", name), problem))
+
+
+def _expand(task: Task, index: int, problems: list[str], locate: "_Locator") -> list[Task]:
+    """One task per value of the ``shots`` and ``modes`` axes (just the task itself without them)."""
+    d = task.definition
+    shots: list[int | None] = list(d.shots) if isinstance(d.shots, list) else [None]
+    modes: list[str | None] = list(d.modes) if d.modes is not None else [None]
+    if shots == [None] and modes == [None]:
+        return [task]
+    out = []
+    for k in shots:
+        for mode in modes:
+            name = d.name + (f"-k{k}" if k is not None else "") + (f"-{mode}" if mode is not None else "")
+            space = task.space if mode is None else SearchSpace(task.space.params + (FixedParam("mode", mode),))
+            variant = tuple((key, v) for key, v in (("shots", k), ("mode", mode)) if v is not None)
+            out.append(Task(definition=d, space=space, name=name, shots=k if k is not None else task.shots,
+                            variant=variant))
+    return out
 
 
 def _parse_param(name: str, value: Any, where: tuple, problems: list[str], locate: "_Locator") -> Param | None:
@@ -302,12 +398,25 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
         for t, task in enumerate(tasks):
             for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
                 problems.append(locate(("matrix", "strategies", i), f"task {task.name!r}: {problem}"))
-    for i, (task, built) in enumerate(zip(model.tasks, tasks)):
+    for built in tasks:
+        i = model.tasks.index(built.definition)
+        task = built.definition
         spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
         if spec is not None and spec.input_shape is not None:
             values = {p.name: _extremes(p) for p in built.space}
-            for problem in models.check_input(task.model, spec.input_shape, values):
-                problems.append(locate(("tasks", i, "model"), f"task {task.name!r} on {task.dataset!r}: {problem}"))
+            for problem in models.check_input(task.model, spec.input_shape, values, spec.kind):
+                problems.append(locate(("tasks", i, "model"), f"task {built.name!r} on {task.dataset!r}: {problem}"))
+        if task.source is not None and built is tasks[[t.definition for t in tasks].index(task)]:
+            source = check(("tasks", i, "source", "dataset"), "dataset", task.source.dataset, datasets)
+            if source is not None and spec is not None and None not in (source.input_shape, spec.input_shape) \
+                    and source.input_shape != spec.input_shape:
+                problems.append(locate(("tasks", i, "source", "dataset"),
+                                       f"source samples have shape {source.input_shape}, the target's "
+                                       f"{spec.input_shape}: one trunk cannot read both"))
+            for name in model.matrix.backends:
+                if name in backends and not backends[name].transfer:
+                    problems.append(locate(("tasks", i, "source"), f"backend {name!r} cannot run transfer tasks; "
+                                   f"these can: {', '.join(sorted(b for b, s in backends.items() if s.transfer))}"))
     if model.reporters is not None:
         reporters = host.reporters()
         for i, name in enumerate(model.reporters):

@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Sequence
 
-from automl_bench.records import EpochReport, TrialOutcome, TrialRequest
+from automl_bench.records import DataRef, EpochReport, Splits, TaskRef, TrialOutcome, TrialRequest
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                "TF_NUM_INTEROP_THREADS")
@@ -62,16 +62,16 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
         if request is None:
             return
         conn.send(("start", request.key))
-        outcome = run_trial(host, instance, request, splits_cache, conn)
+        outcome = run_trial(host, instance, request, splits_cache, conn, backend)
         try:
             conn.send(("done", request.key, outcome))
         except (BrokenPipeError, OSError):
             return
 
 
-def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn: Connection | None) -> TrialOutcome:
+def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn: Connection | None,
+              backend_name: str = "") -> TrialOutcome:
     """Train and evaluate one configuration; every exception becomes a failed outcome."""
-    from automl_bench.data import make_splits
     from automl_bench.models import build_config, check_input
 
     history: list[EpochReport] = []
@@ -85,24 +85,30 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
 
     train_seconds = eval_seconds = 0.0
     data: dict[str, Any] = {}
+    t0 = time.perf_counter()
     try:
         task = request.task
-        key = (task.dataset, task.val_fraction, task.test_fraction, task.split_seed)
-        if key not in cache:
-            cache.clear()  # keep one dataset in memory at a time
-            dataset = host.dataset(task.dataset).load()
-            cache[key] = make_splits(dataset, val_fraction=task.val_fraction,
-                                     test_fraction=task.test_fraction, seed=task.split_seed)
-        splits = cache[key]
-        ds = splits.dataset
-        data = {"name": ds.name, "source": ds.source, "sha256": ds.sha256,
-                "sizes": [len(splits.y_train), len(splits.y_val), len(splits.y_test)]}
-        config = build_config(task.family, request.params, request.max_epochs)
-        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in request.params.items()})
+        splits = load_splits(host, task.data, task, cache)
+        data = describe(splits)
+        extra: dict[str, Any] = {}
+        if task.source is None:
+            config = build_config(task.family, request.params, request.max_epochs)
+        else:
+            from automl_bench.transfer import source_weights, target_config
+
+            config = target_config(request)
+            config.trainable_blocks()  # a bad unfreeze_blocks fails before any pretraining
+            if config.mode != "scratch":
+                source = load_splits(host, task.source.data, task, cache)
+                extra["pretrained"], data["source"] = source_weights(backend_name, backend, request, source, describe)
+                if conn is not None:
+                    conn.send(("start", request.key))  # the trial's clock starts again after pretraining
+        kind = host.dataset(task.dataset).kind
+        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in request.params.items()}, kind)
         if problems:
             raise ValueError(f"task {task.name!r} on {task.dataset!r}: {'; '.join(problems)}")
         t0 = time.perf_counter()
-        model = backend.fit(data=splits, config=config, seed=request.seed, report=report)
+        model = backend.fit(data=splits, config=config, seed=request.seed, report=report, **extra)
         t1 = time.perf_counter()
         metrics = {f"val_{k}": float(v) for k, v in backend.evaluate(model, splits.x_val, splits.y_val).items()}
         if request.evaluate_test:
@@ -124,6 +130,34 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history),
                         dataset=data)
+
+
+def load_splits(host: Any, ref: DataRef, task: TaskRef, cache: dict) -> Splits:
+    """A task's splits (some classes, some shots), kept between trials: a worker holds the
+    last two datasets and split sets it used (a transfer task's source and target)."""
+    from automl_bench.data import make_splits, select_classes, take_shots
+
+    def remember(key: Any, make: Any) -> Any:
+        if key not in cache:
+            if len([k for k in cache if k[0] == key[0]]) >= 2:
+                del cache[next(k for k in cache if k[0] == key[0])]  # oldest of its kind
+            cache[key] = make()
+        return cache[key]
+
+    dataset = remember(("dataset", ref.dataset, ref.classes), lambda: (
+        select_classes(host.dataset(ref.dataset).load(), ref.classes) if ref.classes
+        else host.dataset(ref.dataset).load()))
+    splits = remember(("splits", ref.dataset, ref.classes, task.val_fraction, task.test_fraction, task.split_seed),
+                      lambda: make_splits(dataset, val_fraction=task.val_fraction,
+                                          test_fraction=task.test_fraction, seed=task.split_seed))
+    return take_shots(splits, ref.shots, task.split_seed) if ref.shots else splits
+
+
+def describe(splits: Splits) -> dict[str, Any]:
+    """What every result row records about its data."""
+    ds = splits.dataset
+    return {"name": ds.name, "source": ds.source, "sha256": ds.sha256,
+            "sizes": [len(splits.y_train), len(splits.y_val), len(splits.y_test)]}
 
 
 class TrialPruned(Exception):

@@ -116,8 +116,8 @@ def load_cifar10():
 @hookimpl
 def bench_datasets(register):
     register(DatasetSpec("mnist", "70,000 MNIST digits, 28x28 (downloaded once, md5-verified)", load_mnist,
-                         input_shape=(28, 28)))
+                         input_shape=(28, 28), kind="image"))
     register(DatasetSpec("fashion-mnist", "70,000 Fashion-MNIST images, 28x28 (Debian package or download)",
-                         load_fashion_mnist, input_shape=(28, 28)))
+                         load_fashion_mnist, input_shape=(28, 28), kind="image"))
     register(DatasetSpec("cifar10", "60,000 CIFAR-10 images, 32x32x3 (downloaded once, md5-verified)", load_cifar10,
-                         input_shape=(32, 32, 3)))
+                         input_shape=(32, 32, 3), kind="image"))

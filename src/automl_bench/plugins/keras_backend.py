@@ -12,7 +12,7 @@ import os
 from typing import Any, Mapping
 
 from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
-from automl_bench.data import as_model_input
+from automl_bench.data import as_model_input, augment
 from automl_bench.errors import BackendUnavailableError
 from automl_bench.models import BN_EPSILON, BN_MOMENTUM
 from automl_bench.training import EpochControl
@@ -76,17 +76,42 @@ class KerasBackend(Backend):
             env["torch"] = torch.__version__
         return env
 
-    def fit(self, *, data, config, seed, report):
+    def fit(self, *, data, config, seed, report, pretrained=None):
+        import numpy as np
+
         keras = self.keras
         keras.utils.set_random_seed(seed)
         x_train, x_val = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
         model = build_model(keras, config, x_train.shape[1:], data.n_classes)
-        model.compile(optimizer=make_optimizer(keras, config),
+        trunk: set[str] = set()  # names of pretrained layers that train at trunk_lr_factor
+        if pretrained is not None:
+            trunk = _adapt(model, config, pretrained)
+        model.compile(optimizer=make_optimizer(keras, config, trunk),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         callback = _report_callback(keras)(EpochControl(config), report, x_val, data.y_val)
-        model.fit(x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-                  verbose=0, callbacks=[callback])
+        if not (config.shift or config.flip):
+            model.fit(x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+                      verbose=0, callbacks=[callback])
+            return model
+        rng = np.random.default_rng([seed, 3])
+        for epoch in range(config.epochs):  # a fresh augmented copy of the training data each epoch
+            x_epoch = as_model_input(augment(data.x_train, rng, config.shift, config.flip), config.family)
+            model.fit(x_epoch, data.y_train, batch_size=config.batch_size, initial_epoch=epoch, epochs=epoch + 1,
+                      shuffle=True, verbose=0, callbacks=[callback])
+            if model.stop_training:
+                break
         return model
+
+    def save(self, model, path) -> None:
+        import numpy as np
+
+        arrays = {_saved_name(layer, i): w for layer in model.layers if layer.name.startswith("block")
+                  for i, w in enumerate(layer.get_weights())}
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    def count_trainable(self, model) -> int:
+        return sum(_size(w.shape) for w in model.trainable_weights)
 
     def evaluate(self, model, x, y):
         return scores(model, as_model_input(x, model.family), y)
@@ -94,6 +119,41 @@ class KerasBackend(Backend):
     def release(self, model) -> None:
         del model
         self.keras.backend.clear_session()  # drops graphs and layers; also runs gc
+
+
+def _size(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def _saved_name(layer, index: int) -> str:
+    """``block<b>/<layer name>:<index>``: trunk layers are named ``block<b>_<kind>``."""
+    return f"{layer.name.split('_')[0]}/{layer.name}:{index}"
+
+
+def _adapt(model, config, pretrained) -> set[str]:
+    """Load the pretrained trunk and freeze the blocks this mode keeps fixed (their batch norm
+    then runs in inference mode); return the names of pretrained layers that train."""
+    import numpy as np
+
+    trainable = config.trainable_blocks()
+    training: set[str] = set()
+    with np.load(pretrained) as saved:
+        for layer in model.layers:
+            if not layer.name.startswith("block"):
+                continue
+            own = layer.get_weights()
+            weights = [saved.get(_saved_name(layer, i)) for i in range(len(own))]
+            if any(w is None or w.shape != o.shape for w, o in zip(weights, own)):
+                raise ValueError(f"the pretrained weights in {pretrained} do not fit layer {layer.name!r}")
+            layer.set_weights(weights)
+            if int(layer.name[5:].split("_")[0]) in trainable:
+                training.add(layer.name)
+            else:
+                layer.trainable = False
+    return training
 
 
 def _report_callback(keras):
@@ -105,13 +165,15 @@ def _report_callback(keras):
 
         def on_epoch_end(self, epoch, logs=None):
             val = scores(self.model, self.x_val, self.y_val)
-            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            rates = self.model.optimizer.bench_rates  # [(optimizer, scale)]; the head's first
+            lr = float(keras.ops.convert_to_numpy(rates[0][0].learning_rate))
             metrics = {"train_loss": float(logs["loss"]), "val_loss": val["loss"], "val_accuracy": val["accuracy"],
                        "learning_rate": lr}
             self.report(EpochReport(epoch + 1, metrics))
             decision = self.control.after_epoch(metrics)
             if decision.learning_rate != lr:
-                self.model.optimizer.learning_rate.assign(decision.learning_rate)
+                for optimizer, scale in rates:
+                    optimizer.learning_rate.assign(decision.learning_rate * scale)
             if decision.stop:
                 self.model.stop_training = True
 
@@ -132,16 +194,27 @@ def scores(model, x, y) -> dict[str, float]:
             "accuracy": float((logits.argmax(axis=1) == y).mean())}
 
 
-def make_optimizer(keras, config):
+def make_optimizer(keras, config, trunk: set[str] = frozenset()):
+    """The config's optimizer; with ``trunk`` layer names, a MultiOptimizer that trains those
+    layers at ``trunk_lr_factor`` times the rate. ``bench_rates`` lists (optimizer, scale)."""
+    head = _optimizer(keras, config, config.learning_rate)
+    if not trunk:
+        head.bench_rates = [(head, 1.0)]
+        return head
+    slow = _optimizer(keras, config, config.learning_rate * config.trunk_lr_factor)
+    multi = keras.optimizers.MultiOptimizer(lambda variable: slow if variable.path.split("/")[0] in trunk else head)
+    multi.bench_rates = [(head, 1.0), (slow, config.trunk_lr_factor)]
+    return multi
+
+
+def _optimizer(keras, config, learning_rate: float):
     o = keras.optimizers
     if config.optimizer == "adam":
-        return o.Adam(learning_rate=config.learning_rate, beta_1=config.beta1, beta_2=config.beta2,
-                      epsilon=config.epsilon)
+        return o.Adam(learning_rate=learning_rate, beta_1=config.beta1, beta_2=config.beta2, epsilon=config.epsilon)
     if config.optimizer == "sgd":
-        return o.SGD(learning_rate=config.learning_rate, momentum=config.momentum,
+        return o.SGD(learning_rate=learning_rate, momentum=config.momentum,
                      nesterov=config.nesterov and config.momentum > 0)
-    return o.RMSprop(learning_rate=config.learning_rate, rho=config.rho, momentum=config.momentum,
-                     epsilon=config.epsilon)
+    return o.RMSprop(learning_rate=learning_rate, rho=config.rho, momentum=config.momentum, epsilon=config.epsilon)
 
 
 def build_model(keras, config, input_shape, n_classes: int):
@@ -149,25 +222,27 @@ def build_model(keras, config, input_shape, n_classes: int):
     init = "he_uniform" if config.initializer == "he" else "glorot_uniform"
     reg = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
 
-    def dense_block(x, units):
-        x = L.Dense(units, kernel_initializer=init, kernel_regularizer=reg)(x)
+    def dense_block(x, units, block=None):
+        # Trunk blocks are named block<b>_<layer>: transfer tasks find their weights by these names.
+        name = (lambda layer: f"block{block}_{layer}") if block is not None else (lambda layer: None)
+        x = L.Dense(units, kernel_initializer=init, kernel_regularizer=reg, name=name("dense"))(x)
         if config.batch_norm:
-            x = L.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON)(x)
+            x = L.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name("bn"))(x)
         x = L.Activation(config.activation)(x)
         return L.Dropout(config.dropout)(x) if config.dropout > 0 else x
 
     inputs = keras.Input(shape=tuple(input_shape))
     x = inputs
     if config.family == "mlp":
-        for _ in range(config.layers):
-            x = dense_block(x, config.units)
+        for block in range(config.layers):
+            x = dense_block(x, config.units, block)
     elif config.family == "cnn":
         pool = L.MaxPooling2D if config.pooling == "max" else L.AveragePooling2D
         for block in range(config.conv_blocks):
             x = L.Conv2D(config.filters * 2 ** block, config.kernel_size, padding="same", kernel_initializer=init,
-                         kernel_regularizer=reg)(x)
+                         kernel_regularizer=reg, name=f"block{block}_conv")(x)
             if config.batch_norm:
-                x = L.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON)(x)
+                x = L.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"block{block}_bn")(x)
             x = pool(2)(L.Activation(config.activation)(x))
         x = dense_block(L.Flatten()(x), config.dense_units)
     else:
@@ -191,6 +266,6 @@ def bench_backends(register):
     # (keras-team/keras#21090, tensorflow/tensorflow#61791): bound it by recycling the worker.
     register(BackendSpec("keras", "Keras 3 on TensorFlow: MLP, CNN, RNN", lambda: KerasBackend("tensorflow"),
                          families=families, packages=("keras", "tensorflow", "tensorflow-cpu"),
-                         max_trials_per_worker=25))
+                         max_trials_per_worker=25, transfer=True))
     register(BackendSpec("keras-torch", "Keras 3 on PyTorch: MLP, CNN, RNN", lambda: KerasBackend("torch"),
-                         families=families, packages=("keras", "torch")))
+                         families=families, packages=("keras", "torch"), transfer=True))

@@ -19,4 +19,4 @@ def load_digits():
 @hookimpl
 def bench_datasets(register):
     register(DatasetSpec("digits", "1,797 handwritten digits, 8x8, 10 classes (scikit-learn, offline)", load_digits,
-                         input_shape=(8, 8)))
+                         input_shape=(8, 8), kind="image"))

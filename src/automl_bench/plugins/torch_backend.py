@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
+from automl_bench.data import augment
 from automl_bench.errors import BackendUnavailableError
 from automl_bench.models import BN_EPSILON, BN_MOMENTUM
 from automl_bench.training import EpochControl
@@ -42,19 +43,28 @@ class TorchBackend(Backend):
             where = f"cpu (threads={torch.get_num_threads()})"
         return {"torch": torch.__version__, "device": where}
 
-    def fit(self, *, data, config, seed, report):
+    def fit(self, *, data, config, seed, report, pretrained=None):
+        import numpy as np
+
         torch = self.torch
         torch.manual_seed(seed)
         x_train, y_train, x_val, y_val = self._on_device(data, config.family)
         model = build_model(torch, config, tuple(x_train.shape[1:]), data.n_classes).to(self.device)
-        penalised = _kernels(torch, model) if config.l2 > 0 else []
-        opt = make_optimizer(torch, config, [p for p in model.parameters() if p.requires_grad])
+        frozen = self._adapt(model, config, pretrained) if pretrained is not None else []
+        penalised = [p for p in _kernels(torch, model) if p.requires_grad] if config.l2 > 0 else []
+        opt = make_optimizer(torch, config, param_groups(model, config, pretrained is not None))
         control = EpochControl(config)
         loss_fn = torch.nn.CrossEntropyLoss()
         shuffle = torch.Generator(device="cpu").manual_seed(seed)
+        augmenting = np.random.default_rng([seed, 3]) if config.shift or config.flip else None
         n, bs = x_train.shape[0], config.batch_size
         for epoch in range(1, config.epochs + 1):
             model.train()
+            for module in frozen:  # frozen batch norm keeps its pretrained statistics
+                module.eval()
+            if augmenting is not None:
+                x_train = _arrange(torch.as_tensor(augment(data.x_train, augmenting, config.shift, config.flip),
+                                                   device=self.device), config.family)
             order = torch.randperm(n, generator=shuffle).to(self.device)
             total = torch.zeros((), device=self.device)
             for start in range(0, n, bs):
@@ -72,10 +82,40 @@ class TorchBackend(Backend):
             report(EpochReport(epoch, metrics))
             decision = control.after_epoch(metrics)
             for group in opt.param_groups:
-                group["lr"] = decision.learning_rate
+                group["lr"] = decision.learning_rate * group["scale"]
             if decision.stop:
                 break
         return model
+
+    def save(self, model, path) -> None:
+        import numpy as np
+
+        with open(path, "wb") as f:
+            np.savez(f, **{_saved_name(model, k): v.detach().cpu().numpy() for k, v in model.state_dict().items()})
+
+    def count_trainable(self, model) -> int:
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    def _adapt(self, model, config, pretrained) -> list:
+        """Load the pretrained trunk, freeze the blocks this mode keeps fixed; return those blocks' modules."""
+        import numpy as np
+
+        own = model.state_dict()
+        trunk = [k for k in own if _block_of(model, k) is not None]
+        with np.load(pretrained) as saved:
+            arrays = {k: saved[_saved_name(model, k)] for k in trunk if _saved_name(model, k) in saved}
+        bad = [k for k in trunk if k not in arrays or arrays[k].shape != tuple(own[k].shape)]
+        if bad:
+            raise ValueError(f"the pretrained weights in {pretrained} do not fit this trunk (first mismatch: {bad[0]})")
+        model.load_state_dict({k: self.torch.as_tensor(a) for k, a in arrays.items()}, strict=False)
+        trainable = config.trainable_blocks()
+        frozen = []
+        for b, (start, end) in enumerate(model.blocks):
+            if b not in trainable:
+                for module in model.body[start:end]:
+                    module.requires_grad_(False)
+                    frozen.append(module)
+        return frozen
 
     def evaluate(self, model, x, y):
         torch = self.torch
@@ -140,6 +180,34 @@ def _kernels(torch, model) -> list:
     return kernels
 
 
+def _block_of(model, key: str) -> int | None:
+    """The trunk block a state-dict key belongs to, or None (head, or not a block)."""
+    if not key.startswith("body."):
+        return None
+    index = int(key.split(".")[1])
+    return next((b for b, (start, end) in enumerate(model.blocks) if start <= index < end), None)
+
+
+def _saved_name(model, key: str) -> str:
+    """Array names in saved weights: ``block<b>/<key>`` for trunk block b, ``head/<key>`` otherwise."""
+    block = _block_of(model, key)
+    return f"head/{key}" if block is None else f"block{block}/{key}"
+
+
+def param_groups(model, config, transfer: bool) -> list[dict]:
+    """Optimizer groups, each with a ``scale`` of the learning rate: the head (and everything, when
+    not transferring) at 1; trainable pretrained blocks at ``trunk_lr_factor``. Frozen ones: none."""
+    head, trunk = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (trunk if transfer and _block_of(model, name) is not None else head).append(p)
+    groups = [{"params": head, "scale": 1.0}]
+    if trunk:
+        groups.append({"params": trunk, "scale": config.trunk_lr_factor,
+                       "lr": config.learning_rate * config.trunk_lr_factor})
+    return groups
+
+
 def make_optimizer(torch, config, params):
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.learning_rate, betas=(config.beta1, config.beta2), eps=config.epsilon)
@@ -178,8 +246,21 @@ def build_model(torch, config, input_shape: tuple[int, ...], n_classes: int):
             return self.head(self.body(x))
 
     model = Net()
+    model.blocks = _blocks(model.body, config)
     _initialise(torch, model, config)
     return model
+
+
+def _blocks(body, config) -> list[tuple[int, int]]:
+    """[start, end) ranges of the trunk's blocks within ``body``: each mlp dense block, each cnn conv block."""
+    if config.family not in ("mlp", "cnn"):
+        return []
+    starts = [i for i, m in enumerate(body) if type(m).__name__ in ("Linear", "Conv2d")]
+    if config.family == "cnn":
+        starts = starts[:-1]  # the dense layer after the conv blocks is the head's
+    ends = starts[1:] + [next(i for i, m in enumerate(body) if type(m).__name__ == "Flatten")
+                         if config.family == "cnn" else len(body)]
+    return list(zip(starts, ends))
 
 
 def _act(nn, name: str):
@@ -246,4 +327,4 @@ def _initialise(torch, model, config) -> None:
 @hookimpl
 def bench_backends(register):
     register(BackendSpec("torch", "PyTorch: MLP, CNN, RNN; CUDA when device is cuda/auto and a GPU is present",
-                         TorchBackend, families=("mlp", "cnn", "rnn"), packages=("torch",)))
+                         TorchBackend, families=("mlp", "cnn", "rnn"), packages=("torch",), transfer=True))

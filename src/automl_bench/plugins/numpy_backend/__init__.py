@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
-from automl_bench.data import as_model_input
+from automl_bench.data import as_model_input, augment
 from automl_bench.training import EpochControl
 
 EVAL_CHUNK = 1024
@@ -44,8 +44,11 @@ class NumpyBackend(Backend):
         opt = Optimizer(net.params, config)
         control = EpochControl(config)
         shuffle = np.random.default_rng([seed, 2])
+        augmenting = np.random.default_rng([seed, 3]) if config.shift or config.flip else None
         n, bs = len(x_train), config.batch_size
         for epoch in range(1, config.epochs + 1):
+            if augmenting is not None:
+                x_train = as_model_input(augment(data.x_train, augmenting, config.shift, config.flip), config.family)
             order = shuffle.permutation(n)
             total = 0.0
             for start in range(0, n, bs):
