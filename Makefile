@@ -6,12 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: quickstart test install clean
+# Data sets from Debian that work offline: Fashion-MNIST, and the word lists of `languages`.
+DEBIAN_DATA := dataset-fashion-mnist wamerican wfrench wngerman witalian wspanish wdutch
 
-quickstart: $(STAMP)
+.PHONY: quickstart test install debian-data clean
+
+quickstart: $(STAMP) debian-data
 	$(BIN)/bench run suites/quickstart.toml
 
-test: $(STAMP)
+test: $(STAMP) debian-data
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
@@ -22,6 +25,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Installed with apt-get when run as root on Debian or Ubuntu; elsewhere, say what is missing and go on
+# (fashion-mnist then downloads once; `languages` stays unavailable).
+debian-data:
+	@if dpkg -s $(DEBIAN_DATA) >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian data packages: $(DEBIAN_DATA)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DATA) >/dev/null; \
+	else \
+		echo "note: Debian data packages not installed ($(DEBIAN_DATA)); as root: apt-get install -y $(DEBIAN_DATA)"; \
+	fi
 
 clean:
 	rm -rf $(VENV) results

@@ -51,3 +51,54 @@ def test_splits_partition_the_rows():
 def test_make_dataset_rejects_bad_arrays(x, y, message):
     with pytest.raises(DataError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
         make_dataset("bad", x, y, source="test")
+
+
+def _word_lists(directory, shared="zzzshared"):
+    """Six made-up word lists, each language with its own letters, and one word in two lists."""
+    from automl_bench.plugins.wordlist_datasets import LANGUAGES
+
+    rng = np.random.default_rng(0)
+    directory.mkdir()
+    for i, (file, _) in enumerate(LANGUAGES.values()):
+        letters = list("abcdefghijklmnopqrstuvwxyz"[i * 4:i * 4 + 6]) + ["é", "ß"][: i % 2 + 1]
+        words = {"".join(rng.choice(letters, size=rng.integers(3, 13))) for _ in range(4000)}
+        words |= {"Capitalised", "possessive's", "toolongtobeusedhere"}  # all three filtered out
+        if i < 2:
+            words.add(shared)
+        (directory / file).write_text("\n".join(sorted(words)) + "\n", encoding="utf-8")
+    return directory
+
+
+def test_languages_from_word_lists_are_one_hot_balanced_and_fixed(tmp_path):
+    from automl_bench.plugins.wordlist_datasets import ALPHABET, encode, load_languages
+
+    directory = _word_lists(tmp_path / "dict")
+    ds = load_languages(directory)
+    assert ds.x.shape == (12000, 12, len(ALPHABET)) and ds.n_classes == 6
+    assert np.array_equal(np.bincount(ds.y), [2000] * 6)
+    assert set(np.unique(ds.x.sum(axis=2))) == {0.0, 1.0}  # one letter per step, or padding
+    assert np.all(ds.x[:, -3:].sum(axis=2) == 1)  # right-aligned: the last three steps hold letters
+    shared = encode(["zzzshared"])[0]
+    assert not any(np.array_equal(shared, x) for x in ds.x)  # a word of two languages is dropped
+    assert load_languages(directory).sha256 == ds.sha256
+
+
+def test_languages_without_the_word_lists_names_the_packages(tmp_path):
+    from automl_bench.plugins.wordlist_datasets import load_languages
+
+    directory = _word_lists(tmp_path / "dict")
+    (directory / "italian").unlink()
+    with pytest.raises(DataError, match=r"italian is missing; install them with: apt-get install -y witalian"):
+        load_languages(directory)
+
+
+@pytest.mark.skipif(__import__("shutil").which("apt-get") is None, reason="Debian's word lists need apt-get")
+def test_languages_from_debian_word_lists():
+    ds = HOST.dataset("languages").load()  # `make test` installs the packages; missing ones fail here
+    assert ds.x.shape == (12000, 12, 49) and ds.n_classes == 6 and "/usr/share/dict" in ds.source
+
+
+@pytest.mark.skipif(__import__("shutil").which("apt-get") is None, reason="Debian's Fashion-MNIST needs apt-get")
+def test_fashion_mnist_from_the_debian_package():
+    ds = HOST.dataset("fashion-mnist").load()
+    assert ds.x.shape == (70000, 28, 28) and ds.n_classes == 10 and "Debian" in ds.source

@@ -100,7 +100,7 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
             config.trainable_blocks()  # a bad unfreeze_blocks fails before any pretraining
             if config.mode != "scratch":
                 source = load_splits(host, task.source.data, task, cache)
-                extra["pretrained"], data["source"] = source_weights(backend_name, backend, request, source, describe)
+                extra["pretrained"], data["pretrained"] = source_weights(backend_name, backend, request, source, describe)
                 if conn is not None:
                     conn.send(("start", request.key))  # the trial's clock starts again after pretraining
         kind = host.dataset(task.dataset).kind
