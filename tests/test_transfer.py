@@ -156,6 +156,10 @@ def test_the_source_model_is_pretrained_once_and_reused(tmp_path, monkeypatch):
     assert {r["dataset_sizes"].split("/")[0] for r in rows} == {"25", "100"}  # k x 5 classes
     note = json.loads(made[0].with_suffix(".json").read_text())
     assert note["summary"]["name"] == "digits[0,1,2,3,4]" and note["recipe"]["config"]["filters"] == 4
+    table = first.markdown().split("by mode")[1]
+    header, rows = table.strip().splitlines()[0], table.strip().splitlines()[2:]
+    assert header.index("scratch:") < header.index("frozen:") < header.index("finetune:")
+    assert [r.split("|")[4].strip() for r in rows] == ["5", "20"] and all(r.count("**") == 2 for r in rows)
     # A later run (another results directory) loads the cached model instead of training it again.
     stamp = made[0].stat().st_mtime_ns
     run_suite(suite, HOST, RunOptions(out=tmp_path / "b"))

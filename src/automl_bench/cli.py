@@ -81,7 +81,6 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
 def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: int | None,
         max_epochs: int | None, seeds: list[int] | None, fresh: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
-    from automl_bench.leaderboard import to_markdown
     from automl_bench.progress import RichProgress
     from automl_bench.runner import RunOptions, run_suite
     from automl_bench.suite import load_suite
@@ -90,7 +89,7 @@ def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: i
     options = RunOptions(out=out, workers=workers, max_trials=max_trials, max_epochs=max_epochs,
                          seeds=seeds, fresh=fresh)
     results = run_suite(loaded, state.host, options, None if quiet else RichProgress())
-    click.echo(to_markdown(results.leaderboard, results.metric))
+    click.echo(results.markdown())
     counts = results.trials["status"].value_counts().to_dict() if not results.trials.empty else {}
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
     click.echo(f"{len(results.trials)} trials ({summary}); results in {results.directory}/")

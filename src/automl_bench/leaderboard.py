@@ -90,3 +90,36 @@ def to_markdown(board: "pd.DataFrame", metric: str = "accuracy") -> str:
         "seeds": board["seeds"],
     })
     return table.to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+def mode_table(board: "pd.DataFrame", variants: dict[str, dict], metric: str = "accuracy") -> str:
+    """Transfer tasks at a glance: one row per task, backend, strategy and shots; one column per
+    mode; each cell the test score of the best configuration, mean ± std over seeds (best in bold).
+    Empty when no task has a ``modes`` axis."""
+    import pandas as pd
+
+    rows: dict[tuple, dict[str, str]] = {}
+    best: dict[tuple, float] = {}
+    modes: list[str] = []
+    for r in board.to_dict("records"):
+        v = variants.get(r["task"], {})
+        if "mode" not in v:
+            continue
+        key = (v["base"], r["backend"], r["strategy"], v.get("shots", "all"))
+        modes += [v["mode"]] if v["mode"] not in modes else []
+        mean, std = r["test_mean"], r["test_std"]
+        rows.setdefault(key, {})[v["mode"]] = "n/a" if pd.isna(mean) else (
+            f"{mean:.4f}" if pd.isna(std) else f"{mean:.4f} ± {std:.4f}")
+        if not pd.isna(mean) and mean > best.get(key, -1.0):
+            best[key] = mean
+    if not rows:
+        return ""
+    from automl_bench.models import MODES
+
+    modes.sort(key=lambda m: MODES.index(m) if m in MODES else len(MODES))
+    table = []
+    for key, cells in sorted(rows.items(), key=lambda kv: (*kv[0][:3], str(kv[0][3]).zfill(9))):
+        marked = {m: f"**{c}**" if c.startswith(f"{best.get(key, -1):.4f}") else c for m, c in cells.items()}
+        table.append({"task": key[0], "backend": key[1], "strategy": key[2], "shots per class": str(key[3]),
+                      **{f"{m}: test {metric}": marked.get(m, "") for m in modes}})
+    return pd.DataFrame(table).to_markdown(index=False, disable_numparse=True) + "\n"

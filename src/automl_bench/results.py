@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -27,6 +27,17 @@ class RunResults:
     trials: "pd.DataFrame"
     finals: "pd.DataFrame"
     leaderboard: "pd.DataFrame"
+    #: Tasks made from a ``shots`` or ``modes`` axis: name -> {"base": task, "shots": k, "mode": m}.
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def markdown(self) -> str:
+        """The leaderboard as markdown, then the transfer table when tasks have a modes axis."""
+        from automl_bench.leaderboard import mode_table, to_markdown
+
+        text = to_markdown(self.leaderboard, self.metric)
+        modes = mode_table(self.leaderboard, self.variants, self.metric)
+        return text + (f"\nTransfer: test {self.metric} of each cell's best configuration, by mode\n\n{modes}"
+                       if modes else "")
 
 
 def collect(store: "Store", suite: "Suite", directory: Path) -> RunResults:
@@ -46,8 +57,9 @@ def collect(store: "Store", suite: "Suite", directory: Path) -> RunResults:
     finals_df = pd.DataFrame(finals)
     metrics = {t.definition.metric for t in suite.tasks}
     metric = metrics.pop() if len(metrics) == 1 else "score"
+    variants = {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant}
     return RunResults(suite.name, directory, metric, trials_df, finals_df,
-                      build_leaderboard(trials_df, finals_df, metric))
+                      build_leaderboard(trials_df, finals_df, metric), variants)
 
 
 def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:

@@ -21,10 +21,8 @@ class MarkdownReporter(Reporter):
     """``leaderboard.md``: the leaderboard as a markdown table, scores as mean ± std over seeds."""
 
     def write(self, results, out_dir: Path):
-        from automl_bench.leaderboard import to_markdown
-
         path = out_dir / "leaderboard.md"
-        path.write_text(f"# {results.suite}\n\n" + to_markdown(results.leaderboard, results.metric), encoding="utf-8")
+        path.write_text(f"# {results.suite}\n\n" + results.markdown(), encoding="utf-8")
         return [path]
 
 
