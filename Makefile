@@ -6,8 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Data sets from Debian that work offline: Fashion-MNIST, and the word lists of `languages`.
-DEBIAN_DATA := dataset-fashion-mnist wamerican wfrench wngerman witalian wspanish wdutch
+# Data sets from Debian that work offline: Fashion-MNIST, fortunes, and the word lists of `languages`.
+DEBIAN_DATA := dataset-fashion-mnist fortunes wamerican wfrench wngerman witalian wspanish wdutch
 
 .PHONY: quickstart test install debian-data clean
 

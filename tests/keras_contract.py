@@ -60,3 +60,24 @@ def test_same_config_builds_models_of_the_same_size_on_every_backend():
 class TestKerasTransfer(TransferContract):
     def make_backend(self):
         return get_plugin_manager().backend(NAME).factory()
+
+
+def test_an_embedding_rnn_has_the_same_size_on_every_backend():
+    import keras
+    import numpy as np
+    import torch
+
+    from automl_bench.models import build_config
+    from automl_bench.plugins.keras_backend import build_model as keras_model
+    from automl_bench.plugins.numpy_backend.network import Network
+    from automl_bench.plugins.torch_backend import build_model as torch_model
+
+    config = build_config("rnn", {"cell": "lstm", "units": 5, "embedding": 4, "bidirectional": True})
+    k = keras_model(keras, config, (9,), 3, vocab_size=30)
+    t = torch_model(torch, config, (9,), 3, vocab_size=30)
+    n = Network(config, (9,), 3, seed=0, vocab_size=30)
+    counts = {"keras": sum(int(np.prod(w.shape)) for w in k.trainable_weights),
+              "torch": sum(p.numel() for p in t.parameters() if p.requires_grad),
+              "numpy": sum(p.value.size for p in n.params)}
+    assert len(set(counts.values())) == 1 and counts["numpy"] > 30 * 4, counts
+    assert k.predict_on_batch(np.zeros((2, 9), np.int32)).shape == (2, 3)

@@ -73,3 +73,24 @@ def test_optimizers_match_pytorch(optimizer, extra):
         theirs.grad = torch.tensor(g)
         topt.step()
     np.testing.assert_allclose(ours.value, theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_embedding_gradients_match_finite_differences():
+    """Token ids -> embedding -> LSTM: the embedding's scattered gradient, repeated ids included."""
+    rng = np.random.default_rng(2)
+    x, y = rng.integers(0, 6, size=(5, 4)), rng.integers(0, 3, size=5)
+    x[0, :2] = 3  # one id twice in a row: its gradient must accumulate
+    net = Network(build_config("rnn", {"cell": "lstm", "units": 3, "embedding": 4}), (4,), 3, seed=0,
+                  dtype=np.float64, vocab_size=6)
+    net.loss_and_grads(x, y)
+    table = net.params[0]
+    assert table.value.shape == (6, 4)
+    analytic = table.grad.copy()
+    for row, col in [(3, 0), (3, 2), (int(x[1, 3]), 1), (5 if 5 not in x else 0, 3)]:
+        original = table.value[row, col]
+        table.value[row, col] = original + 1e-6
+        up = cross_entropy(net.forward(x, training=True), y)[0]
+        table.value[row, col] = original - 1e-6
+        down = cross_entropy(net.forward(x, training=True), y)[0]
+        table.value[row, col] = original
+        assert analytic[row, col] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-9)

@@ -95,7 +95,7 @@ def test_malformed_suites(tmp_path, change, expected):
     [
         (('backends = ["toy"]', 'backends = ["tensorflw"]'), "matrix.backends[0]: unknown backend 'tensorflw'; choose one of: keras, keras-torch, numpy, torch, toy"),
         (('"random", "grid"', '"random", "bayes"'), "matrix.strategies[1]: unknown strategy 'bayes'; choose one of: cmaes, genetic, grid, random, tpe, tpe-hyperopt"),
-        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "mnist-6k"'), "tasks[1].dataset: unknown dataset 'mnist-6k'; choose one of: cifar10, digits, fashion-mnist, languages, mnist, mnist-5k, toy"),
+        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "mnist-6k"'), "tasks[1].dataset: unknown dataset 'mnist-6k'; choose one of: cifar10, digits, fashion-mnist, fortunes, imdb, languages, mnist, mnist-5k, toy"),
         (("points = 2", "pionts = 2"), "strategy.grid.pionts: unknown option for strategy 'grid'; valid options: points, shuffle"),
         (("points = 2", 'points = "two"'), "strategy.grid.points: expected int, got 'two'"),
         (('"random", "grid"', '"random+asap", "grid"'),

@@ -24,20 +24,24 @@ def digest(x: "np.ndarray", y: "np.ndarray") -> str:
     return h.hexdigest()
 
 
-def make_dataset(name: str, x: "np.ndarray", y: "np.ndarray", source: str) -> Dataset:
-    """Check and wrap arrays: float32 features in [0, 1], integer labels 0..k-1."""
+def make_dataset(name: str, x: "np.ndarray", y: "np.ndarray", source: str, vocab_size: int | None = None) -> Dataset:
+    """Check and wrap arrays: float32 features in [0, 1] (or, with ``vocab_size``, int64 token
+    ids in [0, vocab_size), 0 for padding), integer labels 0..k-1."""
     import numpy as np
 
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32 if vocab_size is None else np.int64)
     y = np.asarray(y).astype(np.int64)
     if len(x) != len(y) or len(x) == 0:
         raise DataError(f"dataset {name!r}: {len(x)} samples but {len(y)} labels")
-    if x.min() < 0 or x.max() > 1:
-        raise DataError(f"dataset {name!r}: features must be scaled to [0, 1], found [{x.min()}, {x.max()}]")
+    low, high = (0, 1) if vocab_size is None else (0, vocab_size - 1)
+    if x.min() < low or x.max() > high:
+        what = "features must be scaled to [0, 1]" if vocab_size is None else f"token ids must be in [0, {high}]"
+        raise DataError(f"dataset {name!r}: {what}, found [{x.min()}, {x.max()}]")
     classes = np.unique(y)
     if classes[0] != 0 or classes[-1] != len(classes) - 1:
         raise DataError(f"dataset {name!r}: labels must be 0..k-1, found {classes.tolist()}")
-    return Dataset(name=name, x=x, y=y, n_classes=len(classes), source=source, sha256=digest(x, y))
+    return Dataset(name=name, x=x, y=y, n_classes=len(classes), source=source, sha256=digest(x, y),
+                   vocab_size=vocab_size)
 
 
 def make_splits(dataset: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> Splits:
@@ -75,7 +79,8 @@ def select_classes(dataset: Dataset, classes: "tuple[int, ...]") -> Dataset:
     relabel[list(classes)] = np.arange(len(classes))
     keep = relabel[dataset.y] >= 0
     name = f"{dataset.name}[{','.join(map(str, classes))}]"
-    return make_dataset(name, dataset.x[keep], relabel[dataset.y[keep]], f"{dataset.source}, classes {list(classes)}")
+    return make_dataset(name, dataset.x[keep], relabel[dataset.y[keep]], f"{dataset.source}, classes {list(classes)}",
+                        dataset.vocab_size)
 
 
 def take_shots(splits: Splits, shots: int, seed: int) -> Splits:

@@ -32,10 +32,12 @@ ENV_DATA = "AUTOML_BENCH_DATA"
 @dataclass(frozen=True)
 class RemoteFile:
     name: str
-    md5: str
+    md5: str = ""
     #: "file": the MD5 is of the file as stored; "gunzip": of its decompressed content
     #: (Debian re-compresses some packaged files, changing the .gz bytes but not the data).
     digest_of: str = "file"
+    #: For files published with a SHA-256 instead of an MD5.
+    sha256: str = ""
 
 
 def data_root() -> Path:
@@ -47,8 +49,8 @@ def data_root() -> Path:
     return Path(user_cache_dir("automl-bench"))
 
 
-def md5_of(path: Path, decompress: bool = False) -> str:
-    h = hashlib.md5()  # noqa: S324 - the published checksums are MD5
+def md5_of(path: Path, decompress: bool = False, algorithm: str = "md5") -> str:
+    h = hashlib.new(algorithm)  # MD5 where that is what the publisher gives
     opener = gzip.open if decompress else open
     try:
         with opener(path, "rb") as f:
@@ -60,9 +62,10 @@ def md5_of(path: Path, decompress: bool = False) -> str:
 
 
 def verify(path: Path, file: RemoteFile) -> None:
-    got = md5_of(path, decompress=file.digest_of == "gunzip")
-    if got != file.md5:
-        raise DataError(f"{path}: checksum mismatch (md5 {got}, expected {file.md5}); the file is corrupt, "
+    algorithm, expected = ("sha256", file.sha256) if file.sha256 else ("md5", file.md5)
+    got = md5_of(path, decompress=file.digest_of == "gunzip", algorithm=algorithm)
+    if got != expected:
+        raise DataError(f"{path}: checksum mismatch ({algorithm} {got}, expected {expected}); the file is corrupt, "
                         "truncated or not the published one: delete it and retry")
 
 

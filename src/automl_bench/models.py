@@ -8,7 +8,9 @@ Three families share one set of training knobs and add their own architecture kn
   ``dense_units``.
 - ``rnn``: ``rnn_layers`` stacked ``cell`` (lstm or gru) layers of ``units``, optionally
   ``bidirectional``; the input is a sequence (image rows: an (H, W) image is H steps of W
-  features); the last step's state feeds the output layer.
+  features); the last step's state feeds the output layer. On a token dataset, an
+  ``embedding`` layer first maps each token id to a learned vector of that size (drawn
+  uniformly from [-0.05, 0.05]; padding id 0 is a token like any other, and no L2 applies).
 
 Dense and conv layers run: weights -> [batch norm] -> activation -> dropout (dense only).
 ``shift`` and ``flip`` augment image training data afresh each epoch: each image moves by a
@@ -141,6 +143,8 @@ ARCHITECTURE_KNOBS: dict[str, tuple[Knob, ...]] = {
         Knob("units", int, 64, "units per recurrent layer (per direction)", _at_least_one),
         Knob("rnn_layers", int, 1, "stacked recurrent layers", _at_least_one),
         Knob("bidirectional", bool, False, "run each layer both ways and concatenate"),
+        Knob("embedding", int, 0, "token datasets: size of each token's learned vector (0: inputs are vectors)",
+             _non_negative),
     ),
 }
 FAMILIES = tuple(ARCHITECTURE_KNOBS)
@@ -166,6 +170,7 @@ class ModelConfig:
     cell: str = "lstm"
     rnn_layers: int = 1
     bidirectional: bool = False
+    embedding: int = 0
     # training
     activation: str = "relu"
     dropout: float = 0.0
@@ -271,6 +276,16 @@ def check_input(family: str, input_shape: Sequence[int], params: Mapping[str, Se
     dataset's kind of sample ("image", "sequence", "features"), when it declares one.
     """
     shape = tuple(input_shape)
+    embedding = [v for v in params.get("embedding", [0])]
+    if kind == "tokens":
+        if family != "rnn":
+            return [f"token data is read by an rnn with an embedding, not by a {family}"]
+        if len(shape) != 1 or min(embedding) < 1:
+            return [f"token data (sequences of {shape[0] if shape else '?'} token ids) needs embedding >= 1: the size "
+                    "of each token's learned vector"]
+        return []
+    if any(embedding):
+        return [f"embedding reads token ids; this dataset's samples are {kind or 'vectors'} of shape {shape}"]
     augmented = [k for k in AUGMENTATION_KNOBS if any(params.get(k, [False]))]
     if augmented and (kind not in (None, "image") or len(shape) not in (2, 3)):
         return [f"{' and '.join(augmented)} augment images; this dataset's samples are "

@@ -93,7 +93,7 @@ class ReporterSpec:
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A whole labelled classification dataset, features scaled to [0, 1].
+    """A whole labelled classification dataset, features scaled to [0, 1] (or token ids).
 
     ``x`` has shape ``(n, *input_shape)``, ``y`` holds integer labels in ``range(n_classes)``.
     ``source`` says exactly where the data came from; ``sha256`` is a digest of ``x`` and ``y``.
@@ -105,6 +105,9 @@ class Dataset:
     n_classes: int
     source: str
     sha256: str
+    #: Token datasets: ``x`` holds integer token ids in ``range(vocab_size)`` (0 is padding),
+    #: read by an rnn with an ``embedding``. None: ``x`` holds features in [0, 1].
+    vocab_size: int | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -266,6 +266,16 @@ class BackendContract:
     def test_environment_names_the_device(self, backend):
         assert "device" in backend.environment()
 
+    def test_rnn_reads_token_ids_through_an_embedding(self, backend, family):
+        if family != "rnn":
+            pytest.skip("token data is read by rnn models")
+        from automl_bench.models import build_config
+
+        data = tiny_tokens()
+        config = build_config("rnn", {**self.params["rnn"], **self.training, "embedding": 8})
+        model = backend.fit(data=data, config=config, seed=0, report=lambda r: None)
+        assert backend.evaluate(model, data.x_val, data.y_val)["accuracy"] > 0.6  # chance is 0.25
+
 
 class TransferContract:
     """What a backend that runs transfer tasks (``BackendSpec(transfer=True)``) must do.
@@ -386,6 +396,24 @@ def digit_classes(classes: tuple[int, ...]) -> Splits:
     bunch = load_digits()
     dataset = select_classes(make_dataset("digits", bunch.images / 16.0, bunch.target, "tests: digits"), classes)
     return make_splits(dataset, val_fraction=0.2, test_fraction=0.2, seed=0)
+
+
+@functools.cache
+def tiny_tokens() -> Splits:
+    """600 sequences of 10 token ids (vocabulary 24, 0 = padding): the class (0-3) is which of
+    the ids 2-5 appears among random filler ids 8-23. Learnable only by reading the ids."""
+    import numpy as np
+
+    from automl_bench.data import make_dataset, make_splits
+
+    rng = np.random.default_rng(0)
+    y = np.arange(600) % 4
+    x = rng.integers(8, 24, size=(600, 10))
+    x[:, :2] = 0  # left padding
+    for i, label in enumerate(y):
+        x[i, rng.choice(np.arange(2, 10), size=2, replace=False)] = 2 + label
+    return make_splits(make_dataset("tokens", x, y, "tests: synthetic tokens", vocab_size=24),
+                       val_fraction=0.2, test_fraction=0.2, seed=0)
 
 
 @functools.cache

@@ -82,7 +82,7 @@ class KerasBackend(Backend):
         keras = self.keras
         keras.utils.set_random_seed(seed)
         x_train, x_val = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
-        model = build_model(keras, config, x_train.shape[1:], data.n_classes)
+        model = build_model(keras, config, x_train.shape[1:], data.n_classes, data.dataset.vocab_size)
         trunk: set[str] = set()  # names of pretrained layers that train at trunk_lr_factor
         if pretrained is not None:
             trunk = _adapt(model, config, pretrained)
@@ -217,7 +217,7 @@ def _optimizer(keras, config, learning_rate: float):
     return o.RMSprop(learning_rate=learning_rate, rho=config.rho, momentum=config.momentum, epsilon=config.epsilon)
 
 
-def build_model(keras, config, input_shape, n_classes: int):
+def build_model(keras, config, input_shape, n_classes: int, vocab_size: int | None = None):
     L = keras.layers
     init = "he_uniform" if config.initializer == "he" else "glorot_uniform"
     reg = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
@@ -231,8 +231,11 @@ def build_model(keras, config, input_shape, n_classes: int):
         x = L.Activation(config.activation)(x)
         return L.Dropout(config.dropout)(x) if config.dropout > 0 else x
 
-    inputs = keras.Input(shape=tuple(input_shape))
+    inputs = keras.Input(shape=tuple(input_shape), dtype="int32" if config.embedding else None)
     x = inputs
+    if config.embedding:
+        x = L.Embedding(vocab_size, config.embedding,
+                        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05))(x)
     if config.family == "mlp":
         for block in range(config.layers):
             x = dense_block(x, config.units, block)

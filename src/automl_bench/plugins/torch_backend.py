@@ -49,7 +49,8 @@ class TorchBackend(Backend):
         torch = self.torch
         torch.manual_seed(seed)
         x_train, y_train, x_val, y_val = self._on_device(data, config.family)
-        model = build_model(torch, config, tuple(x_train.shape[1:]), data.n_classes).to(self.device)
+        model = build_model(torch, config, tuple(x_train.shape[1:]), data.n_classes,
+                            data.dataset.vocab_size).to(self.device)
         frozen = self._adapt(model, config, pretrained) if pretrained is not None else []
         penalised = [p for p in _kernels(torch, model) if p.requires_grad] if config.l2 > 0 else []
         opt = make_optimizer(torch, config, param_groups(model, config, pretrained is not None))
@@ -218,7 +219,7 @@ def make_optimizer(torch, config, params):
                                momentum=config.momentum)
 
 
-def build_model(torch, config, input_shape: tuple[int, ...], n_classes: int):
+def build_model(torch, config, input_shape: tuple[int, ...], n_classes: int, vocab_size: int | None = None):
     nn = torch.nn
 
     class Net(nn.Module):
@@ -226,9 +227,11 @@ def build_model(torch, config, input_shape: tuple[int, ...], n_classes: int):
 
         def __init__(self) -> None:
             super().__init__()
+            self.embed = nn.Embedding(vocab_size, config.embedding) if config.embedding else None
             if config.family == "rnn":
                 rnn_type = nn.LSTM if config.cell == "lstm" else nn.GRU
-                self.rnn = rnn_type(input_shape[-1], config.units, num_layers=config.rnn_layers, batch_first=True,
+                features = config.embedding or input_shape[-1]
+                self.rnn = rnn_type(features, config.units, num_layers=config.rnn_layers, batch_first=True,
                                     bidirectional=config.bidirectional)
                 width = config.units * (2 if config.bidirectional else 1)
                 self.body = nn.Identity()
@@ -239,6 +242,8 @@ def build_model(torch, config, input_shape: tuple[int, ...], n_classes: int):
                 self.head = nn.Linear(width, n_classes)
 
         def forward(self, x):
+            if self.embed is not None:
+                x = self.embed(x)
             if self.rnn is not None:
                 _, state = self.rnn(x)
                 h = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c); GRU: h
@@ -310,6 +315,8 @@ def _initialise(torch, model, config) -> None:
             if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
                 kernel_init(module.weight)
                 init.zeros_(module.bias)
+            elif isinstance(module, torch.nn.Embedding):
+                init.uniform_(module.weight, -0.05, 0.05)  # Keras' default for Embedding
             elif isinstance(module, (torch.nn.LSTM, torch.nn.GRU)):
                 for name, p in module.named_parameters():
                     if name.startswith("weight_ih"):

@@ -40,7 +40,7 @@ class NumpyBackend(Backend):
         from .optimizers import Optimizer
 
         x_train, x_val = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
-        net = Network(config, x_train.shape[1:], data.n_classes, seed)
+        net = Network(config, x_train.shape[1:], data.n_classes, seed, vocab_size=data.dataset.vocab_size)
         opt = Optimizer(net.params, config)
         control = EpochControl(config)
         shuffle = np.random.default_rng([seed, 2])

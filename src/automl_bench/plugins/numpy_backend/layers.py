@@ -212,3 +212,20 @@ class Flatten(Layer):
 
     def backward(self, grad):
         return grad.reshape(self.shape)
+
+
+class Embedding(Layer):
+    """Token ids (n, steps) -> learned vectors (n, steps, dim); the first layer, so no input gradient."""
+
+    def __init__(self, rng, vocab_size: int, dim: int, dtype):
+        self.w = Param(rng.uniform(-0.05, 0.05, size=(vocab_size, dim)).astype(dtype))
+        self.params = [self.w]
+
+    def forward(self, x, training):
+        self.ids = x
+        return self.w.value[x]
+
+    def backward(self, grad):
+        self.w.grad[...] = 0
+        np.add.at(self.w.grad, self.ids, grad)
+        return None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, Param, Pool2
+from .layers import Activation, BatchNorm, Conv2D, Dense, Dropout, Embedding, Flatten, Layer, Param, Pool2
 from .recurrent import Bidirectional, Recurrent
 
 
 class Network:
-    def __init__(self, config, input_shape: tuple[int, ...], n_classes: int, seed: int, dtype=np.float32):
+    def __init__(self, config, input_shape: tuple[int, ...], n_classes: int, seed: int, dtype=np.float32,
+                 vocab_size: int | None = None):
         init_rng = np.random.default_rng([seed, 0])
         self.dropout_rng = np.random.default_rng([seed, 1])
-        self.config, self.dtype = config, dtype
+        self.config, self.dtype, self.vocab_size = config, dtype, vocab_size
         self.layers: list[Layer] = []
         width = self._body(config, input_shape, init_rng)
         self.layers.append(Dense(init_rng, width, n_classes, config.initializer, dtype))
@@ -48,6 +49,9 @@ class Network:
             self._dense_block(rng, channels * h * w, c.dense_units)
             return c.dense_units
         width = input_shape[-1]
+        if c.embedding:
+            self.layers.append(Embedding(rng, self.vocab_size, c.embedding, self.dtype))
+            width = c.embedding
         for i in range(c.rnn_layers):
             sequences = i < c.rnn_layers - 1
             make = lambda reverse: Recurrent(rng, c.cell, width, c.units, c.initializer, sequences, reverse, self.dtype)  # noqa: E731
@@ -64,7 +68,7 @@ class Network:
 
     def backward(self, grad: np.ndarray) -> None:
         for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+            grad = layer.backward(grad)  # None after the embedding: token ids have no gradient
 
     def penalty(self) -> float:
         return self.config.l2 * sum(float((p.value * p.value).sum()) for p in self.kernels) if self.config.l2 else 0.0
