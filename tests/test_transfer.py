@@ -169,6 +169,18 @@ def test_the_source_model_is_pretrained_once_and_reused(tmp_path, monkeypatch):
     assert made[0].stat().st_mtime_ns == stamp
 
 
+def test_the_target_takes_the_trunk_from_the_source_and_max_epochs_caps_both():
+    from automl_bench.records import DataRef, SourceRef, TaskRef, TrialRequest
+    from automl_bench.transfer import source_config, target_config
+
+    source = SourceRef(DataRef("digits", (0, 1)), {"conv_blocks": 1, "filters": 6, "epochs": 9, "learning_rate": 0.1})
+    task = TaskRef("t", "digits", "cnn", 0.2, 0.2, 0, classes=(2, 3), source=source)
+    request = TrialRequest("k", task, {"mode": "frozen", "epochs": 7, "learning_rate": 0.01}, seed=1, max_epochs=4)
+    target = target_config(request)
+    assert (target.conv_blocks, target.filters, target.mode, target.learning_rate) == (1, 6, "frozen", 0.01)
+    assert target.epochs == 4 and source_config(request).epochs == 4 and source_config(request).learning_rate == 0.1
+
+
 def _datasets(db):
     import sqlite3
 

@@ -35,6 +35,13 @@ def target_config(request: TrialRequest) -> ModelConfig:
     return build_config(task.family, {**request.params, **trunk}, request.max_epochs)
 
 
+def source_config(request: TrialRequest) -> ModelConfig:
+    """The source model's config: its fixed params, epochs capped like any trial's."""
+    task = request.task
+    assert task.source is not None
+    return build_config(task.family, task.source.params, request.max_epochs)
+
+
 def source_weights(backend_name: str, backend: Any, request: TrialRequest, splits: Splits,
                    describe: Callable[[Splits], Mapping[str, Any]]) -> tuple[Path, dict[str, Any]]:
     """The path of the source model's weights, pretraining it first if no cached copy exists;
@@ -43,7 +50,7 @@ def source_weights(backend_name: str, backend: Any, request: TrialRequest, split
 
     task = request.task
     assert task.source is not None
-    config = build_config(task.family, task.source.params)
+    config = source_config(request)
     data = dict(describe(splits))
     recipe = {"backend": backend_name, "environment": dict(backend.environment()), "data": data,
               "split": [task.val_fraction, task.test_fraction, task.split_seed],
