@@ -111,5 +111,7 @@ def test_run_with_failing_trials_exits_0_and_shows_progress(tmp_path, write_suit
     result = CliRunner().invoke(cli, ["-p", "toy_plugin", "run", str(suite), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "3 trials (2 failed, 1 ok)" in result.output
+    assert "  1 x RuntimeError: toy backend was told to fail" in result.output  # why, without opening trials.csv
+    assert "  1 x non-finite metrics: val_accuracy=nan, val_loss=nan" in result.output
     # the progress display ends with the exhausted grid complete: 3 of 3, not 3 of 10
     assert "toy-task/toy/grid/seed=0" in result.output and "3/3" in result.output

@@ -93,6 +93,10 @@ def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: i
     counts = results.trials["status"].value_counts().to_dict() if not results.trials.empty else {}
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
     click.echo(f"{len(results.trials)} trials ({summary}); results in {results.directory}/")
+    if counts.get("failed") or counts.get("timeout"):  # the commonest reasons, so nobody has to dig for them
+        failed = results.trials[results.trials["status"].isin(["failed", "timeout"])]
+        for error, n in failed["error"].value_counts().head(3).items():
+            click.echo(f"  {n} x {error}", err=True)
 
 
 @cli.command()
