@@ -247,7 +247,7 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
     seen: dict[str, int] = {}
     for i, definition in enumerate(model.tasks):
         base = _build_task(model, i, definition, problems, locate)
-        for task in _expand(base, i, problems, locate):
+        for task in _expand(base):
             if task.name in seen:
                 problems.append(locate(("tasks", i, "name"), f"duplicate task name {task.name!r}"
                                        + (f" (also made by tasks[{seen[task.name]}])" if seen[task.name] != i else "")))
@@ -323,7 +323,7 @@ def _check_transfer(task: TaskDef, index: int, problems: list[str], locate: "_Lo
             problems.append(locate(where + ("source", "params", name), problem))
 
 
-def _expand(task: Task, index: int, problems: list[str], locate: "_Locator") -> list[Task]:
+def _expand(task: Task) -> list[Task]:
     """One task per value of the ``shots`` and ``modes`` axes (just the task itself without them)."""
     d = task.definition
     shots: list[int | None] = list(d.shots) if isinstance(d.shots, list) else [None]
@@ -398,15 +398,14 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
         for t, task in enumerate(tasks):
             for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
                 problems.append(locate(("matrix", "strategies", i), f"task {task.name!r}: {problem}"))
-    for built in tasks:
-        i = model.tasks.index(built.definition)
-        task = built.definition
+    for i, task in enumerate(model.tasks):
         spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
-        if spec is not None and spec.input_shape is not None:
-            values = {p.name: _extremes(p) for p in built.space}
-            for problem in models.check_input(task.model, spec.input_shape, values, spec.kind):
-                problems.append(locate(("tasks", i, "model"), f"task {built.name!r} on {task.dataset!r}: {problem}"))
-        if task.source is not None and built is tasks[[t.definition for t in tasks].index(task)]:
+        for built in (t for t in tasks if t.definition is task):  # each task its shots and modes axes made
+            if spec is not None and spec.input_shape is not None:
+                values = {p.name: _extremes(p) for p in built.space}
+                for problem in models.check_input(task.model, spec.input_shape, values, spec.kind):
+                    problems.append(locate(("tasks", i, "model"), f"task {built.name!r} on {task.dataset!r}: {problem}"))
+        if task.source is not None:
             source = check(("tasks", i, "source", "dataset"), "dataset", task.source.dataset, datasets)
             if source is not None and spec is not None and None not in (source.input_shape, spec.input_shape) \
                     and source.input_shape != spec.input_shape:
