@@ -63,6 +63,14 @@ def test_shots_and_modes_expand_into_one_task_each(tmp_path):
     assert {p.name: getattr(p, "value", None) for p in task.space}["mode"] == "frozen"
 
 
+def test_the_mode_can_be_searched_instead(tmp_path):
+    text = TRANSFER.replace('modes = ["scratch", "frozen", "finetune"]\n', "")
+    text += 'mode = { type = "categorical", choices = ["frozen", "partial"] }\nunfreeze_blocks = 1\n'
+    suite = load_suite(write(tmp_path, text), HOST)
+    assert [t.name for t in suite.tasks] == ["d59-k5", "d59-k20"]
+    assert {p.name: getattr(p, "choices", None) for p in suite.tasks[0].space}["mode"] == ("frozen", "partial")
+
+
 @pytest.mark.parametrize("old, new, expected", [
     ("epochs = 2\n\"\"\"", "epochs = 2\nfilters = 8", "filters shapes the pretrained trunk, so it is set in "
                                                       "tasks[0].source.params, not searched"),
