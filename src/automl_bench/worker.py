@@ -70,7 +70,7 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
 
 
 def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn: Connection | None,
-              backend_name: str = "") -> TrialOutcome:
+              backend_name: str) -> TrialOutcome:
     """Train and evaluate one configuration; every exception becomes a failed outcome."""
     from automl_bench.models import build_config, check_input
 
@@ -90,6 +90,10 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
         task = request.task
         splits = load_splits(host, task.data, task, cache)
         data = describe(splits)
+        kind = host.dataset(task.dataset).kind
+        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in request.params.items()}, kind)
+        if problems:
+            raise ValueError(f"task {task.name!r} on {task.dataset!r}: {'; '.join(problems)}")
         extra: dict[str, Any] = {}
         if task.source is None:
             config = build_config(task.family, request.params, request.max_epochs)
@@ -103,10 +107,6 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
                 extra["pretrained"], data["pretrained"] = source_weights(backend_name, backend, request, source, describe)
                 if conn is not None:
                     conn.send(("start", request.key))  # the trial's clock starts again after pretraining
-        kind = host.dataset(task.dataset).kind
-        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in request.params.items()}, kind)
-        if problems:
-            raise ValueError(f"task {task.name!r} on {task.dataset!r}: {'; '.join(problems)}")
         t0 = time.perf_counter()
         model = backend.fit(data=splits, config=config, seed=request.seed, report=report, **extra)
         t1 = time.perf_counter()
