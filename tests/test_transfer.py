@@ -83,6 +83,7 @@ def test_the_mode_can_be_searched_instead(tmp_path):
     ("dataset = \"digits\"\nclasses = [0", "dataset = \"mnist-5k\"\nclasses = [0",
      "source samples have shape (28, 28), the target's (8, 8): one trunk cannot read both"),
     ("shots = [5, 20]", "shots = [5, 5]", "shots must be distinct"),
+    ("params = { conv_blocks = 2,", "params = { conv_blocks = 4,", "conv_blocks up to 4 halve 8x8 images below 1x1"),
 ])
 def test_transfer_mistakes_are_reported_where_they_are(tmp_path, old, new, expected):
     text = (TRANSFER + '"""').replace(old, new, 1).removesuffix('"""')

@@ -403,6 +403,8 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
         for built in (t for t in tasks if t.definition is task):  # each task its shots and modes axes made
             if spec is not None and spec.input_shape is not None:
                 values = {p.name: _extremes(p) for p in built.space}
+                if task.source is not None:  # the trunk's knobs come from the source
+                    values.update({k: [v] for k, v in task.source.params.items()})
                 for problem in models.check_input(task.model, spec.input_shape, values, spec.kind):
                     problems.append(locate(("tasks", i, "model"), f"task {built.name!r} on {task.dataset!r}: {problem}"))
         if task.source is not None:

@@ -19,7 +19,7 @@ import os
 import signal
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Sequence
@@ -90,23 +90,23 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
         task = request.task
         splits = load_splits(host, task.data, task, cache)
         data = describe(splits)
-        kind = host.dataset(task.dataset).kind
-        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in request.params.items()}, kind)
-        if problems:
-            raise ValueError(f"task {task.name!r} on {task.dataset!r}: {'; '.join(problems)}")
-        extra: dict[str, Any] = {}
         if task.source is None:
             config = build_config(task.family, request.params, request.max_epochs)
         else:
             from automl_bench.transfer import source_weights, target_config
 
-            config = target_config(request)
-            config.trainable_blocks()  # a bad unfreeze_blocks fails before any pretraining
-            if config.mode != "scratch":
-                source = load_splits(host, task.source.data, task, cache)
-                extra["pretrained"], data["pretrained"] = source_weights(backend_name, backend, request, source, describe)
-                if conn is not None:
-                    conn.send(("start", request.key))  # the trial's clock starts again after pretraining
+            config = target_config(request)  # with the source's trunk knobs
+            config.trainable_blocks()  # a bad unfreeze_blocks fails here, before any pretraining
+        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in asdict(config).items()},
+                               host.dataset(task.dataset).kind)
+        if problems:
+            raise ValueError(f"task {task.name!r} on {task.dataset!r}: {'; '.join(problems)}")
+        extra: dict[str, Any] = {}
+        if task.source is not None and config.mode != "scratch":
+            source = load_splits(host, task.source.data, task, cache)
+            extra["pretrained"], data["pretrained"] = source_weights(backend_name, backend, request, source, describe)
+            if conn is not None:
+                conn.send(("start", request.key))  # the trial's clock starts again after pretraining
         t0 = time.perf_counter()
         model = backend.fit(data=splits, config=config, seed=request.seed, report=report, **extra)
         t1 = time.perf_counter()
