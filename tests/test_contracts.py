@@ -162,8 +162,8 @@ def test_keras_backends_pass_the_contract(engine):
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(here / "keras_contract.py")],
                           capture_output=True, text=True, env=env, cwd=here.parent, timeout=900)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    summary = re.search(r"^(\d+) passed(, \d+ warnings?)? in ", done.stdout, re.M)
-    assert summary and int(summary.group(1)) >= 20, done.stdout[-2000:]
+    summary = re.search(r"^(\d+) passed(, \d+ skipped)?(, \d+ warnings?)? in ", done.stdout, re.M)
+    assert summary and int(summary.group(1)) >= 40, done.stdout[-2000:]  # backend, transfer and size checks
 
 
 class TestTorchTransfer(TransferContract):
