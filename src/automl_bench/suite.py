@@ -195,15 +195,9 @@ class Task:
 
     definition: TaskDef
     space: SearchSpace
-    name: str = ""
+    name: str
     shots: int | None = None
     variant: tuple[tuple[str, Any], ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            object.__setattr__(self, "name", self.definition.name)
-        if self.shots is None and isinstance(self.definition.shots, int):
-            object.__setattr__(self, "shots", self.definition.shots)
 
 
 @dataclass(frozen=True)
@@ -293,7 +287,8 @@ def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str
                 problems.append(locate(where, f"task {task.name!r}: {problem}"))
                 break
         params.append(param)
-    return Task(definition=task, space=SearchSpace(tuple(params)))
+    return Task(definition=task, space=SearchSpace(tuple(params)), name=task.name,
+                shots=task.shots if isinstance(task.shots, int) else None)
 
 
 def _check_transfer(task: TaskDef, index: int, problems: list[str], locate: "_Locator") -> None:

@@ -176,7 +176,21 @@ class PrunerContract:
         assert len(self.feed(pruner, self.curves(), start=2)) == len(self.curves())
 
 
-class BackendContract:
+class _BackendUnderTest:
+    """Builds the backend once per test class, as a worker would: ``make_backend()``, then ``setup``."""
+
+    def make_backend(self) -> Backend:
+        raise NotImplementedError
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def backend(cls) -> Backend:
+        backend = cls().make_backend()
+        backend.setup(threads=1, device="cpu")
+        return backend
+
+
+class BackendContract(_BackendUnderTest):
     """What every training backend must do, for each family it supports. Define `make_backend`.
 
     Every test runs once per family in ``families`` (a fixture), on 600 real digits.
@@ -189,16 +203,6 @@ class BackendContract:
         "rnn": {"cell": "gru", "units": 32},
     }
     training: dict = {"learning_rate": 0.01, "batch_size": 32, "epochs": 3}
-
-    def make_backend(self) -> Backend:
-        raise NotImplementedError
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def backend(cls) -> Backend:
-        backend = cls().make_backend()
-        backend.setup(threads=1, device="cpu")
-        return backend
 
     @pytest.fixture(scope="class", params=["mlp", "cnn", "rnn"])
     @classmethod
@@ -277,7 +281,7 @@ class BackendContract:
         assert backend.evaluate(model, data.x_val, data.y_val)["accuracy"] > 0.6  # chance is 0.25
 
 
-class TransferContract:
+class TransferContract(_BackendUnderTest):
     """What a backend that runs transfer tasks (``BackendSpec(transfer=True)``) must do.
     Define `make_backend`.
 
@@ -291,16 +295,6 @@ class TransferContract:
         "cnn": {"conv_blocks": 2, "filters": 4, "dense_units": 16, "batch_norm": True},
     }
     training: dict = {"learning_rate": 0.01, "batch_size": 32, "epochs": 2}
-
-    def make_backend(self) -> Backend:
-        raise NotImplementedError
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def backend(cls) -> Backend:
-        backend = cls().make_backend()
-        backend.setup(threads=1, device="cpu")
-        return backend
 
     @pytest.fixture(scope="class", params=["mlp", "cnn"])
     @classmethod
