@@ -273,7 +273,7 @@ def check_input(family: str, input_shape: Sequence[int], params: Mapping[str, Se
     """Problems with training ``family`` on inputs of ``input_shape`` (one sample).
 
     ``params`` maps knob names to every value the search may give them; ``kind`` is the
-    dataset's kind of sample ("image", "sequence", "features"), when it declares one.
+    dataset's kind of sample ("image", "sequence", "tokens", "features"), when it declares one.
     """
     shape = tuple(input_shape)
     embedding = [v for v in params.get("embedding", [0])]

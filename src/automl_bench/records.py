@@ -74,8 +74,9 @@ class DatasetSpec:
     #: The shape of one sample, when known without loading: lets validation reject a CNN on
     #: flat data, or an RNN on images with channels, before any training.
     input_shape: tuple[int, ...] | None = None
-    #: What one sample is: "image", "sequence" or "features" (None: not declared). Augmentation
-    #: knobs are accepted on images only.
+    #: What one sample is: "image", "sequence", "tokens" (integer ids, with ``Dataset.vocab_size``)
+    #: or "features" (None: not declared). Augmentation knobs are accepted on images only, and
+    #: token data needs an rnn with an ``embedding``.
     kind: str | None = None
 
 
