@@ -270,6 +270,18 @@ class BackendContract(_BackendUnderTest):
     def test_environment_names_the_device(self, backend):
         assert "device" in backend.environment()
 
+    def test_augmentation_changes_training_and_keeps_the_epoch_rules(self, backend, family, trained):
+        if family != "cnn":
+            pytest.skip("augmentation is checked on the cnn")
+        model, reports = self.fit(backend, family, seed=0, shift=1, flip=True)
+        assert [r.epoch for r in reports] == [1, 2, 3]
+        assert [r.metrics["train_loss"] for r in reports] != [r.metrics["train_loss"] for r in trained[1]]
+        data = tiny_digits()
+        assert backend.evaluate(model, data.x_val, data.y_val)["accuracy"] > 0.3  # chance is 0.1
+        _, stopped = self.fit(backend, family, shift=1, epochs=10, early_stopping=True, es_monitor="val_accuracy",
+                              es_patience=1, es_min_delta=1.0)
+        assert [r.epoch for r in stopped] == [1, 2]
+
     def test_rnn_reads_token_ids_through_an_embedding(self, backend, family):
         if family != "rnn":
             pytest.skip("token data is read by rnn models")
