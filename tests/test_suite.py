@@ -146,6 +146,13 @@ model = "{model}"
      "at most 3 blocks fit"),
     ("digits", "cnn", "conv_blocks = 3", None),
     ("mnist-5k", "rnn", "units = 8", None),
+    ("digits", "rnn", "embedding = 8",
+     "suite.toml:8: tasks[0].model: task 'a' on 'digits': embedding reads token ids; this dataset's samples are "
+     "image of shape (8, 8)"),
+    ("languages", "rnn", "shift = 2",
+     "suite.toml:8: tasks[0].model: task 'a' on 'languages': shift augment images; this dataset's samples are "
+     "sequence of shape (12, 49)"),
+    ("fortunes", "rnn", "embedding = 8", None),
 ])
 def test_models_are_checked_against_the_dataset_shape(tmp_path, host, dataset, model, extra, expected):
     text = SHAPED.format(dataset=dataset, model=model, extra=extra)

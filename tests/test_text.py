@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import textwrap
 
 import numpy as np
 import pytest
 
 from automl_bench.downloads import RemoteFile
-from automl_bench.errors import DataError, SuiteError
+from automl_bench.errors import DataError
 from automl_bench.manager import get_plugin_manager
 from automl_bench.models import check_input
 from automl_bench.plugins import text_datasets as text
-from automl_bench.suite import load_suite
 
 HOST = get_plugin_manager()
 CLOSED_PORT = "http://127.0.0.1:9/"
@@ -24,25 +22,6 @@ def test_token_data_needs_an_rnn_with_an_embedding():
     assert "needs embedding >= 1" in check_input("rnn", (40,), {}, "tokens")[0]
     assert "not by a cnn" in check_input("cnn", (40,), {"embedding": [16]}, "tokens")[0]
     assert "embedding reads token ids" in check_input("rnn", (8, 8), {"embedding": [16]}, "image")[0]
-
-
-def test_a_suite_with_an_embedding_on_images_is_rejected_with_its_line(tmp_path):
-    path = tmp_path / "s.toml"
-    path.write_text(textwrap.dedent("""
-        name = "s"
-        [matrix]
-        backends = ["torch"]
-        strategies = ["random"]
-        [[tasks]]
-        name = "t"
-        dataset = "digits"
-        model = "rnn"
-        [tasks.space]
-        embedding = 8
-        """))
-    with pytest.raises(SuiteError) as info:
-        load_suite(path, HOST)
-    assert info.value.problems[0].startswith(f"{path}:9: tasks[0].model: task 't' on 'digits': embedding reads")
 
 
 def _fortune_files(directory):

@@ -4,16 +4,15 @@ a real run in which the source model is pretrained once and then reused."""
 from __future__ import annotations
 
 import json
-import textwrap
 
 import numpy as np
 import pytest
+from test_suite import load, problems
 
 from automl_bench.data import augment, make_dataset, make_splits, select_classes, take_shots
-from automl_bench.errors import DataError, SuiteError
+from automl_bench.errors import DataError
 from automl_bench.manager import get_plugin_manager
 from automl_bench.runner import RunOptions, run_suite
-from automl_bench.suite import load_suite
 
 HOST = get_plugin_manager()
 
@@ -42,20 +41,8 @@ epochs = 2
 """
 
 
-def write(tmp_path, text, name="suite.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def problems(tmp_path, text):
-    with pytest.raises(SuiteError) as info:
-        load_suite(write(tmp_path, text), HOST)
-    return info.value.problems
-
-
 def test_shots_and_modes_expand_into_one_task_each(tmp_path):
-    suite = load_suite(write(tmp_path, TRANSFER), HOST)
+    suite = load(tmp_path, TRANSFER, HOST)
     assert [t.name for t in suite.tasks] == [
         "d59-k5-scratch", "d59-k5-frozen", "d59-k5-finetune", "d59-k20-scratch", "d59-k20-frozen", "d59-k20-finetune"]
     task = suite.tasks[4]
@@ -66,7 +53,7 @@ def test_shots_and_modes_expand_into_one_task_each(tmp_path):
 def test_the_mode_can_be_searched_instead(tmp_path):
     text = TRANSFER.replace('modes = ["scratch", "frozen", "finetune"]\n', "")
     text += 'mode = { type = "categorical", choices = ["frozen", "partial"] }\nunfreeze_blocks = 1\n'
-    suite = load_suite(write(tmp_path, text), HOST)
+    suite = load(tmp_path, text, HOST)
     assert [t.name for t in suite.tasks] == ["d59-k5", "d59-k20"]
     assert {p.name: getattr(p, "choices", None) for p in suite.tasks[0].space}["mode"] == ("frozen", "partial")
 
@@ -88,14 +75,14 @@ def test_the_mode_can_be_searched_instead(tmp_path):
 def test_transfer_mistakes_are_reported_where_they_are(tmp_path, old, new, expected):
     text = (TRANSFER + '"""').replace(old, new, 1).removesuffix('"""')
     assert text != TRANSFER
-    found = problems(tmp_path, text)
+    found = problems(tmp_path, text, HOST)
     assert any(expected in p for p in found), found
     assert all(p.startswith(str(tmp_path / "suite.toml") + ":") for p in found)
 
 
 def test_transfer_knobs_on_an_ordinary_task_are_rejected(tmp_path):
     text = TRANSFER.split("[tasks.source]")[0].replace('modes = ["scratch", "frozen", "finetune"]\n', "")
-    found = problems(tmp_path, text + "[tasks.space]\nmode = \"frozen\"\n")
+    found = problems(tmp_path, text + "[tasks.space]\nmode = \"frozen\"\n", HOST)
     assert any("mode applies to transfer tasks only" in p for p in found), found
 
 
@@ -135,22 +122,9 @@ def test_augment_shifts_with_zero_fill_and_flips():
     assert 150 < mirrored.sum() < 250 and np.all(flipped[~mirrored, 0, 0] == 0.5)
 
 
-def test_augmentation_on_sequences_is_rejected(tmp_path):
-    text = TRANSFER.split("[[tasks]]")[0] + textwrap.dedent("""
-        [[tasks]]
-        name = "words"
-        dataset = "languages"
-        model = "rnn"
-        [tasks.space]
-        shift = 2
-        """)
-    found = problems(tmp_path, text)
-    assert any("shift augment images; this dataset's samples are sequence of shape (12, 49)" in p for p in found)
-
-
 def test_the_source_model_is_pretrained_once_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOML_BENCH_DATA", str(tmp_path / "cache"))
-    suite = load_suite(write(tmp_path, TRANSFER), HOST)
+    suite = load(tmp_path, TRANSFER, HOST)
     first = run_suite(suite, HOST, RunOptions(out=tmp_path / "a"))
     assert len(first.trials) == 12 and set(first.trials["status"]) == {"ok"}
     made = sorted((tmp_path / "cache" / "pretrained" / "torch").glob("*.weights"))
