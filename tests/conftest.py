@@ -3,19 +3,26 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).parent
+FOREIGN_PLUGINS = sorted(ep.name for ep in entry_points(group="automl_bench")
+                         if ep.dist is None or ep.dist.name != "automl-bench")
 
 
 @pytest.fixture(autouse=True)
-def _toy_plugin_importable(monkeypatch):
-    """Spawned workers and `bench` subprocesses find tests/toy_plugin.py by import path."""
+def _plugin_environment(monkeypatch):
+    """Spawned workers and `bench` subprocesses import test plugin modules from tests/ by import
+    path; no plugin settings leak in from the shell."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.delenv("AUTOML_BENCH_PLUGINS", raising=False)
-    monkeypatch.delenv("AUTOML_BENCH_DISABLE_PLUGINS", raising=False)
+    for var in ("BENCH_PLUGINS", "BENCH_TRACE_PLUGINS"):
+        monkeypatch.delenv(var, raising=False)
+    # The host's tests see the host's own plugins only, whatever else is installed (make test
+    # installs the example packages under plugins/, which run their own tests).
+    monkeypatch.setenv("BENCH_DISABLE_PLUGINS", ",".join(FOREIGN_PLUGINS))
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
 
@@ -24,7 +31,7 @@ def _toy_plugin_importable(monkeypatch):
 def host():
     from automl_bench.manager import get_plugin_manager
 
-    return get_plugin_manager(["toy_plugin"])
+    return get_plugin_manager(["automl_bench.testing.toy"])
 
 
 TOY_SUITE = """

@@ -45,7 +45,7 @@ def test_validate_reports_ok_and_problems(tmp_path, write_suite):
     good = write_suite()
     bad = tmp_path / "bad.toml"
     bad.write_text(good.read_text().replace('backends = ["toy"]', 'backends = ["toy", "jax"]'))
-    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "validate", str(good), str(bad)])
+    result = CliRunner().invoke(cli, ["-p", "automl_bench.testing.toy", "validate", str(good), str(bad)])
     assert result.exit_code == 1
     assert f"{good}: ok: suite 'toy', 1 tasks, 1 cells, up to 4 trials" in result.output
     assert "matrix.backends[1]: unknown backend 'jax'; choose one of: keras, keras-torch, numpy, torch, toy" in result.output
@@ -60,16 +60,40 @@ def test_malformed_toml_gives_file_line_col(tmp_path):
 
 
 def test_plugins_lists_components_and_origins():
-    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "plugins"])
+    result = CliRunner().invoke(cli, ["-p", "automl_bench.testing.toy", "plugins"])
     assert result.exit_code == 0
     assert "torch  (automl-bench 0.1.0: automl_bench.plugins.torch_backend)\n    backend:torch " in result.output
-    assert "toy_plugin  ((module): toy_plugin)\n    backend:toy" in result.output
+    assert "automl_bench.testing.toy  ((module): automl_bench.testing.toy)\n    backend:toy" in result.output
     assert f"    {'dataset:toy':<22} 40 random points, 2 classes\n" in result.output
+
+
+def test_a_plugin_with_a_problem_is_listed_with_a_warning_not_as_not_loaded(tmp_path, monkeypatch):
+    (tmp_path / "typo_strategy_plugin.py").write_text(
+        "from automl_bench import StrategySpec, hookimpl\n"
+        "from automl_bench.plugins.random_search import RandomSearch\n"
+        "@hookimpl\ndef bench_strategiez(register):\n    pass\n"
+        "@hookimpl\ndef bench_strategies(register):\n"
+        "    register(StrategySpec('mine', 'a strategy', RandomSearch))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(cli, ["-p", "typo_strategy_plugin", "plugins"])
+    assert result.exit_code == 0 and "NOT LOADED" not in result.output
+    assert (f"typo_strategy_plugin  ((module): typo_strategy_plugin)\n    {'strategy:mine':<22} a strategy\n"
+            "    warning: implements unknown hook 'bench_strategiez' (did you mean 'bench_strategies'?); "
+            "it is never called\n") in result.output
+    assert result.output.count("bench_strategiez") == 1  # listed once, not also as a warning on stderr
+
+
+def test_a_plugin_is_blocked_with_p_no(tmp_path, write_suite):
+    result = CliRunner().invoke(cli, ["-p", "automl_bench.testing.toy", "-p", "no:grid", "plugins"])
+    assert "backend:toy" in result.output and "strategy:grid" not in result.output
+    result = CliRunner().invoke(cli, ["-p", "automl_bench.testing.toy", "-p", "no:grid", "validate",
+                                      str(write_suite(strategies='"grid"'))])
+    assert result.exit_code == 1 and "unknown strategy 'grid'; choose one of:" in result.output
 
 
 def test_run_prints_the_leaderboard_and_writes_outputs(tmp_path, write_suite):
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "run", str(write_suite(max_trials=5)), "--out", str(out),
+    result = CliRunner().invoke(cli, ["-p", "automl_bench.testing.toy", "run", str(write_suite(max_trials=5)), "--out", str(out),
                                       "--max-trials", "3", "--seeds", "0,1", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "| toy-task | toy       | random     |" in result.output
@@ -108,7 +132,7 @@ def test_bad_seeds_option(tmp_path, write_suite):
 def test_run_with_failing_trials_exits_0_and_shows_progress(tmp_path, write_suite):
     suite = write_suite(max_trials=10, strategies='"grid"', learning_rate="0.01",
                         activation='{ type = "categorical", choices = ["relu", "tanh", "sigmoid"] }')
-    result = CliRunner().invoke(cli, ["-p", "toy_plugin", "run", str(suite), "--out", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["-p", "automl_bench.testing.toy", "run", str(suite), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "3 trials (2 failed, 1 ok)" in result.output
     assert "  1 x RuntimeError: toy backend was told to fail" in result.output  # why, without opening trials.csv

@@ -13,7 +13,7 @@ import pandas as pd
 
 
 def bench(*args, **kwargs):
-    cmd = [sys.executable, "-m", "automl_bench.cli", "-p", "toy_plugin", *args]
+    cmd = [sys.executable, "-m", "automl_bench.cli", "-p", "automl_bench.testing.toy", *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
 

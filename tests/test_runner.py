@@ -6,12 +6,12 @@ import json
 
 import pytest
 from filelock import FileLock
-from toy_plugin import toy_score
 
 from automl_bench import hookimpl
 from automl_bench.errors import ResultsError
 from automl_bench.runner import RunOptions, run_suite
 from automl_bench.suite import load_suite
+from automl_bench.testing.toy import toy_score
 
 FIVE_BEHAVIOURS = '{ type = "categorical", choices = ["relu", "tanh", "sigmoid", "elu", "gelu"] }'
 
@@ -32,7 +32,7 @@ def test_each_failure_kind_becomes_its_row_and_the_run_goes_on(write_suite, host
     assert len(results.trials) == 5  # the grid has 5 points and is exhausted
     assert rows["relu"]["status"] == "ok" and rows["relu"]["value"] == pytest.approx(toy_score(0.01))
     assert rows["tanh"]["status"] == "failed"
-    assert rows["tanh"]["error"].startswith("RuntimeError: toy backend was told to fail (at toy_plugin.py:")
+    assert rows["tanh"]["error"].startswith("RuntimeError: toy backend was told to fail (at toy.py:")
     assert rows["sigmoid"]["status"] == "failed"
     assert rows["sigmoid"]["error"] == "non-finite metrics: val_accuracy=nan, val_loss=nan"
     assert rows["elu"]["status"] == "timeout"
@@ -101,6 +101,7 @@ def test_an_unavailable_backend_fails_its_trials_and_the_rest_runs(write_suite, 
         "        raise BackendUnavailableError('needs jax: pip install jax')\n"
         "    def fit(self, **kw): pass\n"
         "    def evaluate(self, model, x, y): pass\n"
+        "    def environment(self): return {'device': 'cpu'}\n"
         "@hookimpl\n"
         "def bench_backends(register):\n"
         "    register(BackendSpec('jaxish', 'needs jax', Missing))\n"
@@ -109,7 +110,7 @@ def test_an_unavailable_backend_fails_its_trials_and_the_rest_runs(write_suite, 
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{__import__('os').environ['PYTHONPATH']}")
     from automl_bench.manager import get_plugin_manager
 
-    host = get_plugin_manager(["toy_plugin", "missing_fw"])
+    host = get_plugin_manager(["automl_bench.testing.toy", "missing_fw"])
     suite = write_suite(max_trials=2, extra="").read_text().replace('backends = ["toy"]', 'backends = ["jaxish", "toy"]')
     path = tmp_path / "two.toml"
     path.write_text(suite)
@@ -128,7 +129,7 @@ def test_trial_end_events_reach_plugins(write_suite, host, tmp_path):
     class Listener:
         @hookimpl
         def bench_on_trial_end(self, cell, trial):
-            seen.append((cell["backend"], trial.number, trial.status))
+            seen.append((cell.backend, trial.number, trial.status))
 
     host.pm.register(Listener())
     run(write_suite(max_trials=3), host, tmp_path / "out")

@@ -1,43 +1,91 @@
 """automl-bench: benchmark neural-network hyperparameter search.
 
-A plugin needs only what this module exports: the ``hookimpl`` marker, the spec records it
-registers, and the small bases its objects implement.
+This module is the whole public API. A plugin, ours or a third party's, imports only what
+is exported here (and, in its tests, `automl_bench.testing`); every other module of the
+package is the host's internals and may change without notice. `tests/test_public_api.py`
+fails when a built-in plugin imports anything else.
+
+Everything here is light to import: numpy is imported inside the helpers that need it, and no
+framework is imported at all, so ``bench --help`` stays fast however many plugins are installed.
 """
 
 from __future__ import annotations
 
 import pluggy
 
+from automl_bench.data import as_model_input, augment, make_dataset
+from automl_bench.downloads import RemoteFile, data_root, fetch
+from automl_bench.errors import BackendUnavailableError, BenchError, DataError, PluginError, require
 from automl_bench.interfaces import Backend, Pruner, Reporter, Strategy
+from automl_bench.models import BN_EPSILON, BN_MOMENTUM, FAMILIES, ModelConfig, build_config
 from automl_bench.records import (
     BackendSpec,
+    CellKey,
     Dataset,
     DatasetSpec,
     EpochReport,
     FinishedTrial,
     PrunerSpec,
     ReporterSpec,
+    RunResults,
     Splits,
     StrategySpec,
 )
+from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
+from automl_bench.training import EpochControl
 
 __version__ = "0.1.0"
 
+#: Marks a function of a plugin module as the implementation of the hook of the same name.
 hookimpl = pluggy.HookimplMarker("automl_bench")
 
 __all__ = [
+    # the marker
+    "hookimpl",
+    # bases a plugin's objects implement
     "Backend",
+    "Pruner",
+    "Reporter",
+    "Strategy",
+    # records a plugin registers
     "BackendSpec",
-    "Dataset",
     "DatasetSpec",
+    "PrunerSpec",
+    "ReporterSpec",
+    "StrategySpec",
+    # records a plugin receives
+    "CellKey",
+    "Dataset",
     "EpochReport",
     "FinishedTrial",
-    "Pruner",
-    "PrunerSpec",
-    "Reporter",
-    "ReporterSpec",
+    "ModelConfig",
+    "RunResults",
     "Splits",
-    "Strategy",
-    "StrategySpec",
-    "hookimpl",
+    # search spaces
+    "CategoricalParam",
+    "Condition",
+    "FixedParam",
+    "FloatParam",
+    "IntParam",
+    "SearchSpace",
+    # helpers for backends
+    "BN_EPSILON",
+    "BN_MOMENTUM",
+    "FAMILIES",
+    "EpochControl",
+    "as_model_input",
+    "augment",
+    "build_config",
+    # helpers for datasets
+    "RemoteFile",
+    "data_root",
+    "fetch",
+    "make_dataset",
+    # errors a plugin raises
+    "BackendUnavailableError",
+    "BenchError",
+    "DataError",
+    "PluginError",
+    "require",
+    "__version__",
 ]

@@ -22,12 +22,20 @@ class State:
 
     @property
     def host(self) -> Any:
+        """The plugin host, built on first use; what went wrong loading plugins is said once, on stderr."""
+        return self.build_host(announce=True)
+
+    def build_host(self, announce: bool) -> Any:
         if self._host is None:
             from automl_bench.manager import get_plugin_manager
 
             self._host = get_plugin_manager(self.plugins)
-            for broken in self._host.broken:
-                click.echo(f"warning: plugin {broken.name!r} ({broken.distribution}): {broken.error}", err=True)
+            self._host.plugins()  # every registration hook runs now, so every warning is known
+            for broken in self._host.broken if announce else ():
+                click.echo(f"warning: plugin {broken.name!r} ({broken.distribution}) not loaded: {broken.error}",
+                           err=True)
+            for warning in self._host.warnings if announce else ():
+                click.echo(f"warning: plugin {warning.name!r} ({warning.distribution}): {warning.message}", err=True)
         return self._host
 
 
@@ -60,7 +68,7 @@ def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 @click.version_option(__version__, prog_name="automl-bench")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of short error messages.")
 @click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
-              help="Load an extra plugin module by import path (repeatable).")
+              help="Load an extra plugin module by import path, or block a plugin with no:NAME (repeatable).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
     """Benchmark neural-network hyperparameter search: backends x strategies x tasks."""
@@ -127,11 +135,16 @@ def validate(state: State, suites: tuple[Path, ...]) -> None:
 @click.pass_obj
 def plugins(state: State) -> None:
     """List every plugin, where it came from, and what it registers."""
-    host = state.host
+    host = state.build_host(announce=False)  # its problems are listed below, each with its plugin
+    warnings: dict[str, list[str]] = {}
+    for warning in host.warnings:
+        warnings.setdefault(warning.name, []).append(warning.message)
     for info in host.plugins():
         click.echo(f"{info.name}  ({info.distribution}: {info.module})")
         for kind, name, summary in info.components:
             click.echo(f"    {kind + ':' + name:<22} {summary}")
+        for message in warnings.get(info.name, []):
+            click.echo(f"    warning: {message}")
     for broken in host.broken:
         click.echo(f"{broken.name}  ({broken.distribution})  NOT LOADED: {broken.error}")
 

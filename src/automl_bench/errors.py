@@ -6,6 +6,9 @@ Every error that reaches the command line as a clean message (no traceback) is a
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 
 class BenchError(Exception):
     """Base class: the message alone tells the user what went wrong and what to do."""
@@ -44,3 +47,12 @@ class DataError(BenchError):
 
 class ResultsError(BenchError):
     """The results directory cannot be used (locked by another run, or from another suite)."""
+
+
+def require(module: str, *, needed_by: str, install: str, error: type[BenchError] = PluginError) -> Any:
+    """Import an optional dependency, or raise ``error`` saying what needs it and how to install it:
+    ``optuna = require("optuna", needed_by="strategy 'tpe'", install="pip install 'automl-bench[search]'")``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise error(f"{needed_by} needs {module}, which is not installed here: {install}") from exc

@@ -8,20 +8,21 @@ imported or built until a suite uses the component.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import pluggy
 
 if TYPE_CHECKING:
     from automl_bench.records import (
         BackendSpec,
+        CellKey,
         DatasetSpec,
         FinishedTrial,
         PrunerSpec,
         ReporterSpec,
+        RunResults,
         StrategySpec,
     )
-    from automl_bench.results import RunResults
 
 hookspec = pluggy.HookspecMarker("automl_bench")
 
@@ -33,8 +34,8 @@ hookspec = pluggy.HookspecMarker("automl_bench")
 def bench_backends(register: Callable[["BackendSpec"], None]) -> None:
     """Register training backends by calling ``register(BackendSpec(...))``.
 
-    Called whenever the host needs the list of backends: when validating a suite, listing
-    plugins, and once in each worker process.
+    Called once per plugin host: in the main process when a suite is validated or plugins
+    are listed, and once in each worker process.
     """
 
 
@@ -42,7 +43,7 @@ def bench_backends(register: Callable[["BackendSpec"], None]) -> None:
 def bench_strategies(register: Callable[["StrategySpec"], None]) -> None:
     """Register search strategies by calling ``register(StrategySpec(...))``.
 
-    Called whenever the host needs the list of strategies.
+    Called once per plugin host, when a suite or `bench plugins` first needs strategies.
     """
 
 
@@ -50,7 +51,7 @@ def bench_strategies(register: Callable[["StrategySpec"], None]) -> None:
 def bench_datasets(register: Callable[["DatasetSpec"], None]) -> None:
     """Register datasets by calling ``register(DatasetSpec(...))``.
 
-    Called whenever the host needs the list of datasets. A task in a suite names one of
+    Called once per plugin host, when datasets are first needed. A task in a suite names one of
     them together with a model family.
     """
 
@@ -59,7 +60,7 @@ def bench_datasets(register: Callable[["DatasetSpec"], None]) -> None:
 def bench_reporters(register: Callable[["ReporterSpec"], None]) -> None:
     """Register reporters by calling ``register(ReporterSpec(...))``.
 
-    Called when a run ends, to write its results.
+    Called once per plugin host, when reporters are first needed (when a run ends).
     """
 
 
@@ -67,7 +68,7 @@ def bench_reporters(register: Callable[["ReporterSpec"], None]) -> None:
 def bench_pruners(register: Callable[["PrunerSpec"], None]) -> None:
     """Register pruners by calling ``register(PrunerSpec(...))``.
 
-    Called whenever the host needs the list of pruners. A suite pairs a pruner with a
+    Called once per plugin host, when pruners are first needed. A suite pairs a pruner with a
     strategy as ``"strategy+pruner"`` in ``matrix.strategies``.
     """
 
@@ -76,7 +77,7 @@ def bench_pruners(register: Callable[["PrunerSpec"], None]) -> None:
 
 
 @hookspec
-def bench_on_trial_end(cell: Mapping[str, Any], trial: "FinishedTrial", metrics: Mapping[str, float]) -> None:
+def bench_on_trial_end(cell: "CellKey", trial: "FinishedTrial", metrics: Mapping[str, float]) -> None:
     """Called in the main process each time a trial's result has been recorded.
 
     ``cell`` names the task, backend, strategy and seed. Useful for live logging.

@@ -14,23 +14,44 @@ if TYPE_CHECKING:
     import numpy as np
 
     from automl_bench.models import ModelConfig
-    from automl_bench.records import EpochReport, FinishedTrial, Splits
-    from automl_bench.results import RunResults
+    from automl_bench.records import EpochReport, FinishedTrial, RunResults, Splits
 
 
 class Backend(ABC):
     """Trains a model described by a `ModelConfig` on a task's data.
 
-    One backend object lives in one worker process and serves many trials, so
-    `setup` runs once, before the framework's first operation.
+    One backend object lives in one worker process and serves many trials, so `setup` runs
+    once, before the framework's first operation. `automl_bench.testing.BackendContract` checks
+    every promise below, for each model family the backend's `BackendSpec` declares:
+
+    - ``fit`` builds the model ``config`` describes (docs/models.md) and trains it for
+      ``config.epochs`` epochs on ``data.x_train``/``data.y_train``, calling ``report`` after
+      each epoch with an `EpochReport` holding at least ``train_loss``, ``val_loss``,
+      ``val_accuracy`` and ``learning_rate`` (the rate the epoch trained at), all finite.
+    - Early stopping and reduce-LR-on-plateau follow ``config``: create one `EpochControl`
+      per fit, call ``after_epoch`` with the epoch's metrics, train the next epoch at the
+      learning rate it returns and stop when it says so.
+    - The same seed gives the same numbers on CPU, and another seed another model.
+    - On image data, ``config.shift`` and ``config.flip`` augment the training data afresh each
+      epoch (`augment` does it); on token data an rnn starts with ``config.embedding``.
+    - ``evaluate`` returns at least ``accuracy`` and ``loss`` (mean cross-entropy).
+    - ``environment`` names the ``device`` the backend trains on.
+    - A config the backend cannot build raises ``ValueError`` saying why. A knob value it does
+      not support (a layer type the framework lacks) is a ``ValueError`` too, never silently
+      ignored; its `BackendSpec.check_space` reports it when a suite is validated.
     """
 
     def setup(self, *, threads: int, device: str) -> None:
-        """Apply the thread count and device (``"cpu"``, ``"cuda"`` or ``"auto"``) once per worker."""
+        """Apply the thread count and device (``"cpu"``, ``"cuda"`` or ``"auto"``) once per worker.
 
+        ``"cuda"`` without a GPU raises `BackendUnavailableError`; ``"auto"`` uses a GPU if there
+        is one and the CPU otherwise, and `environment` says which.
+        """
+
+    @abstractmethod
     def environment(self) -> Mapping[str, str]:
-        """Framework versions and the device in use, recorded with every result."""
-        return {}
+        """What every result row records about this backend: at least ``device`` (for example
+        ``"cpu (threads=1)"`` or ``"cuda:0 (NVIDIA H100)"``), and framework versions."""
 
     @abstractmethod
     def fit(
@@ -40,11 +61,13 @@ class Backend(ABC):
         config: "ModelConfig",
         seed: int,
         report: Callable[["EpochReport"], None],
+        pretrained: "Path | None" = None,
     ) -> Any:
-        """Train a model on ``data.x_train`` and return it.
+        """Train a model on ``data.x_train`` and return it (see the class docstring).
 
-        Call ``report`` after each epoch with at least ``train_loss``, ``val_loss`` and
-        ``val_accuracy``. The same seed must give the same numbers on CPU.
+        ``pretrained`` is given only to a backend whose spec says ``transfer=True``, for a
+        transfer task whose ``config.mode`` is not ``scratch``: a file written by `save`. Build
+        the trial's model, load its trunk from that file and train as ``config.mode`` says.
         """
 
     @abstractmethod
@@ -59,9 +82,7 @@ class Backend(ABC):
     def save(self, model: Any, path: "Path") -> None:
         """Write the model's weights to ``path`` as an ``.npz`` archive. The arrays of trunk block
         ``b`` are named ``block<b>/...`` (any suffix); other arrays are named as the backend likes.
-
-        ``fit`` then also takes ``pretrained=path``: it builds the trial's model, loads the trunk
-        from that file and trains as the config's ``mode`` says (see `automl_bench.models`).
+        `automl_bench.testing.TransferContract` checks this and ``fit(..., pretrained=path)``.
         """
         raise NotImplementedError(f"{type(self).__name__} does not run transfer tasks")
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from automl_bench.store import CellKey
+from automl_bench.records import CellKey
 
 
 class RichProgress:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
-if TYPE_CHECKING:  # only for signatures: keeps `bench --help` free of numpy
+if TYPE_CHECKING:  # only for signatures: keeps `bench --help` free of numpy and pandas
     import numpy as np
+    import pandas as pd
 
     from automl_bench.interfaces import Backend, Pruner, Reporter, Strategy
     from automl_bench.space import SearchSpace
@@ -37,6 +39,10 @@ class BackendSpec:
     max_trials_per_worker: int | None = None
     #: Whether it runs transfer tasks: ``fit(..., pretrained=path)`` and ``save(model, path)``.
     transfer: bool = False
+    #: Problems this backend has with a task's search space (a knob value it cannot build, such as
+    #: ``dropout`` on a framework without dropout), reported with file and line when a suite is
+    #: validated; None: it builds every value of every knob of its families.
+    check_space: Callable[["SearchSpace"], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,9 @@ class ReporterSpec:
     name: str
     summary: str
     factory: Callable[[], "Reporter"]
+    #: Whether it runs when a suite names no ``reporters``. A reporter that writes somewhere other
+    #: than the results directory, or costs time, says False: it runs only where a suite names it.
+    default: bool = True
 
 
 # --------------------------------------------------------------------------- data
@@ -230,3 +239,48 @@ class FinishedTrial:
     #: The objective (validation score): final for "ok", at the last epoch reached for
     #: "pruned", None for "failed" and "timeout".
     value: float | None
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """One cell of a suite's matrix: a search of one task by one backend and strategy, one seed."""
+
+    task: str
+    backend: str
+    strategy: str
+    seed: int
+
+    def __str__(self) -> str:
+        return f"{self.task}/{self.backend}/{self.strategy}/seed={self.seed}"
+
+
+@dataclass(frozen=True, eq=False)
+class RunResults:
+    """What reporters and ``bench_on_run_end`` receive: the suite's name, where its results are
+    written, and its tables as pandas DataFrames: one row per trial (``trials``), per test
+    evaluation of a cell's best configuration (``finals``), per leaderboard entry
+    (``leaderboard``) and per trial and epoch (``epochs``). The README's "Reading the results"
+    lists their columns."""
+
+    suite: str
+    directory: Path
+    metric: str
+    trials: "pd.DataFrame"
+    finals: "pd.DataFrame"
+    leaderboard: "pd.DataFrame"
+    #: One row per trial and epoch: the cell, ``trial``, ``epoch`` and every metric reported after it.
+    epochs: "pd.DataFrame"
+    #: Tasks made from a ``shots`` or ``modes`` axis: name -> {"base": task, "shots": k, "mode": m}.
+    variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def markdown(self) -> str:
+        """The leaderboard as markdown, then the transfer table when tasks have a modes axis."""
+        from automl_bench.leaderboard import mode_table, to_markdown
+
+        text = to_markdown(self.leaderboard, self.metric)
+        modes = mode_table(self.leaderboard, self.variants, self.metric)
+        return text + (f"\nTransfer: test {self.metric} of each cell's best configuration, by mode\n\n{modes}"
+                       if modes else "")

@@ -3,54 +3,33 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from automl_bench.leaderboard import build_leaderboard
+from automl_bench.records import RunResults
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from automl_bench.manager import Host
     from automl_bench.store import Store
     from automl_bench.suite import Suite
-
-
-@dataclass(frozen=True, eq=False)
-class RunResults:
-    """What reporters receive: the suite's name, where it is written, and its tables."""
-
-    suite: str
-    directory: Path
-    metric: str
-    trials: "pd.DataFrame"
-    finals: "pd.DataFrame"
-    leaderboard: "pd.DataFrame"
-    #: Tasks made from a ``shots`` or ``modes`` axis: name -> {"base": task, "shots": k, "mode": m}.
-    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def markdown(self) -> str:
-        """The leaderboard as markdown, then the transfer table when tasks have a modes axis."""
-        from automl_bench.leaderboard import mode_table, to_markdown
-
-        text = to_markdown(self.leaderboard, self.metric)
-        modes = mode_table(self.leaderboard, self.variants, self.metric)
-        return text + (f"\nTransfer: test {self.metric} of each cell's best configuration, by mode\n\n{modes}"
-                       if modes else "")
 
 
 def collect(store: "Store", suite: "Suite", directory: Path) -> RunResults:
     import pandas as pd
 
     runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
-    trials = [_trial_row(suite.name, r, runs.get(r["run_id"], {})) for r in store.rows("trials")]
+    rows = store.rows("trials")
+    trials = [_trial_row(suite.name, r, runs.get(r["run_id"], {})) for r in rows]
     finals = [
         {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
          "trial": r["number"], "status": r["status"], "error": r["error"], "params": r["params"],
          **json.loads(r["metrics"])}
         for r in store.rows("finals")
     ]
+    epochs = [{"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
+               "trial": r["number"], **epoch} for r in rows for epoch in json.loads(r["history"])]
     trials_df = pd.DataFrame(trials)
     if not trials_df.empty:
         trials_df = trials_df.sort_values(["task", "backend", "strategy", "seed", "trial"], ignore_index=True)
@@ -59,7 +38,7 @@ def collect(store: "Store", suite: "Suite", directory: Path) -> RunResults:
     metric = metrics.pop() if len(metrics) == 1 else "score"
     variants = {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant}
     return RunResults(suite.name, directory, metric, trials_df, finals_df,
-                      build_leaderboard(trials_df, finals_df, metric), variants)
+                      build_leaderboard(trials_df, finals_df, metric), pd.DataFrame(epochs), variants)
 
 
 def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +60,7 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
         "epochs": r["epochs"], "train_seconds": round(r["train_seconds"], 4),
         "eval_seconds": round(r["eval_seconds"], 4), "wall_seconds": round(r["wall_seconds"], 4),
         "error": r["error"],
+        "finished": datetime.fromtimestamp(r["finished"], timezone.utc).isoformat(timespec="milliseconds"),
         "suite_sha256": env.get("suite_sha256", ""), "git_commit": env.get("git_commit", ""),
         "python": env.get("python", ""), "platform": env.get("platform", ""),
         "cpu": f"{env.get('cpu', '')} x{env.get('cpu_count', '')}",
@@ -91,9 +71,9 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
 
 
 def write_reports(host: "Host", results: RunResults, names: Sequence[str] | None) -> list[Path]:
-    """Run the suite's reporters (all registered ones when the suite names none)."""
+    """Run the suite's reporters (when the suite names none, every reporter whose spec says ``default``)."""
     reporters = host.reporters()
-    chosen = list(reporters) if names is None else list(names)
+    chosen = [name for name, spec in reporters.items() if spec.default] if names is None else list(names)
     results.directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name in chosen:

@@ -20,8 +20,8 @@ from typing import Any, Protocol, Sequence
 from automl_bench.environment import capture
 from automl_bench.errors import ResultsError
 from automl_bench.manager import Host
-from automl_bench.records import DataRef, FinishedTrial, SourceRef, TaskRef, TrialOutcome, TrialRequest
-from automl_bench.store import CellKey, Store
+from automl_bench.records import CellKey, DataRef, FinishedTrial, SourceRef, TaskRef, TrialOutcome, TrialRequest
+from automl_bench.store import Store
 from automl_bench.suite import Suite, Task
 from automl_bench.worker import Finished, Job, Progressed, WorkerPool
 
@@ -275,11 +275,7 @@ class Runner:
         if cell.pruner is not None:
             cell.pruner.finish(trial)
         self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
-        self.host.pm.hook.bench_on_trial_end(
-            cell={"task": cell.key.task, "backend": cell.key.backend, "strategy": cell.key.strategy,
-                  "seed": cell.key.seed},
-            trial=trial, metrics=dict(outcome.metrics),
-        )
+        self.host.pm.hook.bench_on_trial_end(cell=cell.key, trial=trial, metrics=dict(outcome.metrics))
 
 
 def _check_finite(outcome: TrialOutcome) -> TrialOutcome:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from automl_bench.records import FinishedTrial, TrialOutcome
+from automl_bench.records import CellKey, FinishedTrial, TrialOutcome
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,17 +42,6 @@ CREATE TABLE IF NOT EXISTS finals (
     UNIQUE (task, backend, strategy, seed)
 );
 """
-
-
-@dataclass(frozen=True)
-class CellKey:
-    task: str
-    backend: str
-    strategy: str
-    seed: int
-
-    def __str__(self) -> str:
-        return f"{self.task}/{self.backend}/{self.strategy}/seed={self.seed}"
 
 
 class Store:

@@ -373,8 +373,9 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
     problems = []
 
     def check(loc: tuple, kind: str, name: str, registry: dict) -> Any:
-        if name not in registry:
-            problems.append(locate(loc, f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(registry))}"))
+        problem = host.problem(kind, name)
+        if problem is not None:
+            problems.append(locate(loc, problem))
             return None
         return registry[name]
 
@@ -384,6 +385,9 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
         for t, task in enumerate(model.tasks):
             if spec is not None and task.model not in spec.families:
                 problems.append(locate(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})"))
+        for built in tasks if spec is not None and spec.check_space else ():
+            for problem in spec.check_space(built.space):
+                problems.append(locate(("matrix", "backends", i), f"task {built.name!r}: {problem}"))
     pruners = host.pruners()
     for i, entry in enumerate(model.matrix.strategies):
         name, _, pruner = entry.partition("+")

@@ -12,15 +12,26 @@ import math
 from functools import partial
 from typing import Any, Mapping
 
-from automl_bench import FinishedTrial, Strategy, StrategySpec, hookimpl
-from automl_bench.space import CategoricalParam, FixedParam, FloatParam, IntParam, SearchSpace
+from automl_bench import (
+    CategoricalParam,
+    FinishedTrial,
+    FixedParam,
+    FloatParam,
+    IntParam,
+    SearchSpace,
+    Strategy,
+    StrategySpec,
+    hookimpl,
+    require,
+)
+
+INSTALL = "pip install 'automl-bench[search]'"
 
 
 class HyperoptTPE(Strategy):
     def __init__(self, *, space: SearchSpace, seed: int, n_startup_trials: int = 10, n_ei_candidates: int = 24,
                  gamma: float = 0.25):
-        import hyperopt
-
+        hyperopt = require("hyperopt", needed_by="strategy 'tpe-hyperopt'", install=INSTALL)
         self.hyperopt, self.space, self.seed = hyperopt, space, seed
         self.expr = self._expression([p for p in space if p.when is None], branch="")
         self.domain = hyperopt.Domain(lambda _: 0.0, self.expr)

@@ -14,9 +14,7 @@ import pickle
 import tarfile
 from pathlib import Path
 
-from automl_bench import DatasetSpec, hookimpl
-from automl_bench.downloads import RemoteFile, fetch
-from automl_bench.errors import DataError
+from automl_bench import DataError, DatasetSpec, RemoteFile, fetch, hookimpl
 
 IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -62,7 +60,7 @@ def read_idx(path: Path):
 def load_idx_dataset(name: str, paths: dict[str, Path], source: str):
     import numpy as np
 
-    from automl_bench.data import make_dataset
+    from automl_bench import make_dataset
 
     x = np.concatenate([read_idx(paths[IDX_NAMES[0]]), read_idx(paths[IDX_NAMES[2]])])
     y = np.concatenate([read_idx(paths[IDX_NAMES[1]]), read_idx(paths[IDX_NAMES[3]])])
@@ -106,7 +104,7 @@ def read_cifar10(path: Path):
 
 
 def load_cifar10():
-    from automl_bench.data import make_dataset
+    from automl_bench import make_dataset
 
     paths = fetch("cifar10", (CIFAR10_FILE,), CIFAR10_MIRRORS)
     x, y = read_cifar10(paths[CIFAR10_FILE.name])

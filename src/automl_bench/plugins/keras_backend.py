@@ -11,14 +11,20 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
-from automl_bench.data import as_model_input, augment
-from automl_bench.errors import BackendUnavailableError
-from automl_bench.models import BN_EPSILON, BN_MOMENTUM
-from automl_bench.training import EpochControl
+from automl_bench import (
+    BN_EPSILON,
+    BN_MOMENTUM,
+    Backend,
+    BackendSpec,
+    BackendUnavailableError,
+    EpochControl,
+    EpochReport,
+    as_model_input,
+    augment,
+    hookimpl,
+)
 
-INSTALL = {"tensorflow": "pip install 'tensorflow-cpu>=2.21' 'keras>=3.15'",
-           "torch": "pip install torch==2.13.0 'keras>=3.15'"}
+INSTALL = {"tensorflow": "pip install 'automl-bench[keras]'", "torch": "pip install 'automl-bench[keras,torch]'"}
 EVAL_BATCH = 2048
 
 

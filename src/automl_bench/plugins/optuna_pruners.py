@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from automl_bench import FinishedTrial, Pruner, PrunerSpec, hookimpl
+from automl_bench import FinishedTrial, Pruner, PrunerSpec, hookimpl, require
+
+
+def _optuna() -> Any:
+    return require("optuna", needed_by="the optuna pruners", install="pip install 'automl-bench[search]'")
 
 
 class OptunaPruner(Pruner):
     def __init__(self, pruner: Any):
-        import optuna
+        optuna = _optuna()
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.State = optuna.trial.TrialState
@@ -46,7 +50,7 @@ class OptunaPruner(Pruner):
 
 def _factory(make: Callable[..., Any]) -> Callable[..., Pruner]:
     def build(**options: Any) -> Pruner:
-        import optuna
+        optuna = _optuna()
 
         return OptunaPruner(make(optuna.pruners, **options))
 

@@ -9,8 +9,23 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from automl_bench import FinishedTrial, Strategy, StrategySpec, hookimpl
-from automl_bench.space import CategoricalParam, FixedParam, FloatParam, IntParam, SearchSpace
+from automl_bench import (
+    CategoricalParam,
+    FinishedTrial,
+    FixedParam,
+    FloatParam,
+    IntParam,
+    SearchSpace,
+    Strategy,
+    StrategySpec,
+    hookimpl,
+    require,
+)
+
+
+def _optuna() -> Any:
+    return require("optuna", needed_by="the optuna strategies (tpe, cmaes, genetic)",
+                   install="pip install 'automl-bench[search]'")
 
 
 class OptunaStrategy(Strategy):
@@ -19,7 +34,7 @@ class OptunaStrategy(Strategy):
     PRUNED; in-flight trials stay RUNNING, which TPE's constant liar accounts for."""
 
     def __init__(self, *, space: SearchSpace, sampler: Any):
-        import optuna
+        optuna = _optuna()
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.optuna = optuna
@@ -73,7 +88,7 @@ def _distribution(optuna: Any, p: Any) -> Any:
 
 def _factory(make_sampler: Callable[..., Any]) -> Callable[..., Strategy]:
     def build(*, space: SearchSpace, seed: int, **options: Any) -> Strategy:
-        import optuna
+        optuna = _optuna()
 
         return OptunaStrategy(space=space, sampler=make_sampler(optuna.samplers, seed=seed, **options))
 

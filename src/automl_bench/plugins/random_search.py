@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from automl_bench import Strategy, StrategySpec, hookimpl
-from automl_bench.space import SearchSpace
+from automl_bench import SearchSpace, Strategy, StrategySpec, hookimpl
 
 
 class RandomSearch(Strategy):

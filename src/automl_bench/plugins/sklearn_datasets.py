@@ -8,7 +8,7 @@ from automl_bench import DatasetSpec, hookimpl
 def load_digits():
     from sklearn.datasets import load_digits as sk_load_digits
 
-    from automl_bench.data import make_dataset
+    from automl_bench import make_dataset
 
     bunch = sk_load_digits()
     x = bunch.images / 16.0  # pixel values 0..16

@@ -10,9 +10,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from automl_bench import DatasetSpec, hookimpl
-from automl_bench.downloads import RemoteFile, fetch
-from automl_bench.errors import DataError
+from automl_bench import DataError, DatasetSpec, RemoteFile, fetch, hookimpl
 
 FORTUNE_DIR = Path("/usr/share/games/fortunes")
 FORTUNE_CATEGORIES = ("computers", "politics", "science", "law", "food", "love", "sports", "medicine")
@@ -46,7 +44,7 @@ def load_fortunes(directory: Path = FORTUNE_DIR):
     vocabulary is the 4,998 most frequent words over all quotes (ties alphabetical; no labels used)."""
     import numpy as np
 
-    from automl_bench.data import make_dataset
+    from automl_bench import make_dataset
 
     missing = [c for c in FORTUNE_CATEGORIES if not (directory / c).is_file()]
     if missing:
@@ -83,7 +81,7 @@ def read_imdb(path: Path):
 def load_imdb():
     """IMDB movie reviews, positive or negative: 50,000 reviews (train and test together), the
     last 200 words of each, ids 2..9,999 for the 9,998 most frequent words (as Keras ranks them)."""
-    from automl_bench.data import make_dataset
+    from automl_bench import make_dataset
 
     paths = fetch("imdb", (IMDB_FILE,), IMDB_MIRRORS)
     reviews, labels = read_imdb(paths[IMDB_FILE.name])

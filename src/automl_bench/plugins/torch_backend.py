@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
-from automl_bench.data import augment
-from automl_bench.errors import BackendUnavailableError
-from automl_bench.models import BN_EPSILON, BN_MOMENTUM
-from automl_bench.training import EpochControl
+from automl_bench import (
+    BN_EPSILON,
+    BN_MOMENTUM,
+    Backend,
+    BackendSpec,
+    BackendUnavailableError,
+    EpochControl,
+    EpochReport,
+    augment,
+    hookimpl,
+)
 
 EVAL_CHUNK = 2048
 
@@ -27,7 +33,7 @@ class TorchBackend(Backend):
         try:
             import torch
         except ImportError as exc:
-            raise BackendUnavailableError("backend 'torch' needs PyTorch: pip install torch==2.13.0") from exc
+            raise BackendUnavailableError("backend 'torch' needs PyTorch: pip install 'automl-bench[torch]'") from exc
         torch.set_num_threads(threads)
         if device == "cuda" and not torch.cuda.is_available():
             raise BackendUnavailableError("device = 'cuda' but PyTorch sees no GPU; use device = 'auto' or 'cpu'")

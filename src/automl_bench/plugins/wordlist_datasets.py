@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from automl_bench import DatasetSpec, hookimpl
-from automl_bench.errors import DataError
+from automl_bench import DataError, DatasetSpec, hookimpl
 
 DICT_DIR = Path("/usr/share/dict")
 #: language -> (file under /usr/share/dict, Debian package)
@@ -52,7 +51,7 @@ def encode(words: list[str]):
 def load_languages(directory: Path = DICT_DIR):
     import numpy as np
 
-    from automl_bench.data import make_dataset
+    from automl_bench import make_dataset
 
     missing = [(f, pkg) for f, pkg in LANGUAGES.values() if not (directory / f).is_file()]
     if missing:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
-from automl_bench.data import as_model_input, augment
-from automl_bench.training import EpochControl
+from automl_bench import Backend, BackendSpec, EpochControl, EpochReport, as_model_input, augment, hookimpl
 
 EVAL_CHUNK = 1024
 
@@ -24,7 +22,7 @@ class NumpyBackend(Backend):
         self._limits = threadpool_limits(limits=threads)  # BLAS threads, kept for the worker's life
         self.threads = threads
         if device == "cuda":
-            from automl_bench.errors import BackendUnavailableError
+            from automl_bench import BackendUnavailableError
 
             raise BackendUnavailableError("backend 'numpy' runs on the CPU only; use device = 'cpu' or 'auto'")
 

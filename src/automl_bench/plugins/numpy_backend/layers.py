@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import erf
 
-from automl_bench.models import BN_EPSILON, BN_MOMENTUM
+from automl_bench import BN_EPSILON, BN_MOMENTUM
 
 
 @dataclass(eq=False)

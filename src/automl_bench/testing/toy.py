@@ -1,7 +1,9 @@
-"""A toy plugin for the tests: a backend that scores a known function in microseconds.
+"""A toy plugin for tests: a backend that scores a known function in microseconds.
 
-It is loaded by import path (``bench -p toy_plugin`` or ``AUTOML_BENCH_PLUGINS=toy_plugin``),
-exactly as any plugin module can be. The ``activation`` knob picks the trial's behaviour:
+It is loaded by import path (``bench -p automl_bench.testing.toy`` or
+``BENCH_PLUGINS=automl_bench.testing.toy``), exactly as any plugin module can be, and serves
+plugin authors' tests as it serves ours: a backend and a dataset that cost nothing, for testing
+a strategy, a pruner or a reporter without a framework. The ``activation`` knob picks the trial's behaviour:
 
     relu -> ok     tanh -> raise     sigmoid -> NaN metrics     elu -> hang     gelu -> kill own process
 
@@ -15,7 +17,7 @@ import math
 import os
 import time
 
-from automl_bench import Backend, BackendSpec, DatasetSpec, EpochReport, hookimpl
+from automl_bench import Backend, BackendSpec, DatasetSpec, EpochReport, hookimpl, make_dataset
 
 BEHAVIOUR = {"relu": "ok", "tanh": "raise", "sigmoid": "nan", "elu": "hang", "gelu": "crash"}
 
@@ -58,10 +60,8 @@ class ToyBackend(Backend):
 def load_toy():
     import numpy as np
 
-    from automl_bench.data import make_dataset
-
     rng = np.random.default_rng(0)
-    return make_dataset("toy", rng.random((40, 4)), np.arange(40) % 2, source="tests/toy_plugin.py, generated")
+    return make_dataset("toy", rng.random((40, 4)), np.arange(40) % 2, source="automl_bench.testing.toy, generated")
 
 
 @hookimpl

@@ -1,10 +1,11 @@
-"""Contract tests that every backend and strategy runs: ours, and any third-party plugin's.
+"""Contract tests that every backend, strategy and pruner runs: ours, and any third-party plugin's.
 
 Subclass in your plugin's tests and say how to build your component::
 
-    from automl_bench.testing import BackendContract, StrategyContract, TransferContract
+    from automl_bench.testing import BackendContract, PrunerContract, StrategyContract, TransferContract
 
     class TestMyBackend(BackendContract):
+        families = ("mlp",)             # the families your BackendSpec declares
         def make_backend(self):
             return MyBackend()
 
@@ -20,7 +21,8 @@ Subclass in your plugin's tests and say how to build your component::
         def make_backend(self):
             return MyBackend()
 
-pytest then runs every ``test_*`` method below against your component.
+pytest then runs every ``test_*`` method below against your component. What each checks is
+exactly what the bases in `automl_bench.interfaces` promise; docs/plugins.md lists them.
 """
 
 from __future__ import annotations
@@ -31,9 +33,22 @@ from typing import Any
 
 import pytest
 
-from automl_bench.interfaces import Backend, Pruner, Strategy
-from automl_bench.records import EpochReport, FinishedTrial, Splits
-from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
+from automl_bench import (
+    Backend,
+    CategoricalParam,
+    Condition,
+    EpochReport,
+    FinishedTrial,
+    FixedParam,
+    FloatParam,
+    IntParam,
+    Pruner,
+    SearchSpace,
+    Splits,
+    Strategy,
+    build_config,
+    make_dataset,
+)
 
 
 class StrategyContract:
@@ -203,6 +218,9 @@ class BackendContract(_BackendUnderTest):
         "rnn": {"cell": "gru", "units": 32},
     }
     training: dict = {"learning_rate": 0.01, "batch_size": 32, "epochs": 3}
+    #: Other knobs the reduce-LR test sets, to exercise them too. A backend that lacks one of these
+    #: (and says so in its ``BackendSpec.check_space``) overrides this with knobs it has.
+    reduce_lr_params: dict = {"optimizer": "rmsprop", "l2": 0.001, "initializer": "glorot"}
 
     @pytest.fixture(scope="class", params=["mlp", "cnn", "rnn"])
     @classmethod
@@ -218,8 +236,6 @@ class BackendContract(_BackendUnderTest):
         return cls().fit(backend, family, seed=0)
 
     def fit(self, backend: Backend, family: str, seed: int = 0, **overrides: Any) -> tuple[Any, list[EpochReport]]:
-        from automl_bench.models import build_config
-
         reports: list[EpochReport] = []
         config = build_config(family, {**self.params[family], **self.training, **overrides})
         model = backend.fit(data=tiny_digits(), config=config, seed=seed, report=reports.append)
@@ -259,7 +275,7 @@ class BackendContract(_BackendUnderTest):
     def test_reduce_lr_on_plateau_lowers_the_rate(self, backend, family):
         # at lr 1e-7 val_loss cannot improve by 1e-4: epoch 2 is a plateau, so epoch 3 runs at half the rate
         _, reports = self.fit(backend, family, learning_rate=1e-7, reduce_lr=True, lr_patience=1, lr_factor=0.5,
-                              optimizer="rmsprop", l2=0.001, initializer="glorot")
+                              **self.reduce_lr_params)
         rates = [r.metrics["learning_rate"] for r in reports]
         assert rates == pytest.approx([1e-7, 1e-7, 5e-8])
 
@@ -285,8 +301,6 @@ class BackendContract(_BackendUnderTest):
     def test_rnn_reads_token_ids_through_an_embedding(self, backend, family):
         if family != "rnn":
             pytest.skip("token data is read by rnn models")
-        from automl_bench.models import build_config
-
         data = tiny_tokens()
         config = build_config("rnn", {**self.params["rnn"], **self.training, "embedding": 8})
         model = backend.fit(data=data, config=config, seed=0, report=lambda r: None)
@@ -318,8 +332,6 @@ class TransferContract(_BackendUnderTest):
     @pytest.fixture(scope="class")
     @classmethod
     def pretrained(cls, backend, family, tmp_path_factory):
-        from automl_bench.models import build_config
-
         config = build_config(family, {**cls.params[family], **cls.training})
         model = backend.fit(data=digit_classes((0, 1, 2, 3, 4)), config=config, seed=0, report=lambda r: None)
         path = tmp_path_factory.mktemp("pretrained") / f"{family}.npz"
@@ -327,16 +339,12 @@ class TransferContract(_BackendUnderTest):
         return path
 
     def adapt(self, backend, family, mode, pretrained, **overrides):
-        from automl_bench.models import build_config
-
         config = build_config(family, {**self.params[family], **self.training, "mode": mode, **overrides})
         model = backend.fit(data=digit_classes((5, 6, 7, 8, 9)), config=config, seed=1, report=lambda r: None,
                             **({} if mode == "scratch" else {"pretrained": pretrained}))
         return model, config
 
     def test_saved_weights_name_every_trunk_block(self, backend, family, pretrained):
-        from automl_bench.models import build_config
-
         assert sorted(self._read(pretrained)) == list(range(build_config(family, self.params[family]).trunk_blocks))
 
     @staticmethod
@@ -397,7 +405,7 @@ def digit_classes(classes: tuple[int, ...]) -> Splits:
     """scikit-learn's digits of some classes (relabelled 0..n-1), split 60/20/20."""
     from sklearn.datasets import load_digits
 
-    from automl_bench.data import make_dataset, make_splits, select_classes
+    from automl_bench.data import make_splits, select_classes
 
     bunch = load_digits()
     dataset = select_classes(make_dataset("digits", bunch.images / 16.0, bunch.target, "tests: digits"), classes)
@@ -410,7 +418,7 @@ def tiny_tokens() -> Splits:
     the ids 2-5 appears among random filler ids 8-23. Learnable only by reading the ids."""
     import numpy as np
 
-    from automl_bench.data import make_dataset, make_splits
+    from automl_bench.data import make_splits
 
     rng = np.random.default_rng(0)
     y = np.arange(600) % 4
@@ -428,7 +436,7 @@ def tiny_digits() -> Splits:
     import numpy as np
     from sklearn.datasets import load_digits
 
-    from automl_bench.data import make_dataset, make_splits
+    from automl_bench.data import make_splits
 
     bunch = load_digits()
     keep = np.random.default_rng(0).permutation(len(bunch.target))[:600]
