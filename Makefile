@@ -1,10 +1,14 @@
 # Two targets do all the set-up on a fresh machine (Python 3.11+ with venv):
 #   make quickstart   install, then run the offline default suite and print its leaderboard
-#   make test         install with test extras, then run the whole test suite
+#   make test         install with test extras and the example plugins, then run every test
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+
+# The example third-party plugins, installed as a user installs a plugin from PyPI (not editable).
+PLUGINS := $(wildcard plugins/automl-bench-*)
+PLUGIN_FILES := $(shell find plugins -type f -not -path '*/__pycache__/*' -not -path '*.egg-info*' -not -path '*/build/*')
 
 # Data sets from Debian that work offline: Fashion-MNIST, fortunes, and the word lists of `languages`.
 DEBIAN_DATA := dataset-fashion-mnist fortunes wamerican wfrench wngerman witalian wspanish wdutch
@@ -15,15 +19,16 @@ quickstart: $(STAMP) debian-data
 	$(BIN)/bench run suites/quickstart.toml
 
 test: $(STAMP) debian-data
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks plugins
 	$(BIN)/python -m pytest
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PLUGIN_FILES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[all,test]'
+	$(BIN)/python -m pip install --quiet $(PLUGINS)
 	touch $(STAMP)
 
 # Installed with apt-get when run as root on Debian or Ubuntu; elsewhere, say what is missing and go on
