@@ -81,6 +81,21 @@ def test_good_suite_loads_with_merged_spaces(tmp_path, host):
         (("epochs = 3", "epochs = 0"), "tasks[1].space.epochs: task 'b': epochs must be >= 1, got 0"),
         # duplicate names
         (('name = "b"', 'name = "a"'), "tasks[1].name: duplicate task name 'a'"),
+        # found by trying bad input as a user would (issue 14)
+        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "toy"\nval_fraction = 0.5\ntest_fraction = 0.5'),
+         "tasks[1]: Value error, val_fraction + test_fraction must be < 1 (something must be left to train on)"),
+        (("low = 1e-4, high = 1.0, log = true", "low = 1e-4, high = inf"), "space.learning_rate.high: Input should be a finite number"),
+        (("low = 8, high = 64, step = 8", "low = 8, high = 64, step = 100"), "space.units: Value error, step (100) is larger than the range [8, 64]"),
+        (("low = 8, high = 64, step = 8", "low = 8, high = 64, grid = [8, 128]"), "space.units: Value error, grid values [128] lie outside [low, high] = [8, 64]"),
+        (("seeds = [0, 1]", "seeds = [0, 18446744073709551616]"), "seeds[1]: Input should be less than or equal to 9223372036854775807"),
+        (("seeds = [0, 1]", "seeds = [0]\n[budget]\nmax_trials = 1e30"), "budget.max_trials: Input should be a valid integer"),
+        (("seeds = [0, 1]", "seeds = [0]\n[budget]\nmax_trials = 1000000000"), "budget.max_trials: Input should be less than or equal to 100000"),
+        (("seeds = [0, 1]", "seeds = [0]\n[budget]\ntrial_timeout = inf"), "budget.trial_timeout: Input should be a finite number"),
+        (("epochs = 3", "epochs = 1000000000"), "tasks[1].space.epochs: task 'b': epochs must be at most 100,000, got 1000000000"),
+        (("low = 8, high = 64, step = 8", "low = 8, high = 100000000000000000000000000000000"), "space.units.high: Input should be less than or equal to 9007199254740992"),
+        (("low = 8, high = 64, step = 8", "low = 8, high = 10000000"), "space.units: task 'a': units must be at most 1,048,576, got 10000000"),
+        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "toy"\nsplit_seed = -1'), "tasks[1].split_seed: Input should be greater than or equal to 0"),
+        (('name = "ok"\n', ''), "suite.toml: name: required key is missing"),  # no line: it is nowhere
     ],
 )
 def test_malformed_suites(tmp_path, change, expected):
@@ -104,6 +119,8 @@ def test_malformed_suites(tmp_path, change, expected):
          "pruner.asha.rungs: unknown option for pruner 'asha'; valid options: min_resource, reduction_factor"),
         (("[strategy.grid]", "[pruner.median]\nn_startup_trials = 1.5\n[strategy.grid]"),
          "pruner.median.n_startup_trials: expected int, got 1.5"),
+        (("points = 2", "points = 0"), "suite.toml:14: strategy.grid: strategy 'grid' rejects these options: grid points "
+                                       "must be >= 1, got 0"),
     ],
 )
 def test_unknown_components_name_the_valid_choices(tmp_path, host, change, expected):
@@ -177,3 +194,42 @@ def test_conditional_parameters_parse_and_check_their_parent(tmp_path, host):
                in p for p in problems(tmp_path, bad, host))
     empty = text.replace("when = { units = { min = 32 } }", "when = { units = { } }")
     assert any("space.dropout" in p and "give min, max or both" in p for p in problems(tmp_path, empty, host))
+
+
+def test_a_missing_top_level_key_is_not_placed_at_a_tasks_line(tmp_path):
+    found = problems(tmp_path, GOOD.replace('name = "ok"\n', ""))
+    assert f"{tmp_path / 'suite.toml'}: name: required key is missing" in found
+
+
+def test_thousands_of_problems_are_reported_in_linear_time(tmp_path):
+    """Each problem's line comes from one index of the file, not a scan per problem."""
+    import time
+
+    def timed(n):
+        extra = "".join(f"unknown_{i} = {i}\n" for i in range(n))
+        start = time.perf_counter()
+        found = problems(tmp_path, GOOD.replace('seeds = [0, 1]', 'seeds = [0, 1]\n' + extra))
+        assert len(found) == n and found[-1].endswith(f"unknown_{n - 1}: unknown key")
+        return time.perf_counter() - start
+
+    small, large = timed(1_000), timed(20_000)
+    assert large < 60 * small + 1.0, (small, large)  # quadratic would be 400 times the small run
+
+
+def test_deep_nesting_is_a_clear_error(tmp_path):
+    found = problems(tmp_path, GOOD + "deep = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert found == [f"{tmp_path / 'suite.toml'}: malformed suite: tables or arrays nested too deeply to read "
+                     "(a suite needs three levels)"]
+
+
+@pytest.mark.parametrize("space, expected", [
+    ('mode = "partial"\nunfreeze_blocks = 3', "partial mode trains the top unfreeze_blocks of the source's 2 trunk "
+                                              "blocks, so unfreeze_blocks must be 1..1, got 3"),
+    ('mode = { type = "categorical", choices = ["frozen", "partial"] }\n'
+     'unfreeze_blocks = { type = "int", low = 1, high = 2 }', "unfreeze_blocks must be 1..1, got 2"),
+])
+def test_unfreeze_blocks_must_fit_the_source_trunk(tmp_path, host, space, expected):
+    text = ('name = "t"\n[matrix]\nbackends = ["torch"]\nstrategies = ["random"]\n'
+            '[[tasks]]\nname = "tr"\ndataset = "digits"\n[tasks.source]\ndataset = "digits"\n'
+            '[tasks.source.params]\nlayers = 2\n[tasks.space]\n' + space + "\n")
+    assert any(expected in p for p in problems(tmp_path, text, host)), problems(tmp_path, text, host)

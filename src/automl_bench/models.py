@@ -34,6 +34,7 @@ kernels (not biases, not recurrent kernels) to the training loss.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping, Sequence
 
@@ -41,6 +42,9 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 INITIALIZERS = ("he", "glorot")
 MONITORS = ("val_loss", "val_accuracy")
+#: Sanity bounds on every int knob (sizes, counts) and on epochs: larger values are typing slips.
+MAX_COUNT = 2**20
+MAX_EPOCHS = 100_000
 BN_MOMENTUM = 0.99  # running = m * running + (1 - m) * batch  (PyTorch's momentum is 1 - m)
 BN_EPSILON = 1e-3
 
@@ -264,6 +268,11 @@ def check_value(family: str, name: str, value: Any) -> str | None:
     )
     if not ok_type:
         return f"{name} must be {knob.kind.__name__}, got {value!r}"
+    if knob.kind is float and not math.isfinite(value):
+        return f"{name} must be a finite number, got {value!r}"
+    limit = MAX_EPOCHS if name == "epochs" else MAX_COUNT
+    if knob.kind is int and not is_bool and value > limit:
+        return f"{name} must be at most {limit:,}, got {value!r}"
     problem = knob.check(value)
     return f"{name} {problem}, got {value!r}" if problem else None
 
@@ -322,7 +331,9 @@ def knob_reference() -> str:
     lines = ["# Model knobs", "",
              "Generated from `automl_bench/models.py` by `python -m automl_bench.models > docs/models.md`;",
              "a test keeps this file in step with the code. A suite's search space may set any knob of",
-             "its task's family, as a fixed value or a range.", "",
+             "its task's family, as a fixed value or a range. Every int knob is at most "
+             f"{MAX_COUNT:,} (`epochs` at most {MAX_EPOCHS:,}) and every float knob finite: larger",
+             "values are typing slips, and are rejected with the file and line.", "",
              "## What every backend builds", "", (__doc__ or "").split("\n\n", 1)[1].strip(), ""]
 
     def table(knobs: tuple[Knob, ...]) -> list[str]:

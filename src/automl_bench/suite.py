@@ -6,7 +6,9 @@ Unknown keys are rejected; unknown component names are answered with the valid c
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -39,6 +42,7 @@ from automl_bench.space import (
 )
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+MAX_INT = 2**53  # int range bounds: beyond this a float cannot hold them exactly
 Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
 
 
@@ -66,12 +70,12 @@ When = Annotated[dict[str, Union[list[Scalar], Bounds]], Field(min_length=1, max
 
 class IntDef(_Strict):
     type: Literal["int"]
-    low: StrictInt
-    high: StrictInt
+    low: Annotated[int, Field(strict=True, ge=-MAX_INT, le=MAX_INT)]
+    high: Annotated[int, Field(strict=True, ge=-MAX_INT, le=MAX_INT)]
     log: bool = False
     step: StrictInt = Field(1, ge=1)
     grid: list[StrictInt] | None = Field(None, min_length=1)
-    points: StrictInt | None = Field(None, ge=1, description="grid points for this parameter")
+    points: StrictInt | None = Field(None, ge=1, le=10_000, description="grid points for this parameter")
     when: When | None = None
 
     @model_validator(mode="after")
@@ -80,17 +84,18 @@ class IntDef(_Strict):
             raise ValueError(f"low ({self.low}) must be <= high ({self.high})")
         if self.log and (self.low < 1 or self.step != 1):
             raise ValueError("a log-scale int needs low >= 1 and step 1")
+        _check_step_and_grid(self)
         return self
 
 
 class FloatDef(_Strict):
     type: Literal["float"]
-    low: float
-    high: float
+    low: FiniteFloat
+    high: FiniteFloat
     log: bool = False
-    step: float | None = Field(None, gt=0)
-    grid: list[float] | None = Field(None, min_length=1)
-    points: StrictInt | None = Field(None, ge=1, description="grid points for this parameter")
+    step: FiniteFloat | None = Field(None, gt=0)
+    grid: list[FiniteFloat] | None = Field(None, min_length=1)
+    points: StrictInt | None = Field(None, ge=1, le=10_000, description="grid points for this parameter")
     when: When | None = None
 
     @model_validator(mode="after")
@@ -101,7 +106,16 @@ class FloatDef(_Strict):
             raise ValueError("a log-scale float needs low > 0")
         if self.log and self.step is not None:
             raise ValueError("step cannot be combined with log")
+        _check_step_and_grid(self)
         return self
+
+
+def _check_step_and_grid(d: Any) -> None:
+    if d.step is not None and d.high > d.low and d.step > d.high - d.low:
+        raise ValueError(f"step ({d.step}) is larger than the range [{d.low}, {d.high}]: only low would ever be drawn")
+    outside = [v for v in d.grid or () if not d.low <= v <= d.high]
+    if outside:
+        raise ValueError(f"grid values {outside} lie outside [low, high] = [{d.low}, {d.high}]")
 
 
 class CategoricalDef(_Strict):
@@ -137,7 +151,7 @@ class TaskDef(_Strict):
     metric: Literal["accuracy"] = "accuracy"
     val_fraction: float = Field(0.2, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
-    split_seed: StrictInt = 0
+    split_seed: Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)] = 0
     #: Keep only these classes, relabelled 0..n-1 in this order.
     classes: Classes | None = None
     #: Training examples per class (the validation and test splits stay whole); a list is a
@@ -150,11 +164,18 @@ class TaskDef(_Strict):
     modes: list[Literal[models.MODES]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
     space: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _check_fractions(self) -> "TaskDef":
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(f"val_fraction + test_fraction must be < 1 (something must be left to train on), got "
+                             f"{self.val_fraction} + {self.test_fraction}")
+        return self
+
 
 class Budget(_Strict):
-    max_trials: StrictInt = Field(10, ge=1, description="trials per cell")
-    max_epochs: StrictInt | None = Field(None, ge=1, description="cap on any trial's epochs")
-    trial_timeout: float = Field(600.0, gt=0, description="seconds before a trial is stopped")
+    max_trials: StrictInt = Field(10, ge=1, le=100_000, description="trials per cell")
+    max_epochs: StrictInt | None = Field(None, ge=1, le=models.MAX_EPOCHS, description="cap on any trial's epochs")
+    trial_timeout: FiniteFloat = Field(600.0, gt=0, le=7 * 24 * 3600, description="seconds before a trial is stopped")
 
 
 class Matrix(_Strict):
@@ -164,8 +185,8 @@ class Matrix(_Strict):
 
 
 class Execution(_Strict):
-    workers: StrictInt = Field(1, ge=1)
-    threads: StrictInt = Field(1, ge=1, description="framework threads per worker")
+    workers: StrictInt = Field(1, ge=1, le=1024)
+    threads: StrictInt = Field(1, ge=1, le=1024, description="framework threads per worker")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     max_trials_per_worker: StrictInt | None = Field(
         None, ge=1, description="replace a worker after this many trials (default: the backend's own limit)")
@@ -174,7 +195,8 @@ class Execution(_Strict):
 class SuiteModel(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
-    seeds: list[StrictInt] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]] = Field(default_factory=lambda: [0],
+                                                                                min_length=1, max_length=10_000)
     tasks: list[TaskDef] = Field(min_length=1)
     space: dict[str, Any] = Field(default_factory=dict)
     budget: Budget = Budget()
@@ -202,12 +224,15 @@ class Task:
 
 @dataclass(frozen=True)
 class Suite:
-    """A validated suite: the parsed model, each task's search space, and the file's digest."""
+    """A validated suite: the parsed model, each task's search space, and its digests."""
 
     path: Path
     model: SuiteModel
     tasks: tuple[Task, ...]
+    #: Of its content (`content_sha256`): what identifies the suite in a results directory.
     sha256: str
+    #: Of the file's bytes, as results directories written before content hashing recorded it.
+    file_sha256: str = ""
 
     @property
     def name(self) -> str:
@@ -229,12 +254,16 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(str(path), [_toml_problem(path, text, exc)]) from None
+    except RecursionError:
+        raise SuiteError(str(path), [f"{path}: malformed suite: tables or arrays nested too deeply to read (a suite "
+                                     "needs three levels)"]) from None
 
     locate = _Locator(str(path), text)
     try:
         model = SuiteModel.model_validate(data)
     except ValidationError as exc:
-        raise SuiteError(str(path), [locate(e["loc"], _message(e)) for e in exc.errors()]) from None
+        raise SuiteError(str(path), [locate(e["loc"], _message(e), at=e["loc"][:-1] if e["type"] == "missing" else None)
+                                     for e in exc.errors()]) from None
 
     problems: list[str] = []
     tasks: tuple[Task, ...] = ()
@@ -251,7 +280,14 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
         problems += _check_components(model, tasks, host, locate)
     if problems:
         raise SuiteError(str(path), problems)
-    return Suite(path=path, model=model, tasks=tasks, sha256=hashlib.sha256(raw_bytes).hexdigest())
+    return Suite(path=path, model=model, tasks=tasks, sha256=content_sha256(data),
+                 file_sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def content_sha256(data: Any) -> str:
+    """sha256 of what a suite says, not how it is written: comments, layout, key order and the
+    spelling of numbers do not change it."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str], locate: "_Locator") -> Task:
@@ -287,8 +323,30 @@ def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str
                 problems.append(locate(where, f"task {task.name!r}: {problem}"))
                 break
         params.append(param)
+    _check_unfreeze(task, index, params, problems, locate)
     return Task(definition=task, space=SearchSpace(tuple(params)), name=task.name,
                 shots=task.shots if isinstance(task.shots, int) else None)
+
+
+def _check_unfreeze(task: TaskDef, index: int, params: list[Param], problems: list[str], locate: "_Locator") -> None:
+    """Partial fine-tuning trains the top ``unfreeze_blocks`` of the source's trunk: 1..n-1 of its n blocks."""
+    if task.source is None or task.model not in models.TRUNK_KNOBS:
+        return
+    by_name = {p.name: p for p in params}
+    modes = set(task.modes or ()) | set(_extremes(by_name["mode"]) if "mode" in by_name else ())
+    if "partial" not in modes:
+        return
+    try:
+        n = models.build_config(task.model, dict(task.source.params)).trunk_blocks
+    except ValueError:
+        return  # the source's own problem is reported where its params are checked
+    values = _extremes(by_name["unfreeze_blocks"]) if "unfreeze_blocks" in by_name else [1]
+    bad = [v for v in values if not 1 <= v < n]
+    if bad:
+        where = ("tasks", index, "space", "unfreeze_blocks") if "unfreeze_blocks" in task.space else \
+            ("space", "unfreeze_blocks") if "unfreeze_blocks" in by_name else ("tasks", index, "source")
+        problems.append(locate(where, f"task {task.name!r}: partial mode trains the top unfreeze_blocks of the "
+                                      f"source's {n} trunk blocks, so unfreeze_blocks must be 1..{n - 1}, got {bad[0]}"))
 
 
 def _check_transfer(task: TaskDef, index: int, problems: list[str], locate: "_Locator") -> None:
@@ -430,6 +488,25 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
                     problems.append(locate((kind, name, key), f"unknown option for {kind} {name!r}; valid options: {valid}"))
                 elif not _same_kind(spec.options[key], value):
                     problems.append(locate((kind, name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}"))
+    problems += _check_options(model, tasks, strategies, pruners, locate) if not problems else []
+    return problems
+
+
+def _check_options(model: SuiteModel, tasks: tuple[Task, ...], strategies: dict, pruners: dict,
+                   locate: "_Locator") -> list[str]:
+    """Build each strategy and pruner whose options the suite sets, once: a value its constructor
+    rejects (``points = 0``) is reported here, not as a failed run."""
+    problems = []
+    for kind, table, registry in (("strategy", model.strategy, strategies), ("pruner", model.pruner, pruners)):
+        for name, options in table.items():
+            spec = registry.get(name)
+            if spec is None or not options or not tasks:
+                continue
+            try:
+                arguments = {"space": tasks[0].space, "seed": 0} if kind == "strategy" else {}
+                spec.factory(**arguments, **{**spec.options, **options})
+            except Exception as exc:  # noqa: BLE001 - the plugin's own words say what is wrong
+                problems.append(locate((kind, name), f"{kind} {name!r} rejects these options: {exc}"))
     return problems
 
 
@@ -474,31 +551,46 @@ def dotted(loc: tuple) -> str:
 
 
 class _Locator:
-    """Formats ``file:line: key.path: message``; the line is found by scanning the TOML text."""
+    """Formats ``file:line: key.path: message``. The line is found in an index of the TOML text
+    built once (which keys each line defines), so reporting many problems stays linear."""
 
     def __init__(self, path: str, text: str):
         self.path = path
         self.lines = text.splitlines()
+        self._keys: dict[str, list[int]] | None = None
+        self._arrays: dict[str, list[int]] = {}
 
-    def __call__(self, loc: tuple, message: str) -> str:
-        line = self._line(loc)
+    def __call__(self, loc: tuple, message: str, at: tuple | None = None) -> str:
+        """``at``: where to point instead of ``loc`` (a missing key: its table)."""
+        line = self._line(loc if at is None else at)
         where = f"{self.path}:{line}" if line else self.path
         return f"{where}: {dotted(loc) or '(top level)'}: {message}"
 
+    def _index(self) -> dict[str, list[int]]:
+        if self._keys is None:
+            self._keys = {}
+            for i, text in enumerate(self.lines):
+                header = re.match(r"\s*(\[\[?)\s*([^\]]*?)\s*\]", text)
+                if header:
+                    self._keys.setdefault(header.group(2).split(".")[-1].strip(), []).append(i)
+                    if header.group(1) == "[[":
+                        self._arrays.setdefault(header.group(2), []).append(i)
+                for m in re.finditer(r"(?:^|[{,\s])([A-Za-z0-9_-]+)\s*=", text):
+                    self._keys.setdefault(m.group(1), []).append(i)
+        return self._keys
+
     def _line(self, loc: tuple) -> int | None:
+        keys = self._index()
         start, found, table = 0, None, ""
         for part in loc:
             if isinstance(part, int):
-                if table:  # n-th [[table]] header
-                    hits = [i for i, l in enumerate(self.lines) if re.match(rf"\s*\[\[\s*{re.escape(table)}\s*\]\]", l)]
-                    if part < len(hits):
-                        start = found = hits[part]
+                hits = self._arrays.get(table, []) if table else []  # the n-th [[table]] header
+                if part < len(hits):
+                    start = found = hits[part]
                 continue
-            key = re.escape(str(part))
             table = f"{table}.{part}" if table else str(part)
-            pattern = rf"^\s*\[\[?\s*(.*\.)?{key}\s*\]\]?|(^|[{{,\s]){key}\s*="
-            for i in range(start, len(self.lines)):
-                if re.search(pattern, self.lines[i]):
-                    start = found = i
-                    break
+            lines = keys.get(str(part), [])
+            i = bisect.bisect_left(lines, start)
+            if i < len(lines):
+                start = found = lines[i]
         return found + 1 if found is not None else None
