@@ -98,13 +98,16 @@ def test_run_prints_the_leaderboard_and_writes_outputs(tmp_path, write_suite):
     assert result.exit_code == 0, result.output
     assert "| toy-task | toy       | random     |" in result.output
     assert "6 trials (6 ok)" in result.output
+    # seed 1 is not one of the suite's seeds: its cells are not the suite's, so they go elsewhere
+    out = out / "toy+seeds0_1"
+    assert f"results in {out}/" in result.output
     for name in ("trials.csv", "leaderboard.csv", "leaderboard.md", "bench.sqlite"):
-        assert (out / "toy" / name).exists(), name
-    md = (out / "toy" / "leaderboard.md").read_text()
+        assert (out / name).exists(), name
+    md = (out / "leaderboard.md").read_text()
     assert "best val accuracy" in md and "±" in md  # two seeds: mean ± std
     import pandas as pd
 
-    trials = pd.read_csv(out / "toy" / "trials.csv")
+    trials = pd.read_csv(out / "trials.csv")
     assert sorted(set(trials["seed"])) == [0, 1]
     # every row names its data: 40 toy points split 24/8/8, with the arrays' digest
     assert set(trials["dataset"]) == {"toy"} and set(trials["dataset_sizes"]) == {"24/8/8"}
@@ -125,7 +128,7 @@ def test_bench_errors_are_clean_messages_and_debug_shows_tracebacks(tmp_path):
 
 def test_bad_seeds_option(tmp_path, write_suite):
     result = CliRunner().invoke(cli, ["run", str(write_suite()), "--seeds", "a,b"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # a usage error (2 means a cell could not run)
     assert "expected comma-separated integers" in result.output
 
 

@@ -3,6 +3,7 @@ prints the result. No framework (torch, tensorflow, keras) and no pandas is impo
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,19 @@ import click
 
 from automl_bench import __version__
 from automl_bench.errors import BenchError
+
+EXIT_USAGE, EXIT_INTERRUPTED = 1, 130
+EXIT_CODES = """\b
+Exit status:
+  0    every cell ran (trials that failed because of their configuration are results)
+  1    usage or suite error
+  2    a cell could not run (data, framework, GPU, results directory), or every trial
+       of a cell failed; with --strict, any failed or timed-out trial
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); finished trials are kept"""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @dataclass
@@ -40,19 +54,22 @@ class State:
 
 
 class BenchGroup(click.Group):
-    """Turns every `BenchError` into a clean message and exit code 1, in one place."""
+    """Turns every `BenchError` into a clean message and its exit status, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USAGE  # click's own is 2, which here means "a cell could not run"
+            raise
         except BenchError as exc:
             if ctx.obj is not None and ctx.obj.debug:
                 raise
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished trials are saved; rerun the same command to resume", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
@@ -64,7 +81,10 @@ def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
         raise click.BadParameter(f"expected comma-separated integers such as 0,1,2, got {value!r}") from None
 
 
-@click.group(cls=BenchGroup)
+MAX_REASONS = 5
+
+
+@click.group(cls=BenchGroup, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="automl-bench")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of short error messages.")
 @click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
@@ -75,7 +95,7 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
     ctx.obj = State(debug, plugins)
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES)
 @click.argument("suite", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True,
               help="Results directory; results go to OUT/<suite name>/.")
@@ -84,27 +104,44 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
 @click.option("--max-epochs", type=click.IntRange(min=1), help="Cap epochs per trial (smoke runs).")
 @click.option("--seeds", callback=_seeds, help="Comma-separated seeds replacing the suite's, e.g. 0,1,2.")
 @click.option("--fresh", is_flag=True, help="Discard earlier results of this suite and start over.")
+@click.option("--keep-going", is_flag=True, help="Run the cells that can run when some cannot (exit status 2 still).")
+@click.option("--retry-failed", is_flag=True,
+              help="Run the recorded failed and timed-out trials again (their rows are kept, marked superseded).")
+@click.option("--strict", is_flag=True, help="Exit 2 if any trial failed or timed out (CI smoke runs).")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @click.pass_obj
 def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: int | None,
-        max_epochs: int | None, seeds: list[int] | None, fresh: bool, quiet: bool) -> None:
+        max_epochs: int | None, seeds: list[int] | None, fresh: bool, keep_going: bool, retry_failed: bool,
+        strict: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
     from automl_bench.progress import RichProgress
+    from automl_bench.results import exit_status
     from automl_bench.runner import RunOptions, run_suite
     from automl_bench.suite import load_suite
 
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # what schedulers and CI runners send: as Ctrl-C
+        signal.signal(signum, _interrupt)
     loaded = load_suite(suite, state.host)
     options = RunOptions(out=out, workers=workers, max_trials=max_trials, max_epochs=max_epochs,
-                         seeds=seeds, fresh=fresh)
+                         seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed)
     results = run_suite(loaded, state.host, options, None if quiet else RichProgress())
     click.echo(results.markdown())
     counts = results.trials["status"].value_counts().to_dict() if not results.trials.empty else {}
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
     click.echo(f"{len(results.trials)} trials ({summary}); results in {results.directory}/")
-    if counts.get("failed") or counts.get("timeout"):  # the commonest reasons, so nobody has to dig for them
+    if counts.get("failed") or counts.get("timeout"):  # every reason, commonest first: nobody has to dig
         failed = results.trials[results.trials["status"].isin(["failed", "timeout"])]
-        for error, n in failed["error"].value_counts().head(3).items():
+        reasons = failed["error"].value_counts()
+        for error, n in reasons.head(MAX_REASONS).items():
             click.echo(f"  {n} x {error}", err=True)
+        if len(reasons) > MAX_REASONS:
+            rest = int(reasons.iloc[MAX_REASONS:].sum())
+            click.echo(f"  {rest} more, for {len(reasons) - MAX_REASONS} other reasons: see the error column of "
+                       f"{results.directory}/trials.csv", err=True)
+    status, problems = exit_status(results, strict=strict)
+    for problem in problems:
+        click.echo(f"Error: {problem}", err=True)
+    sys.exit(status)
 
 
 @cli.command()

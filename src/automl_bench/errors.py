@@ -13,6 +13,9 @@ from typing import Any
 class BenchError(Exception):
     """Base class: the message alone tells the user what went wrong and what to do."""
 
+    #: The exit status of `bench` when this error ends it (README: "Exit codes").
+    exit_code = 1
+
 
 class SuiteError(BenchError):
     """A suite file is malformed or invalid. Carries every problem found, not just the first."""
@@ -43,6 +46,13 @@ class BackendUnavailableError(BenchError):
 
 class DataError(BenchError):
     """A dataset cannot be loaded: missing, corrupt, or inconsistent."""
+
+
+class PreflightError(BenchError):
+    """Checked before the first trial: a cell, or the whole run, cannot run here (data, framework,
+    GPU, results directory). Nothing was recorded for what it names."""
+
+    exit_code = 2
 
 
 class ResultsError(BenchError):

@@ -223,6 +223,10 @@ class TrialOutcome:
     history: tuple[EpochReport, ...] = ()
     #: The data the trial ran on: name, source, sha256 and split sizes (empty if it never loaded).
     dataset: Mapping[str, Any] = field(default_factory=dict)
+    #: The environment, not the configuration, made it fail (data missing, framework missing, a
+    #: worker that could not start, a full disk): not a result, so it is not recorded, and the
+    #: next run tries again.
+    infrastructure: bool = False
 
     def non_finite(self) -> list[str]:
         """Names of metrics whose value is NaN or infinite."""
@@ -275,6 +279,9 @@ class RunResults:
     epochs: "pd.DataFrame"
     #: Tasks made from a ``shots`` or ``modes`` axis: name -> {"base": task, "shots": k, "mode": m}.
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Cells this run could not run, by ``str(CellKey)``, with the reason (data or framework
+    #: missing, a worker that could not start): nothing is recorded for them; the next run tries again.
+    not_run: Mapping[str, str] = field(default_factory=dict)
 
     def markdown(self) -> str:
         """The leaderboard as markdown, then the transfer table when tasks have a modes axis."""

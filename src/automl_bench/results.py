@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from automl_bench.suite import Suite
 
 
-def collect(store: "Store", suite: "Suite", directory: Path) -> RunResults:
+def collect(store: "Store", suite: "Suite", directory: Path, not_run: dict[str, str] | None = None) -> RunResults:
     import pandas as pd
 
     runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
@@ -38,7 +38,8 @@ def collect(store: "Store", suite: "Suite", directory: Path) -> RunResults:
     metric = metrics.pop() if len(metrics) == 1 else "score"
     variants = {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant}
     return RunResults(suite.name, directory, metric, trials_df, finals_df,
-                      build_leaderboard(trials_df, finals_df, metric), pd.DataFrame(epochs), variants)
+                      build_leaderboard(trials_df, finals_df, metric), pd.DataFrame(epochs), variants,
+                      dict(not_run or {}))
 
 
 def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
@@ -79,3 +80,22 @@ def write_reports(host: "Host", results: RunResults, names: Sequence[str] | None
     for name in chosen:
         written += list(reporters[name].factory().write(results, results.directory))
     return written
+
+
+def exit_status(results: RunResults, *, strict: bool = False) -> tuple[int, list[str]]:
+    """The exit status of `bench run` (README, "Exit codes") and the problems behind it.
+
+    0: every cell ran; trials that failed because of their configuration are results. 2: a cell
+    could not run, or every trial of a cell failed; with ``strict``, any failed or timed-out trial.
+    """
+    problems = [f"{cell}: not run: {reason}" for cell, reason in results.not_run.items()]
+    trials = results.trials
+    if not trials.empty:
+        bad = trials["status"].isin(["failed", "timeout"])
+        per_cell = bad.groupby([trials[c] for c in ("task", "backend", "strategy", "seed")]).all()
+        for (task, backend, strategy, seed), all_failed in per_cell.items():
+            if all_failed:
+                problems.append(f"{task}/{backend}/{strategy}/seed={seed}: every trial failed")
+        if strict and bad.any() and not problems:
+            problems.append(f"--strict: {int(bad.sum())} of {len(trials)} trials failed or timed out")
+    return (2 if problems else 0), problems

@@ -11,6 +11,7 @@ itself never sees a test score.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import shutil
 from dataclasses import dataclass, field, replace
@@ -18,8 +19,9 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from automl_bench.environment import capture
-from automl_bench.errors import ResultsError
+from automl_bench.errors import PreflightError, ResultsError
 from automl_bench.manager import Host
+from automl_bench.preflight import check_cells, check_directory, describe
 from automl_bench.records import CellKey, DataRef, FinishedTrial, SourceRef, TaskRef, TrialOutcome, TrialRequest
 from automl_bench.store import Store
 from automl_bench.suite import Suite, Task
@@ -36,6 +38,10 @@ class RunOptions:
     max_epochs: int | None = None
     seeds: Sequence[int] | None = None
     fresh: bool = False
+    #: Run the cells that can run when preflight finds some that cannot (exit status 2 still).
+    keep_going: bool = False
+    #: Run the recorded failed and timed-out trials again; their rows move to the store's history.
+    retry_failed: bool = False
 
 
 class Observer(Protocol):
@@ -58,6 +64,14 @@ def derive_seed(*parts: Any) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A cell as preflight sees it: its key and what a worker needs to know of its task."""
+
+    key: CellKey
+    task_ref: TaskRef
+
+
 @dataclass
 class Cell:
     key: CellKey
@@ -71,6 +85,8 @@ class Cell:
     exhausted: bool = False
     final_state: str = "pending"  # pending | issued | done
     tested: int | None = None  # the trial whose configuration was scored on the test split
+    task_ref: TaskRef | None = None  # what workers need to know of the task
+    blocked: str | None = None  # why this cell cannot run here (preflight, or an environment failure)
 
     def trial_seed(self, number: int) -> int:
         # Shared across backends and strategies: trial n of seed s trains from the same seed everywhere.
@@ -104,14 +120,15 @@ class Runner:
         caps = [c for c in (model.budget.max_epochs, options.max_epochs) if c is not None]
         self.max_epochs = min(caps) if caps else None
         self.seeds = list(options.seeds) if options.seeds is not None else list(model.seeds)
-        self.directory = Path(options.out) / suite.name
+        self.directory = Path(options.out) / results_name(suite.name, model.budget.max_epochs, self.max_epochs,
+                                                          model.seeds, self.seeds)
 
     # -- public -----------------------------------------------------------------------
 
     def run(self) -> Any:
         from filelock import FileLock, Timeout
 
-        self.directory.mkdir(parents=True, exist_ok=True)
+        check_directory(self.directory)
         lock = FileLock(str(self.directory / ".bench.lock"))
         try:
             lock.acquire(timeout=0)
@@ -127,75 +144,123 @@ class Runner:
     def _run_locked(self) -> Any:
         from automl_bench.results import collect, write_reports
 
-        if self.options.fresh:
-            for path in self.directory.iterdir():
-                if path.name != ".bench.lock":
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
-        store = Store(self.directory / DB_NAME)
+        execution = self.suite.model.execution
+        limits = {b: execution.max_trials_per_worker or self.host.backend(b).max_trials_per_worker
+                  for b in self.suite.model.matrix.backends}
+        pool = WorkerPool(self.options.workers or execution.workers, self.host.extra_modules,
+                          execution.threads, execution.device, log_dir=self.directory / "logs",
+                          max_trials_per_worker=limits)
+        store: Store | None = None
+        run_id, finished = None, False
         try:
+            # Preflight first: a run that cannot start changes nothing, --fresh deletes nothing.
+            blocked = self._preflight(pool)
+            if self.options.fresh:
+                for path in self.directory.iterdir():
+                    if path.name not in (".bench.lock", "logs"):  # a warm worker is writing its log
+                        shutil.rmtree(path) if path.is_dir() else path.unlink()
+            store = Store(self.directory / DB_NAME)
             self._check_same_suite(store)
+            if self.options.retry_failed:
+                store.supersede_failed()
+            cells = self._cells(store)
+            for cell in cells:
+                cell.blocked = blocked.get(cell.key)
             declared = [p for b in self.suite.model.matrix.backends for p in self.host.backend(b).packages]
             environment = capture(self.suite.sha256, str(self.suite.path.resolve().parent), declared)
             run_id = store.start_run(environment)
-            cells = self._cells(store)
             self.observer.start([(c.key, c.max_trials) for c in cells])
             for cell in cells:
                 self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
-            execution = self.suite.model.execution
-            limits = {b: execution.max_trials_per_worker or self.host.backend(b).max_trials_per_worker
-                      for b in self.suite.model.matrix.backends}
-            pool = WorkerPool(self.options.workers or execution.workers, self.host.extra_modules,
-                              execution.threads, execution.device, log_dir=self.directory / "logs",
-                              max_trials_per_worker=limits)
-            try:
-                self._loop(cells, pool, store, run_id)
-            finally:
-                pool.close()
-                self.observer.stop()
-                store.update_run_environment(run_id, {**environment, "backends": pool.environments})
-            results = collect(store, self.suite, self.directory)
+            self._loop(cells, pool, store, run_id)
+            pool.close()
+            finished = True
+        finally:
+            if not finished:
+                pool.terminate()  # interrupted or broken: no trial is waited for
+            self.observer.stop()
+            if store is not None:
+                if run_id is not None:
+                    store.update_run_environment(run_id, {**environment, "backends": pool.environments})
+                if not finished:
+                    store.close()
+        try:
+            not_run = {str(c.key): c.blocked for c in cells if c.blocked is not None}
+            results = collect(store, self.suite, self.directory, not_run)
         finally:
             store.close()
         write_reports(self.host, results, self.suite.model.reporters)
         self.host.pm.hook.bench_on_run_end(results=results)
         return results
 
-    def _check_same_suite(self, store: Store) -> None:
+    def _preflight(self, pool: WorkerPool) -> dict[CellKey, str]:
+        """Which cells with work left cannot run here, and why (every cell, with --fresh or --retry-failed).
+        Reads the store without changing it; raises `PreflightError` unless --keep-going."""
+        path = self.directory / DB_NAME
+        cells = [Pending(key, _task_ref(task)) for key, task in self._keys()]
+        if not self.options.fresh and not self.options.retry_failed and path.exists():
+            store = Store(path)
+            try:  # a cell whose trials and test score are all recorded has nothing to check
+                self._check_same_suite(store, record=False)
+                cells = [c for c in cells if store.final_number(c.key) is None
+                         or len(store.finished_trials(c.key)) < self.max_trials]
+            finally:
+                store.close()
+        blocked = check_cells(self.host, cells, pool)
+        if blocked and not self.options.keep_going:
+            raise PreflightError(describe(blocked, keep_going=False))
+        return blocked
+
+    def _check_same_suite(self, store: Store, *, record: bool = True) -> None:
+        """Refuse a store of another suite version or epoch cap; with ``record``, claim a new store."""
         recorded = store.meta("suite_sha256")
-        if recorded is None:
+        epochs = json.dumps(self.max_epochs)
+        if recorded is not None and store.meta("max_epochs") not in (None, epochs):
+            raise ResultsError(
+                f"{self.directory} holds trials capped at max_epochs={store.meta('max_epochs')}, this run "
+                f"max_epochs={epochs}: one leaderboard would average both. Rerun with --out to write elsewhere, "
+                "or --fresh to start over")
+        if recorded is not None and recorded == self.suite.file_sha256:  # written before content hashing
+            recorded = self.suite.sha256
+            if record:
+                store.set_meta("suite_sha256", recorded)
+        if recorded is None and record:
             store.set_meta("suite_sha256", self.suite.sha256)
             store.set_meta("suite_name", self.suite.name)
-        elif recorded != self.suite.sha256:
+            store.set_meta("max_epochs", epochs)
+        elif recorded is not None and recorded != self.suite.sha256:
             raise ResultsError(
                 f"{self.directory} holds results of a different version of suite {self.suite.name!r} "
-                f"(sha256 {recorded[:12]}, this file {self.suite.sha256[:12]}); "
-                "rerun with --fresh to start over, or --out to write elsewhere"
+                f"(sha256 {recorded[:12]}, this file {self.suite.sha256[:12]}; comments and layout do not count, "
+                "anything else does); rerun with --fresh to start over, or --out to write elsewhere"
             )
 
+    def _keys(self) -> list[tuple[CellKey, Task]]:
+        """Every cell's key and task, grouped by backend: workers are reused in turn."""
+        model = self.suite.model
+        return [(CellKey(task.name, backend, entry, seed), task) for backend in model.matrix.backends
+                for task in self.suite.tasks for entry in model.matrix.strategies for seed in self.seeds]
+
     def _cells(self, store: Store) -> list[Cell]:
+        """Every cell, its strategy and pruner rebuilt from what ``store`` recorded."""
         model = self.suite.model
         cells = []
-        for backend in model.matrix.backends:  # grouped by backend: workers are reused in turn
-            for task in self.suite.tasks:
-                for entry in model.matrix.strategies:  # "strategy" or "strategy+pruner"
-                    strategy_name, _, pruner_name = entry.partition("+")
-                    spec = self.host.strategy(strategy_name)
-                    options = {**spec.options, **model.strategy.get(strategy_name, {})}
-                    for seed in self.seeds:
-                        key = CellKey(task.name, backend, entry, seed)
-                        objective = f"val_{task.definition.metric}"
-                        strategy = spec.factory(space=task.space, seed=derive_seed(seed, task.name, "strategy"),
-                                                **options)
-                        cell = Cell(key, task, strategy, self.max_trials, objective)
-                        recorded = store.finished_trials(key)
-                        strategy.restore(recorded)
-                        if pruner_name:
-                            pspec = self.host.pruner(pruner_name)
-                            cell.pruner = pspec.factory(**{**pspec.options, **model.pruner.get(pruner_name, {})})
-                            cell.pruner.restore(recorded, store.histories(key, objective))
-                        cell.done = {t.number: t for t in recorded}
-                        cell.tested = store.final_number(key)
-                        cells.append(cell)
+        for key, task in self._keys():
+            strategy_name, _, pruner_name = key.strategy.partition("+")  # "strategy" or "strategy+pruner"
+            spec = self.host.strategy(strategy_name)
+            options = {**spec.options, **model.strategy.get(strategy_name, {})}
+            objective = f"val_{task.definition.metric}"
+            strategy = spec.factory(space=task.space, seed=derive_seed(key.seed, task.name, "strategy"), **options)
+            cell = Cell(key, task, strategy, self.max_trials, objective, task_ref=_task_ref(task))
+            recorded = store.finished_trials(key)
+            strategy.restore(recorded)
+            if pruner_name:
+                pspec = self.host.pruner(pruner_name)
+                cell.pruner = pspec.factory(**{**pspec.options, **model.pruner.get(pruner_name, {})})
+                cell.pruner.restore(recorded, store.histories(key, objective))
+            cell.done = {t.number: t for t in recorded}
+            cell.tested = store.final_number(key)
+            cells.append(cell)
         return cells
 
     def _loop(self, cells: list[Cell], pool: WorkerPool, store: Store, run_id: int) -> None:
@@ -220,6 +285,8 @@ class Runner:
 
     def _next_job(self, cells: list[Cell]) -> Job | None:
         for cell in cells:
+            if cell.blocked is not None:
+                continue
             number = cell.next_number()
             while number is not None:
                 params = cell.strategy.ask(number)
@@ -240,14 +307,9 @@ class Runner:
 
     def _job(self, cell: Cell, number: int, params: dict, *, final: bool) -> Job:
         t = cell.task.definition
-        source = None
-        if t.source is not None:
-            s = t.source
-            source = SourceRef(DataRef(s.dataset, tuple(s.classes) if s.classes else None, s.shots), dict(s.params))
-        ref = TaskRef(cell.task.name, t.dataset, t.model, t.val_fraction, t.test_fraction, t.split_seed,
-                      classes=tuple(t.classes) if t.classes else None, shots=cell.task.shots, source=source)
+        assert cell.task_ref is not None
         request = TrialRequest(
-            key=f"{cell.key}#{'final' if final else number}", task=ref, params=params,
+            key=f"{cell.key}#{'final' if final else number}", task=cell.task_ref, params=params,
             seed=cell.trial_seed(number), max_epochs=self.max_epochs, evaluate_test=final,
             prune=cell.pruner is not None and not final,
             # One source model per suite seed, shared by every trial, shots value and mode of the task.
@@ -258,6 +320,13 @@ class Runner:
     def _finish(self, event: Finished, store: Store, run_id: int) -> None:
         cell, number, final = event.job.context
         outcome = _check_finite(event.outcome)
+        if outcome.infrastructure:  # not a result: nothing is recorded, the next run tries again
+            cell.blocked = cell.blocked or outcome.error
+            cell.in_flight.discard(number)
+            if final:
+                cell.final_state = "pending"
+            self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
+            return
         params = event.job.request.params
         if final:
             store.record_final(cell.key, number, run_id, params, outcome)
@@ -276,6 +345,34 @@ class Runner:
             cell.pruner.finish(trial)
         self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
         self.host.pm.hook.bench_on_trial_end(cell=cell.key, trial=trial, metrics=dict(outcome.metrics))
+
+
+def results_name(name: str, suite_epochs: int | None, max_epochs: int | None, suite_seeds: Sequence[int],
+                 seeds: Sequence[int]) -> str:
+    """The results directory's name: the suite's, unless a cap changes what its trials are.
+
+    ``--max-trials`` keeps it (a capped search is the start of the full one: the same trial
+    seeds and proposals, so a later full run extends it), and so do seeds from the suite's own
+    list (they are its cells). ``--max-epochs`` below the suite's changes every trial, and seeds
+    the suite lacks add cells it does not have: such runs go to ``<name>+epochs<N>`` or
+    ``<name>+seeds<a_b>``, and never mix into the suite's leaderboard.
+    """
+    parts = []
+    if max_epochs != suite_epochs:
+        parts.append(f"epochs{max_epochs}")
+    if not set(seeds) <= set(suite_seeds):
+        parts.append("seeds" + "_".join(map(str, seeds)))
+    return "+".join([name, *parts])
+
+
+def _task_ref(task: Task) -> TaskRef:
+    t = task.definition
+    source = None
+    if t.source is not None:
+        s = t.source
+        source = SourceRef(DataRef(s.dataset, tuple(s.classes) if s.classes else None, s.shots), dict(s.params))
+    return TaskRef(task.name, t.dataset, t.model, t.val_fraction, t.test_fraction, t.split_seed,
+                   classes=tuple(t.classes) if t.classes else None, shots=task.shots, source=source)
 
 
 def _check_finite(outcome: TrialOutcome) -> TrialOutcome:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from automl_bench.errors import ResultsError
 from automl_bench.records import CellKey, FinishedTrial, TrialOutcome
 
 SCHEMA = """
@@ -42,18 +43,33 @@ CREATE TABLE IF NOT EXISTS finals (
     UNIQUE (task, backend, strategy, seed)
 );
 """
+#: Rows that ``--retry-failed`` replaced, kept with the time they were superseded.
+HISTORY = """
+CREATE TABLE IF NOT EXISTS superseded_trials AS SELECT *, 0.0 AS superseded FROM trials WHERE 0;
+CREATE TABLE IF NOT EXISTS superseded_finals AS SELECT *, 0.0 AS superseded FROM finals WHERE 0;
+"""
 
 
 class Store:
     def __init__(self, path: Path):
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(trials)")}
-        if "dataset" not in columns:  # a store written before trials recorded their data
-            self.db.execute("ALTER TABLE trials ADD COLUMN dataset TEXT NOT NULL DEFAULT '{}'")
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("; ".join(problems[:3]))
+            self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(trials)")}
+            if "dataset" not in columns:  # a store written before trials recorded their data
+                self.db.execute("ALTER TABLE trials ADD COLUMN dataset TEXT NOT NULL DEFAULT '{}'")
+            self.db.executescript(HISTORY)
+        except sqlite3.DatabaseError as exc:
+            raise ResultsError(
+                f"{path} is not a usable results store ({exc}); nothing in it was changed. Restore it from a "
+                "backup, or rerun with --fresh to discard it and start over, or with --out to write elsewhere"
+            ) from None
 
     def close(self) -> None:
         self.db.close()
@@ -128,10 +144,26 @@ class Store:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def supersede_failed(self) -> int:
+        """Move every failed and timed-out trial to ``superseded_trials`` so that the next run runs
+        it again, with the test evaluations of the cells they belong to (whose best may change)
+        and failed test evaluations; returns how many trials. One transaction: all or nothing."""
+        now = time.time()
+        failed = "status IN ('failed', 'timeout')"
+        cells = f"(task, backend, strategy, seed) IN (SELECT task, backend, strategy, seed FROM trials WHERE {failed})"
+        with self._tx():
+            count = self.db.execute(f"SELECT COUNT(*) FROM trials WHERE {failed}").fetchone()[0]  # noqa: S608
+            finals = f"{cells} OR status != 'ok'"  # before the trials it names are moved
+            self.db.execute(f"INSERT INTO superseded_finals SELECT *, ? FROM finals WHERE {finals}", (now,))  # noqa: S608
+            self.db.execute(f"DELETE FROM finals WHERE {finals}")  # noqa: S608
+            self.db.execute(f"INSERT INTO superseded_trials SELECT *, ? FROM trials WHERE {failed}", (now,))  # noqa: S608
+            self.db.execute(f"DELETE FROM trials WHERE {failed}")  # noqa: S608
+        return int(count)
+
     # -- export -----------------------------------------------------------------------
 
     def rows(self, table: str) -> list[dict[str, Any]]:
-        if table not in ("trials", "finals", "runs"):
+        if table not in ("trials", "finals", "runs", "superseded_trials", "superseded_finals"):
             raise ValueError(table)
         cur = self.db.execute(f"SELECT * FROM {table}")  # noqa: S608 - table name checked above
         names = [d[0] for d in cur.description]

@@ -14,9 +14,11 @@ whose request says ``prune``, ``"continue"`` or ``"prune"``.
 from __future__ import annotations
 
 import ctypes
+import errno
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -41,6 +43,8 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     for var in THREAD_VARS:  # before any framework is imported
         os.environ[var] = str(threads)
     from automl_bench.manager import get_plugin_manager
@@ -124,7 +128,8 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn:
                             dataset=data)
     except Exception as exc:  # noqa: BLE001 - a failing trial is a result, not a crash
         return TrialOutcome("failed", epochs=len(history), train_seconds=train_seconds,
-                            error=_describe(exc), history=tuple(history), dataset=data)
+                            error=_describe(exc), history=tuple(history), dataset=data,
+                            infrastructure=is_infrastructure(exc))
     finally:  # ok, pruned or failed: hand what the trial freed back to the OS
         return_freed_memory()
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
@@ -158,6 +163,35 @@ def describe(splits: Splits) -> dict[str, Any]:
     ds = splits.dataset
     return {"name": ds.name, "source": ds.source, "sha256": ds.sha256,
             "sizes": [len(splits.y_train), len(splits.y_val), len(splits.y_test)]}
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """Whether an exception says the environment failed, not the trial's configuration: data that
+    cannot be had, a framework or device that is missing, a full disk."""
+    from automl_bench.errors import BackendUnavailableError, DataError
+
+    return isinstance(exc, (DataError, BackendUnavailableError)) or (
+        isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+
+
+def die_with_parent() -> None:
+    """End this worker when the process that started it ends, however it ends (SIGKILL too), so
+    that no worker outlives `bench`: the kernel's parent-death signal on Linux, and a watchdog
+    thread that polls the parent's pid everywhere."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:  # PR_SET_PDEATHSIG
+            os._exit(1)  # the parent died before the signal was armed
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="bench-parent-watchdog", daemon=True).start()
 
 
 class TrialPruned(Exception):
@@ -261,7 +295,8 @@ class WorkerPool:
     def submit(self, job: Job) -> Finished | None:
         """Hand a job to a worker; returns a finished failure at once if the backend cannot start."""
         if job.backend in self.unavailable:
-            return Finished(job, TrialOutcome("failed", error=self.unavailable[job.backend]))  # 0 s: never ran
+            return Finished(job, TrialOutcome("failed", error=self.unavailable[job.backend],
+                                              infrastructure=True))  # 0 s: never ran
         for dead in [w for w in self.workers if w.job is None and not w.process.is_alive()]:
             self._remove(dead)
         worker = next((w for w in self.workers if w.job is None and w.backend == job.backend), None)
@@ -295,9 +330,42 @@ class WorkerPool:
                 events.append(self._expire(worker))
         return events
 
+    def warm_up(self, backend: str) -> str | None:
+        """Start a worker for ``backend`` and wait until its framework is set up; it then stays,
+        idle, for the backend's first trial. Returns why it could not start, or None."""
+        if backend in self.unavailable:
+            return self.unavailable[backend]
+        if any(w.backend == backend and w.process.is_alive() for w in self.workers):
+            return None
+        if len(self.workers) >= self.size:
+            self._stop(next(w for w in self.workers if w.job is None))
+        worker = self._spawn(backend)
+        reason = None
+        if not worker.conn.poll(SETUP_TIMEOUT):
+            reason = f"its worker did not start within {SETUP_TIMEOUT:.0f} s"
+        else:
+            try:
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                worker.process.join(timeout=5)
+                message = ("setup-failed", f"worker process died ({_exit_reason(worker.process.exitcode)})")
+            if message[0] == "ready":
+                self.environments[backend] = message[1]
+                return None
+            reason = message[1]
+        self.unavailable[backend] = f"backend {backend!r} could not start: {reason}"
+        self._kill(worker)
+        return self.unavailable[backend]
+
     def close(self) -> None:
+        """Stop every worker, letting each finish what it was told."""
         for worker in list(self.workers):
             self._stop(worker)
+
+    def terminate(self) -> None:
+        """Kill every worker at once (an interrupted run): a hanging trial is not waited for."""
+        for worker in list(self.workers):
+            self._kill(worker)
 
     # -- internals --------------------------------------------------------------------
 
@@ -337,7 +405,8 @@ class WorkerPool:
                 self.environments[worker.backend] = message[1]
             elif kind == "setup-failed":
                 self.unavailable[worker.backend] = f"backend {worker.backend!r} could not start: {message[1]}"
-                events.append(Finished(worker.job, TrialOutcome("failed", error=self.unavailable[worker.backend]),
+                events.append(Finished(worker.job, TrialOutcome("failed", error=self.unavailable[worker.backend],
+                                                                infrastructure=True),
                                        time.monotonic() - worker.sent_at))
                 self._remove(worker)
             elif kind == "start":
@@ -365,7 +434,8 @@ class WorkerPool:
         job = worker.job
         assert job is not None
         if worker.started_at is None:
-            outcome = TrialOutcome("failed", error=f"worker for {worker.backend!r} did not start within {SETUP_TIMEOUT:.0f} s")
+            outcome = TrialOutcome("failed", error=f"worker for {worker.backend!r} did not start within "
+                                   f"{SETUP_TIMEOUT:.0f} s", infrastructure=True)
         else:
             outcome = TrialOutcome("timeout", epochs=worker.epochs_seen,
                                    train_seconds=time.monotonic() - worker.started_at,
