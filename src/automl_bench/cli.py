@@ -15,6 +15,7 @@ from automl_bench import __version__
 from automl_bench.errors import BenchError
 
 EXIT_USAGE, EXIT_INTERRUPTED = 1, 130
+MAX_REASONS = 5  # failure reasons listed at the end of a run; the rest are counted
 EXIT_CODES = """\b
 Exit status:
   0    every cell ran (trials that failed because of their configuration are results)
@@ -81,9 +82,6 @@ def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
         raise click.BadParameter(f"expected comma-separated integers such as 0,1,2, got {value!r}") from None
 
 
-MAX_REASONS = 5
-
-
 @click.group(cls=BenchGroup, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="automl-bench")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of short error messages.")
@@ -98,7 +96,8 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
 @cli.command(epilog=EXIT_CODES)
 @click.argument("suite", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True,
-              help="Results directory; results go to OUT/<suite name>/.")
+              help="Results directory; results go to OUT/<suite name>/ (OUT/<suite name>+epochs<N>/ with "
+                   "--max-epochs below the suite's, +seeds<...>/ with seeds it lacks).")
 @click.option("--workers", type=click.IntRange(min=1), help="Trials run at once (default: the suite's).")
 @click.option("--max-trials", type=click.IntRange(min=1), help="Cap trials per cell (smoke runs).")
 @click.option("--max-epochs", type=click.IntRange(min=1), help="Cap epochs per trial (smoke runs).")
