@@ -27,6 +27,8 @@ from automl_bench.records import (
     FinishedTrial,
     PrunerSpec,
     ReporterSpec,
+    ReportSection,
+    ReportSpec,
     RunResults,
     Splits,
     StrategySpec,
@@ -52,6 +54,7 @@ __all__ = [
     "DatasetSpec",
     "PrunerSpec",
     "ReporterSpec",
+    "ReportSpec",
     "StrategySpec",
     # records a plugin receives
     "CellKey",
@@ -59,6 +62,7 @@ __all__ = [
     "EpochReport",
     "FinishedTrial",
     "ModelConfig",
+    "ReportSection",
     "RunResults",
     "Splits",
     # search spaces

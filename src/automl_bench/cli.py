@@ -107,11 +107,12 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
 @click.option("--retry-failed", is_flag=True,
               help="Run the recorded failed and timed-out trials again (their rows are kept, marked superseded).")
 @click.option("--strict", is_flag=True, help="Exit 2 if any trial failed or timed out (CI smoke runs).")
+@click.option("--no-report", is_flag=True, help="Skip the report (statistics and pictures) at the end.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @click.pass_obj
 def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: int | None,
         max_epochs: int | None, seeds: list[int] | None, fresh: bool, keep_going: bool, retry_failed: bool,
-        strict: bool, quiet: bool) -> None:
+        strict: bool, no_report: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
     from automl_bench.progress import RichProgress
     from automl_bench.results import exit_status
@@ -137,10 +138,30 @@ def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: i
             rest = int(reasons.iloc[MAX_REASONS:].sum())
             click.echo(f"  {rest} more, for {len(reasons) - MAX_REASONS} other reasons: see the error column of "
                        f"{results.directory}/trials.csv", err=True)
+    if not no_report:
+        from automl_bench.report import write_report
+
+        click.echo(f"report: {write_report(state.host, results)[1]}")
     status, problems = exit_status(results, strict=strict)
     for problem in problems:
         click.echo(f"Error: {problem}", err=True)
     sys.exit(status)
+
+
+@cli.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--open", "open_", is_flag=True, help="Open index.html in the default browser.")
+@click.pass_obj
+def report(state: State, results_dir: Path, open_: bool) -> None:
+    """Write RESULTS_DIR/report/ (index.html, report.md, pictures) from its store; trains nothing."""
+    from automl_bench.report import write_report
+    from automl_bench.results import load_results
+
+    written = write_report(state.host, load_results(results_dir))
+    for path in written:
+        click.echo(str(path))
+    if open_:
+        click.launch(str(written[1]))
 
 
 @cli.command()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         FinishedTrial,
         PrunerSpec,
         ReporterSpec,
+        ReportSpec,
         RunResults,
         StrategySpec,
     )
@@ -70,6 +71,16 @@ def bench_pruners(register: Callable[["PrunerSpec"], None]) -> None:
 
     Called once per plugin host, when pruners are first needed. A suite pairs a pruner with a
     strategy as ``"strategy+pruner"`` in ``matrix.strategies``.
+    """
+
+
+@hookspec
+def bench_report_sections(register: Callable[["ReportSpec"], None]) -> None:
+    """Register sections of the report by calling ``register(ReportSpec(...))``.
+
+    Called once per plugin host, when a report is written (`bench report`, or the end of
+    `bench run`). The built-in sections (leaderboard, ranks and tests, anytime curves, learning
+    curves, transfer, backend speed) register through this hook too.
     """
 
 

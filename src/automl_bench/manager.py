@@ -29,7 +29,7 @@ import pluggy
 
 from automl_bench import hookspecs
 from automl_bench.errors import PluginError, UnknownComponentError
-from automl_bench.records import BackendSpec, DatasetSpec, PrunerSpec, ReporterSpec, StrategySpec
+from automl_bench.records import BackendSpec, DatasetSpec, PrunerSpec, ReporterSpec, ReportSpec, StrategySpec
 
 GROUP = "automl_bench"
 ENV_EXTRA = "BENCH_PLUGINS"
@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "dataset": ("bench_datasets", DatasetSpec),
     "pruner": ("bench_pruners", PrunerSpec),
     "reporter": ("bench_reporters", ReporterSpec),
+    "report section": ("bench_report_sections", ReportSpec),
 }
 
 
@@ -107,6 +108,9 @@ class Host:
 
     def pruners(self) -> dict[str, PrunerSpec]:
         return dict(self._registry("pruner").specs)
+
+    def report_sections(self) -> dict[str, ReportSpec]:
+        return dict(self._registry("report section").specs)
 
     def backend(self, name: str) -> BackendSpec:
         return self.pick("backend", name)

@@ -98,6 +98,27 @@ class ReporterSpec:
     default: bool = True
 
 
+@dataclass(frozen=True)
+class ReportSpec:
+    """A section of the report. ``build(results, directory)`` returns a `ReportSection` (or None
+    when it has nothing to say about these results), writing any picture it shows into
+    ``directory`` and linking it by file name. Sections appear in ``order``, then by name."""
+
+    name: str
+    summary: str
+    build: Callable[["RunResults", Path], "ReportSection | None"]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section of a report: its title and body as markdown (tables, ``![alt](file.png)``
+    pictures). The same markdown makes ``report.md`` and, rendered, ``index.html``."""
+
+    title: str
+    markdown: str
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -282,6 +303,9 @@ class RunResults:
     #: Cells this run could not run, by ``str(CellKey)``, with the reason (data or framework
     #: missing, a worker that could not start): nothing is recorded for them; the next run tries again.
     not_run: Mapping[str, str] = field(default_factory=dict)
+    #: Each task's model family and dataset: name -> {"model": "mlp", "dataset": "digits"}
+    #: (empty for results written before they were recorded).
+    tasks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def markdown(self) -> str:
         """The leaderboard as markdown, then the transfer table when tasks have a modes axis."""

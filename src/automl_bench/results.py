@@ -16,12 +16,57 @@ if TYPE_CHECKING:
     from automl_bench.suite import Suite
 
 
-def collect(store: "Store", suite: "Suite", directory: Path, not_run: dict[str, str] | None = None) -> RunResults:
+def describe_suite(suite: "Suite") -> dict[str, Any]:
+    """What a report needs to know of a suite beyond its store: kept in the store's meta table."""
+    metrics = {t.definition.metric for t in suite.tasks}
+    return {
+        "name": suite.name,
+        "metric": metrics.pop() if len(metrics) == 1 else "score",
+        "variants": {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant},
+        "tasks": {t.name: {"model": t.definition.model, "dataset": t.definition.dataset} for t in suite.tasks},
+    }
+
+
+def load_results(directory: Path) -> RunResults:
+    """A results directory's `RunResults`, from its store alone (nothing is trained)."""
+    from automl_bench.errors import ResultsError
+    from automl_bench.runner import DB_NAME
+    from automl_bench.store import Store
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ResultsError(f"{directory} is not a directory; give a results directory such as results/quickstart/")
+    if not (directory / DB_NAME).is_file():
+        inside = sorted(p.name for p in directory.iterdir() if (p / DB_NAME).is_file())
+        hint = f"; these directories in it hold results: {', '.join(inside)}" if inside else ""
+        raise ResultsError(f"{directory} holds no results store ({DB_NAME}): it is not the directory of a "
+                           f"`bench run`{hint}")
+    store = Store(directory / DB_NAME)  # an older schema is migrated as a run would
+    try:
+        recorded = store.meta("suite")
+        description = json.loads(recorded) if recorded else _guess_description(store)
+        return collect(store, directory, description)
+    finally:
+        store.close()
+
+
+def _guess_description(store: "Store") -> dict[str, Any]:
+    """For stores written before the suite was recorded with them: its name; the metric from the
+    trials' metric names; no variants and no model families (the pictures that need them say so)."""
+    trials = store.rows("trials")
+    names = {k for r in trials[:100] for k in json.loads(r["metrics"]) if k.startswith("val_") and k != "val_loss"}
+    return {"name": store.meta("suite_name") or "suite", "variants": {}, "tasks": {},
+            "metric": names.pop().removeprefix("val_") if len(names) == 1 else "score"}
+
+
+def collect(store: "Store", directory: Path, description: dict[str, Any],
+            not_run: dict[str, str] | None = None) -> RunResults:
     import pandas as pd
 
+    name, metric = description["name"], description["metric"]
     runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
     rows = store.rows("trials")
-    trials = [_trial_row(suite.name, r, runs.get(r["run_id"], {})) for r in rows]
+    trials = [_trial_row(name, r, runs.get(r["run_id"], {})) for r in rows]
     finals = [
         {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
          "trial": r["number"], "status": r["status"], "error": r["error"], "params": r["params"],
@@ -34,12 +79,9 @@ def collect(store: "Store", suite: "Suite", directory: Path, not_run: dict[str, 
     if not trials_df.empty:
         trials_df = trials_df.sort_values(["task", "backend", "strategy", "seed", "trial"], ignore_index=True)
     finals_df = pd.DataFrame(finals)
-    metrics = {t.definition.metric for t in suite.tasks}
-    metric = metrics.pop() if len(metrics) == 1 else "score"
-    variants = {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant}
-    return RunResults(suite.name, directory, metric, trials_df, finals_df,
-                      build_leaderboard(trials_df, finals_df, metric), pd.DataFrame(epochs), variants,
-                      dict(not_run or {}))
+    return RunResults(name, directory, metric, trials_df, finals_df,
+                      build_leaderboard(trials_df, finals_df, metric), pd.DataFrame(epochs),
+                      description.get("variants", {}), dict(not_run or {}), description.get("tasks", {}))
 
 
 def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:

@@ -142,7 +142,7 @@ class Runner:
     # -- internals --------------------------------------------------------------------
 
     def _run_locked(self) -> Any:
-        from automl_bench.results import collect, write_reports
+        from automl_bench.results import collect, describe_suite, write_reports
 
         execution = self.suite.model.execution
         limits = {b: execution.max_trials_per_worker or self.host.backend(b).max_trials_per_worker
@@ -161,6 +161,7 @@ class Runner:
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
             store = Store(self.directory / DB_NAME)
             self._check_same_suite(store)
+            store.set_meta("suite", json.dumps(describe_suite(self.suite)))  # for `bench report`
             if self.options.retry_failed:
                 store.supersede_failed()
             cells = self._cells(store)
@@ -186,7 +187,7 @@ class Runner:
                     store.close()
         try:
             not_run = {str(c.key): c.blocked for c in cells if c.blocked is not None}
-            results = collect(store, self.suite, self.directory, not_run)
+            results = collect(store, self.directory, describe_suite(self.suite), not_run)
         finally:
             store.close()
         write_reports(self.host, results, self.suite.model.reporters)

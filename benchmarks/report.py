@@ -1,0 +1,98 @@
+"""Time `bench report` on synthetic stores of 1,000 and 100,000 trials (on demand, not a test).
+
+    .venv/bin/python benchmarks/report.py            # both sizes
+    .venv/bin/python benchmarks/report.py --trials 1000
+
+Each store has 4 tasks x 2 backends x 4 strategies x 5 seeds (160 cells), trials spread evenly
+over the cells, 10 epochs of history each. Prints the wall time and the peak resident memory
+of a `bench report` subprocess, against the issue's targets (10 s at 1,000 trials, 60 s at
+100,000 on the 2-core machine), and, as a baseline measured in the same run, the time to only
+load the results from the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from automl_bench.records import CellKey, EpochReport, TrialOutcome
+from automl_bench.store import Store
+
+TARGETS = {1_000: 10.0, 100_000: 60.0}
+
+
+def synthetic_store(directory: Path, trials: int, epochs: int = 10) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    directory.mkdir(parents=True)
+    store = Store(directory / "bench.sqlite")
+    tasks = [f"task{i}" for i in range(4)]
+    store.set_meta("suite", json.dumps({"name": "synthetic", "metric": "accuracy", "variants": {},
+                                        "tasks": {t: {"model": "mlp", "dataset": "toy"} for t in tasks}}))
+    run = store.start_run({"python": sys.version.split()[0]})
+    cells = [CellKey(t, b, s, seed) for t in tasks for b in ("torch", "numpy")
+             for s in ("random", "grid", "tpe", "genetic") for seed in range(5)]
+    per_cell = max(1, trials // len(cells))
+    rows = []
+    for cell in cells:
+        for number in range(per_cell):
+            value = float(rng.uniform(0.5, 0.99))
+            history = tuple(EpochReport(e, {"val_accuracy": value * e / epochs, "val_loss": 1 / e, "train_loss": 1 / e})
+                            for e in range(1, epochs + 1))
+            rows.append((cell, number, TrialOutcome("ok", {"val_accuracy": value}, epochs=epochs, train_seconds=1.0,
+                                                    eval_seconds=0.1, history=history), value))
+    with store._tx():  # one transaction: building the benchmark's input is not what is measured
+        for cell, number, outcome, value in rows:
+            store.db.execute(
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (cell.task, cell.backend, cell.strategy, cell.seed, number, run, 7, json.dumps({"lr": 0.1}), "ok",
+                 value, json.dumps(outcome.metrics), epochs, 1.0, 0.1, 1.2, "",
+                 json.dumps([{"epoch": r.epoch, **r.metrics} for r in outcome.history]), time.time(), "{}"))
+    for cell in cells:
+        store.record_final(cell, 0, run, {"lr": 0.1}, TrialOutcome("ok", {"test_accuracy": 0.9}))
+    store.close()
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of a subprocess (sampled every 50 ms)."""
+    start = time.perf_counter()
+    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, process.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    if process.returncode != 0:
+        raise SystemExit(process.stderr.read().decode())
+    return time.perf_counter() - start, peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, nargs="*", default=sorted(TARGETS))
+    args = parser.parse_args()
+    load = "from automl_bench.results import load_results; import sys; load_results(sys.argv[1])"
+    for n in args.trials:
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp) / "synthetic"
+            synthetic_store(directory, n)
+            load_s, load_mib = measure([sys.executable, "-c", load, str(directory)])
+            report_s, report_mib = measure([sys.executable, "-m", "automl_bench.cli", "report", str(directory)])
+            target = TARGETS.get(n)
+            verdict = "" if target is None else f"  target {target:.0f} s: {'met' if report_s <= target else 'MISSED'}"
+            print(f"{n:>7} trials: bench report {report_s:6.1f} s, peak {report_mib:5.0f} MiB | load only "
+                  f"{load_s:5.1f} s, {load_mib:5.0f} MiB | report / load {report_s / load_s:4.1f}x{verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The report's pictures, drawn with matplotlib (Agg) and saved as PNG files.
+
+Every entry keeps one colour in every picture of a report (colours follow the sorted entry
+names), so a strategy is the same colour in the anytime curves and in the learning curves.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_bench import RunResults
+
+from .stats import CELL, best_so_far, entry_label
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def colours(labels: list[str]) -> dict[str, Any]:
+    plt = _plt()
+    palette = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors
+    return {label: palette[i % len(palette)] for i, label in enumerate(sorted(set(labels)))}
+
+
+def _labels(frame: pd.DataFrame, several_backends: bool) -> pd.Series:
+    return pd.Series([entry_label(b, s, several_backends) for b, s in zip(frame["backend"], frame["strategy"])],
+                     index=frame.index)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
+def anytime(results: RunResults, task: str, path: Path, palette: dict[str, Any]) -> Path:
+    """Best-so-far validation score against trial number and against cumulative compute seconds:
+    the median over seeds as a line, the interquartile range as a band, one line per entry."""
+    plt = _plt()
+    several = results.trials["backend"].nunique() > 1
+    curve = best_so_far(results.trials[results.trials["task"] == task])
+    curve["entry"] = _labels(curve, several)
+    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for entry, group in curve.groupby("entry"):
+        table = group.pivot_table(index="trial", columns="seed", values="best_so_far").ffill()
+        x = table.index.to_numpy() + 1
+        q = np.nanpercentile(table.to_numpy(), [25, 50, 75], axis=1)
+        by_trial.plot(x, q[1], color=palette[entry], label=entry)
+        by_trial.fill_between(x, q[0], q[2], color=palette[entry], alpha=0.2, linewidth=0)
+        # from the time every seed has a result: a median over the seeds reported so far would
+        # drop when a late seed starts low, which a best-so-far curve never does
+        start = group.groupby("seed")["seconds_so_far"].min().max()
+        grid = np.linspace(start, group["seconds_so_far"].max(), 200)
+        per_seed = []
+        for _, seed in group.groupby("seed"):
+            seconds, best = seed["seconds_so_far"].to_numpy(), seed["best_so_far"].to_numpy()
+            idx = np.searchsorted(seconds, grid, side="right") - 1  # a step function: the best so far at each time
+            per_seed.append(np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan))
+        with warnings.catch_warnings():  # before a seed's first trial ends there is no best yet
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanpercentile(np.array(per_seed), [25, 50, 75], axis=0) if per_seed else None
+        if q is not None:
+            by_time.plot(grid, q[1], color=palette[entry], label=entry)
+            by_time.fill_between(grid, q[0], q[2], color=palette[entry], alpha=0.2, linewidth=0)
+    metric = results.metric
+    by_trial.set(xlabel="trial", ylabel=f"best val {metric} so far", title=f"{task}: by trial")
+    by_time.set(xlabel="compute seconds (train + evaluate)", title=f"{task}: by compute time")
+    by_trial.legend(fontsize=8, loc="lower right")
+    for ax in (by_trial, by_time):
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def learning_curves(results: RunResults, task: str, path: Path, palette: dict[str, Any]) -> Path | None:
+    """Validation score and loss per epoch of each cell's best trial, one thin line per seed."""
+    epochs, trials = results.epochs, results.trials
+    score = f"val_{results.metric}"
+    if epochs.empty or score not in epochs:
+        return None
+    plt = _plt()
+    several = trials["backend"].nunique() > 1
+    ok = trials[(trials["task"] == task) & trials["status"].isin(["ok", "pruned"]) & trials["value"].notna()]
+    if ok.empty:
+        return None
+    best = ok.loc[ok.groupby(CELL)["value"].idxmax(), CELL + ["trial"]]
+    fig, (acc, loss) = plt.subplots(1, 2, figsize=(10, 3.6))
+    seen: set[str] = set()
+    for row in best.to_dict("records"):
+        curve = epochs[(epochs[CELL + ["trial"]] == [row[c] for c in CELL + ["trial"]]).all(axis=1)]
+        entry = entry_label(row["backend"], row["strategy"], several)
+        label = None if entry in seen else entry
+        seen.add(entry)
+        acc.plot(curve["epoch"], curve[score], color=palette[entry], alpha=0.8, linewidth=1, label=label)
+        if "val_loss" in curve:
+            loss.plot(curve["epoch"], curve["val_loss"], color=palette[entry], alpha=0.8, linewidth=1)
+    acc.set(xlabel="epoch", ylabel=score, title=f"{task}: best trial of each cell")
+    loss.set(xlabel="epoch", ylabel="val_loss", title=f"{task}: validation loss")
+    acc.legend(fontsize=8, loc="lower right")
+    for ax in (acc, loss):
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def transfer(summary: pd.DataFrame, base: str, path: Path, palette: dict[str, Any]) -> Path:
+    """Test score against labelled examples per class, one line per mode (and backend), bars
+    from the 95% bootstrap interval over seeds (none below three seeds)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for label, group in summary.groupby("label"):
+        group = group.sort_values("shots")
+        err = None
+        if group["ci_low"].notna().all():
+            err = np.vstack([group["mean"] - group["ci_low"], group["ci_high"] - group["mean"]])
+        ax.errorbar(group["shots"], group["mean"], yerr=err, marker="o", capsize=3, label=label,
+                    color=palette.get(label))
+    ax.set(xscale="log", xlabel="labelled training examples per class", ylabel="test score of the best",
+           title=f"{base}: transfer by mode")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def speed(table: pd.DataFrame, path: Path, palette: dict[str, Any]) -> Path:
+    """Median training seconds per epoch, per backend, one group of bars per model family."""
+    plt = _plt()
+    families = sorted(table["family"].unique())
+    backends = sorted(table["backend"].unique())
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(families) * max(1, len(backends)) / 2), 3.6))
+    width = 0.8 / max(1, len(backends))
+    for i, backend in enumerate(backends):
+        rows = table[table["backend"] == backend].set_index("family").reindex(families)
+        ax.bar(np.arange(len(families)) + i * width, rows["seconds_per_epoch"], width, label=backend,
+               color=palette.get(backend))
+    ax.set_xticks(np.arange(len(families)) + width * (len(backends) - 1) / 2, families)
+    ax.set(ylabel="train seconds per epoch (median)", title="Backend speed by model family")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def rank_table(mean_ranks: pd.DataFrame, path: Path) -> Path:
+    """Average rank of each entry (rows) on each task (columns), coloured by rank (1 = best)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(2.5 + 1.2 * mean_ranks.shape[1], 1.6 + 0.4 * mean_ranks.shape[0]))
+    image = ax.imshow(mean_ranks.to_numpy(dtype=float), cmap="RdYlGn_r", aspect="auto")
+    ax.set_xticks(range(mean_ranks.shape[1]), mean_ranks.columns, rotation=30, ha="right")
+    ax.set_yticks(range(mean_ranks.shape[0]), mean_ranks.index)
+    for (i, j), value in np.ndenumerate(mean_ranks.to_numpy(dtype=float)):
+        if value == value:
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label="rank")
+    ax.set_title("Average rank over seeds (1 = best)")
+    return _save(fig, path)
+
+
+def critical_difference(ranked: pd.DataFrame, path: Path) -> Path | None:
+    """Critical-difference diagram (scikit-posthocs) over every task and seed as blocks:
+    entries joined by a bar do not differ significantly (Nemenyi after Friedman, alpha 0.05)."""
+    import scikit_posthocs as sp
+
+    blocks = ranked.pivot_table(index=["task", "seed"], columns="entry", values="rank").dropna()
+    if blocks.shape[1] < 2 or blocks.shape[0] < 3:
+        return None
+    plt = _plt()
+    significance = sp.posthoc_nemenyi_friedman(blocks.to_numpy())
+    significance.index = significance.columns = blocks.columns
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.35 * blocks.shape[1]))
+    sp.critical_difference_diagram(blocks.mean(), significance, ax=ax)
+    ax.set_title(f"Critical difference ({blocks.shape[0]} blocks: task x seed)", fontsize=9)
+    return _save(fig, path)

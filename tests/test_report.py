@@ -1,0 +1,179 @@
+"""`bench report`: statistics checked against values computed by hand on a store the test writes,
+every picture written, the HTML pointing only at files that exist, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from automl_bench import EpochReport, ReportSection, ReportSpec, hookimpl
+from automl_bench.cli import cli
+from automl_bench.errors import ResultsError
+from automl_bench.manager import get_plugin_manager
+from automl_bench.plugins.report_sections import stats
+from automl_bench.records import CellKey, TrialOutcome
+from automl_bench.report import write_report
+from automl_bench.results import load_results
+from automl_bench.store import Store
+
+#: Best validation score of each entry on seeds 0-5. A beats B on every seed by a different
+#: margin, B beats C except on seed 5, where they tie.
+BEST = {
+    "a": [0.90, 0.91, 0.92, 0.93, 0.94, 0.95],
+    "b": [0.80, 0.82, 0.84, 0.86, 0.88, 0.70],
+    "c": [0.70, 0.71, 0.72, 0.73, 0.74, 0.70],
+}
+
+
+def write_store(directory, best=BEST, seeds=range(6), trials=2):
+    """A store as `bench run` writes it: per cell, trial 0 scores 0.5 and trial 1 the cell's best."""
+    directory.mkdir(parents=True, exist_ok=True)
+    store = Store(directory / "bench.sqlite")
+    store.set_meta("suite_sha256", "0" * 64)
+    store.set_meta("suite", json.dumps({"name": "hand", "metric": "accuracy", "variants": {},
+                                        "tasks": {"t": {"model": "mlp", "dataset": "toy"}}}))
+    run = store.start_run({"python": "3.11", "suite_sha256": "0" * 64})
+    for strategy, values in best.items():
+        for seed in seeds:
+            cell = CellKey("t", "toy", strategy, seed)
+            for number, value in enumerate([0.5, values[seed]][:trials]):
+                history = tuple(EpochReport(e, {"val_accuracy": value * e / 2, "val_loss": 1 / e}) for e in (1, 2))
+                outcome = TrialOutcome("ok", {"val_accuracy": value}, epochs=2, train_seconds=1.0, eval_seconds=0.5,
+                                       history=history)
+                store.record_trial(cell, number, run, 7, {"lr": 0.1 * (number + 1)}, outcome, value, 2.0)
+            store.record_final(cell, trials - 1, run, {"lr": 0.2},
+                               TrialOutcome("ok", {"test_accuracy": values[seed] - 0.01}))
+    store.close()
+    return directory
+
+
+@pytest.fixture
+def results(tmp_path):
+    return load_results(write_store(tmp_path / "hand"))
+
+
+def test_cell_scores_and_ranks_match_hand_computed_values(results):
+    scores = stats.cell_scores(results)
+    a0 = scores[(scores["strategy"] == "a") & (scores["seed"] == 0)].iloc[0]
+    assert (a0["best"], a0["test"], a0["trials_to_best"], a0["compute_seconds"]) == (0.90, pytest.approx(0.89), 2, 3.0)
+    ranked = stats.ranks(scores)
+    by = ranked.set_index(["strategy", "seed"])["rank"]
+    assert [by[("a", s)] for s in range(6)] == [1.0] * 6
+    assert [by[("b", s)] for s in range(5)] == [2.0] * 5 and [by[("c", s)] for s in range(5)] == [3.0] * 5
+    assert by[("b", 5)] == by[("c", 5)] == 2.5  # a tie shares the average rank
+    means = stats.average_ranks(ranked, ["strategy"])
+    assert means.to_dict() == {"a": 1.0, "b": pytest.approx(12.5 / 6), "c": pytest.approx(17.5 / 6)}
+
+
+def test_wilcoxon_p_values_and_holm_match_hand_computed_values(results):
+    pairs = stats.pairwise_wilcoxon(stats.cell_scores(results), "t").set_index(["a", "b"])
+    # a - b is positive on all six seeds, so the exact two-sided p is 2 / 2**6
+    assert pairs.loc[("toy/a", "toy/b"), "p"] == pytest.approx(2 / 64)
+    assert pairs.loc[("toy/a", "toy/c"), "p"] == pytest.approx(2 / 64)
+    # Holm over the three pairs: the smallest p times 3, the next times 2 (never below the one before)
+    assert pairs.loc[("toy/a", "toy/b"), "p_holm"] == pytest.approx(3 * 2 / 64)
+    assert not pairs.loc[("toy/a", "toy/b"), "significant"]  # 3/32 > 0.05 after the correction
+
+
+def test_friedman_matches_the_textbook_formula(results):
+    statistic, p, seeds = stats.friedman(stats.cell_scores(results), "t")
+    # rank sums a=6, b=12.5, c=17.5 (one tie); scipy corrects for ties: compare with the formula
+    # 12/(n k (k+1)) * sum(R^2) - 3 n (k+1), divided by 1 - sum(t^3 - t) / (n (k^3 - k))
+    n, k = 6, 3
+    raw = 12 / (n * k * (k + 1)) * (6**2 + 12.5**2 + 17.5**2) - 3 * n * (k + 1)
+    corrected = raw / (1 - (2**3 - 2) / (n * (k**3 - k)))
+    assert seeds == 6 and statistic == pytest.approx(corrected)
+    assert p == pytest.approx(math.exp(-corrected / 2))  # chi-squared with 2 degrees of freedom
+
+
+def test_bootstrap_interval_contains_the_mean_and_needs_three_seeds():
+    values = [0.90, 0.91, 0.92, 0.93, 0.94, 0.95]
+    low, high = stats.bootstrap_ci(values)
+    assert low < sum(values) / 6 < high and 0.90 <= low and high <= 0.95
+    assert stats.bootstrap_ci(values) == (low, high)  # seeded: the same interval every time
+    assert stats.bootstrap_ci([0.9, 0.8]) is None
+    assert stats.bootstrap_ci([0.5, 0.5, 0.5]) == (0.5, 0.5)
+
+
+def test_time_to_target_and_normalised_score(tmp_path):
+    best = {"random": [0.6, 0.8, 0.7], "tpe": [0.9, 1.0, 0.95]}
+    results = load_results(write_store(tmp_path / "r", best=best, seeds=range(3)))
+    target = stats.time_to_target(results).set_index(["strategy", "seed", "target"])
+    assert target.loc[("tpe", 1, 0.95), "trials"] == 2 and target.loc[("tpe", 1, 0.95), "seconds"] == 3.0
+    assert math.isnan(target.loc[("random", 0, 0.95), "trials"])  # never reached 0.95 of 1.0
+    norm = stats.normalised(stats.cell_scores(results)).set_index(["strategy", "seed"])["normalised"]
+    # 0 at the best seen (1.0), 1 at random search's median best (0.7)
+    assert norm[("tpe", 1)] == 0 and norm[("random", 2)] == pytest.approx(1.0)
+    assert norm[("tpe", 0)] == pytest.approx(0.1 / 0.3)
+
+
+def test_the_report_writes_every_picture_and_the_html_points_only_at_files_that_exist(results, tmp_path):
+    md, page = write_report(get_plugin_manager(), results)
+    out = md.parent
+    html = page.read_text()
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert {"ranks.png", "critical-difference.png", "anytime-t.png", "learning-t.png", "speed.png"} <= set(images)
+    for name in images:
+        assert (out / name).is_file() and (out / name).stat().st_size > 1000, name
+    assert re.findall(r"!\[[^]]*\]\(([^)]+)\)", md.read_text()) == images  # one markdown source for both
+    assert "<table>" in html and "Friedman" in html
+
+
+def test_fewer_than_three_seeds_say_so_instead_of_a_number(tmp_path):
+    results = load_results(write_store(tmp_path / "two", seeds=range(2)))
+    text = write_report(get_plugin_manager(), results)[0].read_text()
+    assert "needs ≥ 3 seeds" in text
+    assert "Friedman" not in text  # not computed from two seeds
+
+
+def test_a_cell_with_no_successful_trial_is_shown_as_such(tmp_path):
+    directory = write_store(tmp_path / "f")
+    store = Store(directory / "bench.sqlite")
+    run = store.start_run({})
+    for number in range(2):
+        store.record_trial(CellKey("t", "toy", "broken", 0), number, run, 1, {}, TrialOutcome("failed", error="x"),
+                           None, 0.1)
+    store.close()
+    text = write_report(get_plugin_manager(), load_results(directory))[0].read_text()
+    row = next(line for line in text.splitlines() if "| broken " in line)
+    assert "- ± -" in row and "2 (2, 1 cells)" in row
+
+
+def test_a_broken_section_plugin_costs_only_its_own_section(results, monkeypatch):
+    class Broken:
+        @hookimpl
+        def bench_report_sections(self, register):
+            register(ReportSpec("boom", "fails", lambda results, out: 1 / 0, order=1))
+            register(ReportSpec("extra", "works", lambda results, out: ReportSection("Extra", "hello"), order=99))
+
+    host = get_plugin_manager()
+    host.pm.register(Broken())
+    text = write_report(host, results)[0].read_text()
+    assert "*This section could not be written: ZeroDivisionError: division by zero*" in text
+    assert "## Extra\n\nhello" in text and "## Leaderboard" in text
+
+
+def test_bench_report_command_and_its_errors(results, tmp_path):
+    ok = CliRunner().invoke(cli, ["report", str(results.directory)])
+    assert ok.exit_code == 0 and ok.output.splitlines()[-1].endswith("report/index.html")
+    missing = CliRunner().invoke(cli, ["report", str(tmp_path / "nope")])
+    assert missing.exit_code == 1 and "is not a directory; give a results directory" in missing.output
+    parent = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert parent.exit_code == 1 and "holds no results store (bench.sqlite)" in parent.output
+    assert "these directories in it hold results: hand" in parent.output
+
+
+def test_load_results_of_a_store_without_its_suite_recorded(tmp_path):
+    directory = write_store(tmp_path / "old")
+    store = Store(directory / "bench.sqlite")
+    store.db.execute("DELETE FROM meta WHERE key = 'suite'")
+    store.set_meta("suite_name", "old-suite")
+    store.close()
+    results = load_results(directory)
+    assert (results.suite, results.metric, dict(results.tasks)) == ("old-suite", "accuracy", {})
+    with pytest.raises(ResultsError):
+        load_results(tmp_path / "none")
