@@ -177,3 +177,18 @@ def test_load_results_of_a_store_without_its_suite_recorded(tmp_path):
     assert (results.suite, results.metric, dict(results.tasks)) == ("old-suite", "accuracy", {})
     with pytest.raises(ResultsError):
         load_results(tmp_path / "none")
+
+
+def test_a_pruned_trials_partial_score_is_not_a_best_as_in_the_leaderboard(tmp_path):
+    directory = write_store(tmp_path / "p", seeds=range(3))
+    store = Store(directory / "bench.sqlite")
+    run = store.start_run({})
+    store.record_trial(CellKey("t", "toy", "a", 0), 2, run, 1, {}, TrialOutcome("pruned", {"val_accuracy": 0.99},
+                                                                                 epochs=1), 0.99, 0.1)
+    store.close()
+    results = load_results(directory)
+    scores = stats.cell_scores(results)
+    a0 = scores[(scores["strategy"] == "a") & (scores["seed"] == 0)].iloc[0]
+    assert a0["best"] == 0.90 and a0["trials"] == 3
+    board = results.leaderboard.set_index(["strategy"])
+    assert board.loc["a", "val_mean"] == pytest.approx(scores[scores["strategy"] == "a"]["best"].mean())

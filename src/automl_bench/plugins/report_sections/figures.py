@@ -91,7 +91,7 @@ def learning_curves(results: RunResults, task: str, path: Path, palette: dict[st
         return None
     plt = _plt()
     several = trials["backend"].nunique() > 1
-    ok = trials[(trials["task"] == task) & trials["status"].isin(["ok", "pruned"]) & trials["value"].notna()]
+    ok = trials[(trials["task"] == task) & (trials["status"] == "ok") & trials["value"].notna()]
     if ok.empty:
         return None
     best = ok.loc[ok.groupby(CELL)["value"].idxmax(), CELL + ["trial"]]

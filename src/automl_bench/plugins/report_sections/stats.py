@@ -26,8 +26,9 @@ def entry_label(backend: str, strategy: str, several_backends: bool) -> str:
 
 
 def cell_scores(results: RunResults) -> pd.DataFrame:
-    """One row per cell: best validation score, the test score of its best configuration,
-    the 1-based trial that first reached the best, compute seconds and epochs, trial counts."""
+    """One row per cell: best validation score of its completed (``ok``) trials, as the
+    leaderboard counts it; the test score of its best configuration; the 1-based trial that
+    first reached the best; compute seconds and epochs (pruned trials' too); trial counts."""
     trials = results.trials
     if trials.empty:
         return pd.DataFrame(columns=[*CELL, "best", "test", "trials_to_best", "compute_seconds", "epochs",
@@ -36,7 +37,7 @@ def cell_scores(results: RunResults) -> pd.DataFrame:
     finals = results.finals
     rows = []
     for key, group in trials.groupby(CELL, sort=True):
-        ok = group[group["status"].isin(["ok", "pruned"]) & group["value"].notna()]
+        ok = group[(group["status"] == "ok") & group["value"].notna()]  # as the leaderboard and the runner
         best = float(ok["value"].max()) if len(ok) else np.nan
         first = ok.loc[ok["value"] == best, "trial"].min() if len(ok) else np.nan
         test = np.nan
@@ -162,7 +163,7 @@ def normalised(scores: pd.DataFrame) -> pd.DataFrame | None:
 def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
     """Per cell and trial, the best validation score so far and the compute seconds spent so far."""
     t = trials.sort_values(CELL + ["trial"]).copy()
-    t["score"] = t["value"].where(t["status"].isin(["ok", "pruned"]))
+    t["score"] = t["value"].where(t["status"] == "ok")  # a pruned trial's score is partial: not a result
     grouped = t.groupby(CELL, sort=False)
     t["best_so_far"] = grouped["score"].cummax()
     t["seconds_so_far"] = (t["train_seconds"] + t["eval_seconds"]).groupby([t[c] for c in CELL]).cumsum()
