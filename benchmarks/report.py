@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/report.py --trials 1000
 
 Each store has 4 tasks x 2 backends x 4 strategies x 5 seeds (160 cells), trials spread evenly
-over the cells, 10 epochs of history each. Prints the wall time and the peak resident memory
+over the cells, 10 and then 100 epochs of history each (memory should not grow with them). Prints the wall time and the peak resident memory
 of a `bench report` subprocess, against the issue's targets (10 s at 1,000 trials, 60 s at
 100,000 on the 2-core machine), and, as a baseline measured in the same run, the time to only
 load the results from the store.
@@ -80,17 +80,19 @@ def measure(command: list[str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, nargs="*", default=sorted(TARGETS))
+    parser.add_argument("--epochs", type=int, nargs="*", default=[10, 100],
+                        help="epochs of history per trial: memory should not grow with them")
     args = parser.parse_args()
     load = "from automl_bench.results import load_results; import sys; load_results(sys.argv[1])"
-    for n in args.trials:
+    for n, epochs in [(n, e) for n in args.trials for e in args.epochs]:
         with tempfile.TemporaryDirectory() as tmp:
             directory = Path(tmp) / "synthetic"
-            synthetic_store(directory, n)
+            synthetic_store(directory, n, epochs)
             load_s, load_mib = measure([sys.executable, "-c", load, str(directory)])
             report_s, report_mib = measure([sys.executable, "-m", "automl_bench.cli", "report", str(directory)])
             target = TARGETS.get(n)
             verdict = "" if target is None else f"  target {target:.0f} s: {'met' if report_s <= target else 'MISSED'}"
-            print(f"{n:>7} trials: bench report {report_s:6.1f} s, peak {report_mib:5.0f} MiB | load only "
+            print(f"{n:>7} trials x {epochs:>3} epochs: bench report {report_s:6.1f} s, peak {report_mib:5.0f} MiB | load only "
                   f"{load_s:5.1f} s, {load_mib:5.0f} MiB | report / load {report_s / load_s:4.1f}x{verdict}")
 
 

@@ -192,3 +192,11 @@ def test_a_pruned_trials_partial_score_is_not_a_best_as_in_the_leaderboard(tmp_p
     assert a0["best"] == 0.90 and a0["trials"] == 3
     board = results.leaderboard.set_index(["strategy"])
     assert board.loc["a", "val_mean"] == pytest.approx(scores[scores["strategy"] == "a"]["best"].mean())
+
+
+def test_epochs_are_read_on_demand_all_or_of_some_trials(results):
+    every = results.epochs
+    assert len(every) == 3 * 6 * 2 * 2  # entries x seeds x trials x epochs
+    some = results.epochs_of(results.trials[(results.trials["strategy"] == "a") & (results.trials["trial"] == 1)])
+    assert len(some) == 6 * 2 and set(some["strategy"]) == {"a"} and set(some["trial"]) == {1}
+    assert list(some.loc[some["seed"] == 0, "val_accuracy"]) == pytest.approx([0.45, 0.90])

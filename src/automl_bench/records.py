@@ -287,7 +287,7 @@ class RunResults:
     """What reporters and ``bench_on_run_end`` receive: the suite's name, where its results are
     written, and its tables as pandas DataFrames: one row per trial (``trials``), per test
     evaluation of a cell's best configuration (``finals``), per leaderboard entry
-    (``leaderboard``) and per trial and epoch (``epochs``). The README's "Reading the results"
+    (``leaderboard``) and, read on demand, per trial and epoch (``epochs``). The README's "Reading the results"
     lists their columns."""
 
     suite: str
@@ -296,8 +296,9 @@ class RunResults:
     trials: "pd.DataFrame"
     finals: "pd.DataFrame"
     leaderboard: "pd.DataFrame"
-    #: One row per trial and epoch: the cell, ``trial``, ``epoch`` and every metric reported after it.
-    epochs: "pd.DataFrame"
+    #: Reads per-epoch rows from the store, of the given trials (``(task, backend, strategy, seed,
+    #: trial)`` tuples) or of all (None): see `epochs` and `epochs_of`.
+    epoch_reader: Callable[[Any], "pd.DataFrame"]
     #: Tasks made from a ``shots`` or ``modes`` axis: name -> {"base": task, "shots": k, "mode": m}.
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Cells this run could not run, by ``str(CellKey)``, with the reason (data or framework
@@ -306,6 +307,19 @@ class RunResults:
     #: Each task's model family and dataset: name -> {"model": "mlp", "dataset": "digits"}
     #: (empty for results written before they were recorded).
     tasks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> "pd.DataFrame":
+        """One row per trial and epoch: the cell, ``trial``, ``epoch`` and every metric reported
+        after it. Read from the store on each access, and as large as every epoch of every trial:
+        where a few trials will do, `epochs_of` reads only those."""
+        return self.epoch_reader(None)
+
+    def epochs_of(self, trials: "pd.DataFrame") -> "pd.DataFrame":
+        """Like `epochs`, for the trials named by the rows of ``trials`` (columns task, backend,
+        strategy, seed, trial) only."""
+        keys = list(zip(trials["task"], trials["backend"], trials["strategy"], trials["seed"], trials["trial"]))
+        return self.epoch_reader(keys)
 
     def markdown(self) -> str:
         """The leaderboard as markdown, then the transfer table when tasks have a modes axis."""

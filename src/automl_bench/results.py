@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -65,7 +66,7 @@ def collect(store: "Store", directory: Path, description: dict[str, Any],
 
     name, metric = description["name"], description["metric"]
     runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
-    rows = store.rows("trials")
+    rows = store.rows("trials", without=("history",))  # epochs are read on demand: memory stays flat in them
     trials = [_trial_row(name, r, runs.get(r["run_id"], {})) for r in rows]
     finals = [
         {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
@@ -73,15 +74,22 @@ def collect(store: "Store", directory: Path, description: dict[str, Any],
          **json.loads(r["metrics"])}
         for r in store.rows("finals")
     ]
-    epochs = [{"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
-               "trial": r["number"], **epoch} for r in rows for epoch in json.loads(r["history"])]
     trials_df = pd.DataFrame(trials)
     if not trials_df.empty:
         trials_df = trials_df.sort_values(["task", "backend", "strategy", "seed", "trial"], ignore_index=True)
     finals_df = pd.DataFrame(finals)
     return RunResults(name, directory, metric, trials_df, finals_df,
-                      build_leaderboard(trials_df, finals_df, metric), pd.DataFrame(epochs),
+                      build_leaderboard(trials_df, finals_df, metric), partial(read_epochs, store.path),
                       description.get("variants", {}), dict(not_run or {}), description.get("tasks", {}))
+
+
+def read_epochs(path: Path, keys: Any = None) -> Any:
+    """Per-epoch rows of a store's trials (all, or those ``keys`` names), as a DataFrame, read when asked for."""
+    import pandas as pd
+
+    from automl_bench.store import epoch_rows
+
+    return pd.DataFrame(epoch_rows(path, keys))
 
 
 def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:

@@ -162,10 +162,12 @@ class Store:
 
     # -- export -----------------------------------------------------------------------
 
-    def rows(self, table: str) -> list[dict[str, Any]]:
+    def rows(self, table: str, *, without: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Every row of ``table`` as a dict, leaving out the columns named in ``without``."""
         if table not in ("trials", "finals", "runs", "superseded_trials", "superseded_finals"):
             raise ValueError(table)
-        cur = self.db.execute(f"SELECT * FROM {table}")  # noqa: S608 - table name checked above
+        names = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})") if row[1] not in without]
+        cur = self.db.execute(f"SELECT {', '.join(names)} FROM {table}")  # noqa: S608 - names from the schema
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
@@ -188,3 +190,19 @@ def _dumps(value: Any) -> str:
     # NaN and inf survive as JSON tokens that json.loads reads back.
     return json.dumps(value, allow_nan=True)
 
+
+
+def epoch_rows(path: Path, keys: Any = None) -> list[dict[str, Any]]:
+    """Per-epoch rows (cell, trial, epoch, metrics) of the trials of the store at ``path`` that
+    ``keys`` names as ``(task, backend, strategy, seed, number)`` tuples, or of every trial (None).
+    Reads through a read-only connection: nothing is checked, migrated or written."""
+    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        query = "SELECT task, backend, strategy, seed, number, history FROM trials"
+        found = db.execute(query).fetchall() if keys is None else [
+            row for key in keys for row in db.execute(
+                query + " WHERE task=? AND backend=? AND strategy=? AND seed=? AND number=?", tuple(key))]
+    finally:
+        db.close()
+    return [{"task": t, "backend": b, "strategy": s, "seed": seed, "trial": n, **epoch}
+            for t, b, s, seed, n, history in found for epoch in json.loads(history)]

@@ -151,7 +151,7 @@ def anytime(results: RunResults, out: Path) -> ReportSection | None:
 def learning(results: RunResults, out: Path) -> ReportSection | None:
     from .figures import learning_curves
 
-    if results.trials.empty or results.epochs.empty:
+    if results.trials.empty:
         return None
     palette = _palette(results)
     parts = []

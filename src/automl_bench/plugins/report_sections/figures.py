@@ -85,16 +85,17 @@ def anytime(results: RunResults, task: str, path: Path, palette: dict[str, Any])
 
 def learning_curves(results: RunResults, task: str, path: Path, palette: dict[str, Any]) -> Path | None:
     """Validation score and loss per epoch of each cell's best trial, one thin line per seed."""
-    epochs, trials = results.epochs, results.trials
+    trials = results.trials
     score = f"val_{results.metric}"
-    if epochs.empty or score not in epochs:
-        return None
-    plt = _plt()
-    several = trials["backend"].nunique() > 1
     ok = trials[(trials["task"] == task) & (trials["status"] == "ok") & trials["value"].notna()]
     if ok.empty:
         return None
     best = ok.loc[ok.groupby(CELL)["value"].idxmax(), CELL + ["trial"]]
+    epochs = results.epochs_of(best)  # only these trials' histories are read from the store
+    if epochs.empty or score not in epochs:
+        return None
+    plt = _plt()
+    several = trials["backend"].nunique() > 1
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(10, 3.6))
     seen: set[str] = set()
     for row in best.to_dict("records"):
