@@ -200,3 +200,15 @@ def test_epochs_are_read_on_demand_all_or_of_some_trials(results):
     some = results.epochs_of(results.trials[(results.trials["strategy"] == "a") & (results.trials["trial"] == 1)])
     assert len(some) == 6 * 2 and set(some["strategy"]) == {"a"} and set(some["trial"]) == {1}
     assert list(some.loc[some["seed"] == 0, "val_accuracy"]) == pytest.approx([0.45, 0.90])
+
+
+def test_best_so_far_carries_over_trials_without_a_score(tmp_path):
+    directory = write_store(tmp_path / "g", seeds=range(1))
+    store = Store(directory / "bench.sqlite")
+    run = store.start_run({})
+    store.record_trial(CellKey("t", "toy", "a", 0), 2, run, 1, {}, TrialOutcome("failed", error="x", train_seconds=1.0),
+                       None, 0.1)
+    store.close()
+    curve = stats.best_so_far(load_results(directory).trials).query("strategy == 'a'")
+    assert list(curve["best_so_far"]) == [0.5, 0.90, 0.90]
+    assert list(curve["seconds_so_far"]) == [1.5, 3.0, 4.0]

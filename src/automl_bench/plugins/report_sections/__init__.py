@@ -96,7 +96,7 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
               for by in ("strategy", "backend") if ranked[by].nunique() > 1]
     if across:
         parts.append("Average rank across tasks and seeds, " + "; ".join(across) + ".")
-    cd = critical_difference(ranked, out / "critical-difference.png")
+    cd = critical_difference(ranked, out / "critical-difference.png", _palette(results))
     if cd is not None:
         parts.append(f"![Critical-difference diagram]({cd.name})\n\nEntries joined by a bar do not differ "
                      "significantly (Friedman, then Nemenyi's post-hoc test at alpha 0.05, scikit-posthocs), "

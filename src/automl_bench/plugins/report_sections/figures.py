@@ -29,7 +29,8 @@ def _plt() -> Any:
 
 def colours(labels: list[str]) -> dict[str, Any]:
     plt = _plt()
-    palette = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors
+    pairs = plt.get_cmap("tab20").colors  # ten hues, dark then light: 20 colours no two alike
+    palette = pairs[0::2] + pairs[1::2]
     return {label: palette[i % len(palette)] for i, label in enumerate(sorted(set(labels)))}
 
 
@@ -52,11 +53,15 @@ def anytime(results: RunResults, task: str, path: Path, palette: dict[str, Any])
     several = results.trials["backend"].nunique() > 1
     curve = best_so_far(results.trials[results.trials["task"] == task])
     curve["entry"] = _labels(curve, several)
-    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(11.5, 3.6), sharey=True)
+    settled = []  # each entry's median once a quarter of its trials have run
     for entry, group in curve.groupby("entry"):
         table = group.pivot_table(index="trial", columns="seed", values="best_so_far").ffill()
         x = table.index.to_numpy() + 1
-        q = np.nanpercentile(table.to_numpy(), [25, 50, 75], axis=1)
+        with warnings.catch_warnings():  # a trial number where no seed has a result yet
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q = np.nanpercentile(table.to_numpy(), [25, 50, 75], axis=1)
+        settled.append(q[1][min(len(x) - 1, len(x) // 4)])
         by_trial.plot(x, q[1], color=palette[entry], label=entry)
         by_trial.fill_between(x, q[0], q[2], color=palette[entry], alpha=0.2, linewidth=0)
         # from the time every seed has a result: a median over the seeds reported so far would
@@ -74,10 +79,15 @@ def anytime(results: RunResults, task: str, path: Path, palette: dict[str, Any])
         if q is not None:
             by_time.plot(grid, q[1], color=palette[entry], label=entry)
             by_time.fill_between(grid, q[0], q[2], color=palette[entry], alpha=0.2, linewidth=0)
+    top = np.nanmax(curve["best_so_far"]) if curve["best_so_far"].notna().any() else np.nan
+    low = np.nanmin(settled) if np.isfinite(settled).any() else np.nan
+    long_searches = curve["trial"].max() + 1 >= 10  # in a short search the first trials are the story
+    if long_searches and low == low and top == top and top > low:  # zoom on where the searches are
+        by_trial.set_ylim(low - 0.15 * (top - low), top + 0.05 * (top - low))
     metric = results.metric
     by_trial.set(xlabel="trial", ylabel=f"best val {metric} so far", title=f"{task}: by trial")
     by_time.set(xlabel="compute seconds (train + evaluate)", title=f"{task}: by compute time")
-    by_trial.legend(fontsize=8, loc="lower right")
+    by_time.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: it hides no curve
     for ax in (by_trial, by_time):
         ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -96,7 +106,7 @@ def learning_curves(results: RunResults, task: str, path: Path, palette: dict[st
         return None
     plt = _plt()
     several = trials["backend"].nunique() > 1
-    fig, (acc, loss) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (acc, loss) = plt.subplots(1, 2, figsize=(11.5, 3.6))
     seen: set[str] = set()
     for row in best.to_dict("records"):
         curve = epochs[(epochs[CELL + ["trial"]] == [row[c] for c in CELL + ["trial"]]).all(axis=1)]
@@ -108,7 +118,7 @@ def learning_curves(results: RunResults, task: str, path: Path, palette: dict[st
             loss.plot(curve["epoch"], curve["val_loss"], color=palette[entry], alpha=0.8, linewidth=1)
     acc.set(xlabel="epoch", ylabel=score, title=f"{task}: best trial of each cell")
     loss.set(xlabel="epoch", ylabel="val_loss", title=f"{task}: validation loss")
-    acc.legend(fontsize=8, loc="lower right")
+    loss.legend(*acc.get_legend_handles_labels(), fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     for ax in (acc, loss):
         ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -166,7 +176,7 @@ def rank_table(mean_ranks: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def critical_difference(ranked: pd.DataFrame, path: Path) -> Path | None:
+def critical_difference(ranked: pd.DataFrame, path: Path, palette: dict[str, Any]) -> Path | None:
     """Critical-difference diagram (scikit-posthocs) over every task and seed as blocks:
     entries joined by a bar do not differ significantly (Nemenyi after Friedman, alpha 0.05)."""
     import scikit_posthocs as sp
@@ -178,6 +188,7 @@ def critical_difference(ranked: pd.DataFrame, path: Path) -> Path | None:
     significance = sp.posthoc_nemenyi_friedman(blocks.to_numpy())
     significance.index = significance.columns = blocks.columns
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.35 * blocks.shape[1]))
-    sp.critical_difference_diagram(blocks.mean(), significance, ax=ax)
+    sp.critical_difference_diagram(blocks.mean(), significance, ax=ax,
+                                   color_palette={label: palette[label] for label in blocks.columns})
     ax.set_title(f"Critical difference ({blocks.shape[0]} blocks: task x seed)", fontsize=9)
     return _save(fig, path)

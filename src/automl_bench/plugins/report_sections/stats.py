@@ -165,7 +165,9 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
     t = trials.sort_values(CELL + ["trial"]).copy()
     t["score"] = t["value"].where(t["status"] == "ok")  # a pruned trial's score is partial: not a result
     grouped = t.groupby(CELL, sort=False)
+    # cummax leaves NaN where a trial has no score (failed, pruned): the best so far carries on
     t["best_so_far"] = grouped["score"].cummax()
+    t["best_so_far"] = t.groupby(CELL, sort=False)["best_so_far"].ffill()
     t["seconds_so_far"] = (t["train_seconds"] + t["eval_seconds"]).groupby([t[c] for c in CELL]).cumsum()
     return t[CELL + ["trial", "best_so_far", "seconds_so_far"]]
 
