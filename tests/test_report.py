@@ -140,7 +140,7 @@ def test_a_cell_with_no_successful_trial_is_shown_as_such(tmp_path):
     store.close()
     text = write_report(get_plugin_manager(), load_results(directory))[0].read_text()
     row = next(line for line in text.splitlines() if "| broken " in line)
-    assert "- ± -" in row and "2 (2, 1 cells)" in row
+    assert "- ± -" in row and "2 (2, 0); 1 seed with none ok" in row
 
 
 def test_a_broken_section_plugin_costs_only_its_own_section(results, monkeypatch):

@@ -14,6 +14,10 @@ def _num(value: Any, digits: int = 4) -> str:
     return "-" if value != value or value is None else f"{value:.{digits}f}"
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 def _table(frame: Any) -> str:
     return frame.to_markdown(index=False) if len(frame) else "*(nothing to show)*"
 
@@ -59,8 +63,10 @@ def leaderboard(results: RunResults, out: Path) -> ReportSection | None:
             "test 95% CI": ci("test"),
             "trials to best": _num(by.loc["trials_to_best", "mean"], 1),
             "compute s/seed": _num(by.loc["compute_seconds", "mean"], 1),
-            "trials (failed, no ok)": f"{int(cells['trials'].sum())} ({int((cells['trials'] - cells['ok']).sum())}, "
-                                      f"{int((cells['ok'] == 0).sum())} cells)",
+            "trials (failed, pruned)": f"{int(cells['trials'].sum())} ({int(cells['failed'].sum())}, "
+                                       f"{int(cells['pruned'].sum())})"
+                                       + (f"; {_seeds(int((cells['ok'] == 0).sum()))} with none ok"
+                                          if (cells["ok"] == 0).any() else ""),
             "avg rank": _num(mean_rank.get((task, backend, strategy), float("nan")), 2),
         })
     legend = (
@@ -70,8 +76,8 @@ def leaderboard(results: RunResults, out: Path) -> ReportSection | None:
         "- **test of best**: the best configuration of each search retrained once and scored on the test split.\n"
         "- **trials to best**: the 1-based trial that first reached the search's best. **compute s/seed**: train "
         "+ evaluate seconds per search.\n"
-        "- **trials (failed, no ok)**: trials run, those that failed or timed out, and cells in which no trial "
-        "succeeded (their scores show as `-`).\n"
+        "- **trials (failed, pruned)**: trials run, those that failed or timed out, and those a pruner stopped; "
+        "seeds in which no trial completed are counted (their scores show as `-`).\n"
         "- **avg rank**: the entry's rank among the task's entries by best val on each seed, averaged (1 = best).")
     return ReportSection("Leaderboard", _table(pd.DataFrame(rows)) + "\n\n" + legend)
 

@@ -164,7 +164,7 @@ def speed(table: pd.DataFrame, path: Path, palette: dict[str, Any]) -> Path:
 def rank_table(mean_ranks: pd.DataFrame, path: Path) -> Path:
     """Average rank of each entry (rows) on each task (columns), coloured by rank (1 = best)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(2.5 + 1.2 * mean_ranks.shape[1], 1.6 + 0.4 * mean_ranks.shape[0]))
+    fig, ax = plt.subplots(figsize=(max(5.5, 2.5 + 1.2 * mean_ranks.shape[1]), 1.6 + 0.4 * mean_ranks.shape[0]))
     image = ax.imshow(mean_ranks.to_numpy(dtype=float), cmap="RdYlGn_r", aspect="auto")
     ax.set_xticks(range(mean_ranks.shape[1]), mean_ranks.columns, rotation=30, ha="right")
     ax.set_yticks(range(mean_ranks.shape[0]), mean_ranks.index)

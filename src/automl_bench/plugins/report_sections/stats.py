@@ -32,7 +32,7 @@ def cell_scores(results: RunResults) -> pd.DataFrame:
     trials = results.trials
     if trials.empty:
         return pd.DataFrame(columns=[*CELL, "best", "test", "trials_to_best", "compute_seconds", "epochs",
-                                     "trials", "ok"])
+                                     "trials", "ok", "failed", "pruned"])
     test_col = f"test_{results.metric}"
     finals = results.finals
     rows = []
@@ -47,7 +47,9 @@ def cell_scores(results: RunResults) -> pd.DataFrame:
         rows.append({**dict(zip(CELL, key)), "best": best, "test": test,
                      "trials_to_best": first + 1 if first == first else np.nan,
                      "compute_seconds": float((group["train_seconds"] + group["eval_seconds"]).sum()),
-                     "epochs": int(group["epochs"].sum()), "trials": len(group), "ok": len(ok)})
+                     "epochs": int(group["epochs"].sum()), "trials": len(group), "ok": len(ok),
+                     "failed": int(group["status"].isin(["failed", "timeout"]).sum()),
+                     "pruned": int((group["status"] == "pruned").sum())})
     return pd.DataFrame(rows)
 
 
