@@ -160,6 +160,8 @@ def test_a_broken_section_plugin_costs_only_its_own_section(results, monkeypatch
 def test_bench_report_command_and_its_errors(results, tmp_path):
     ok = CliRunner().invoke(cli, ["report", str(results.directory)])
     assert ok.exit_code == 0 and ok.output.splitlines()[-1].endswith("report/index.html")
+    for name in ("trials.csv", "leaderboard.csv", "leaderboard.md"):  # the leaderboards are rebuilt too
+        assert (results.directory / name).stat().st_size > 0, name
     missing = CliRunner().invoke(cli, ["report", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "is not a directory; give a results directory" in missing.output
     parent = CliRunner().invoke(cli, ["report", str(tmp_path)])

@@ -153,11 +153,14 @@ def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: i
 @click.option("--open", "open_", is_flag=True, help="Open index.html in the default browser.")
 @click.pass_obj
 def report(state: State, results_dir: Path, open_: bool) -> None:
-    """Write RESULTS_DIR/report/ (index.html, report.md, pictures) from its store; trains nothing."""
+    """Rebuild RESULTS_DIR's reports from its store, training nothing: report/ (index.html,
+    report.md, pictures) and the default reporters' files (trials.csv, leaderboards)."""
     from automl_bench.report import write_report
-    from automl_bench.results import load_results
+    from automl_bench.results import load_results, write_reports
 
-    written = write_report(state.host, load_results(results_dir))
+    results = load_results(results_dir)
+    write_reports(state.host, results, None)
+    written = write_report(state.host, results)
     for path in written:
         click.echo(str(path))
     if open_:

@@ -31,8 +31,7 @@ def describe_suite(suite: "Suite") -> dict[str, Any]:
 def load_results(directory: Path) -> RunResults:
     """A results directory's `RunResults`, from its store alone (nothing is trained)."""
     from automl_bench.errors import ResultsError
-    from automl_bench.runner import DB_NAME
-    from automl_bench.store import Store
+    from automl_bench.store import DB_NAME, Store
 
     directory = Path(directory)
     if not directory.is_dir():

@@ -23,11 +23,9 @@ from automl_bench.errors import PreflightError, ResultsError
 from automl_bench.manager import Host
 from automl_bench.preflight import check_cells, check_directory, describe
 from automl_bench.records import CellKey, DataRef, FinishedTrial, SourceRef, TaskRef, TrialOutcome, TrialRequest
-from automl_bench.store import Store
+from automl_bench.store import DB_NAME, Store
 from automl_bench.suite import Suite, Task
 from automl_bench.worker import Finished, Job, Progressed, WorkerPool
-
-DB_NAME = "bench.sqlite"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from typing import Any, Mapping
 from automl_bench.errors import ResultsError
 from automl_bench.records import CellKey, FinishedTrial, TrialOutcome
 
+#: The store's file name in a results directory.
+DB_NAME = "bench.sqlite"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
