@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from automl_bench import EpochReport, ReportSection, ReportSpec, hookimpl
+from automl_bench import statistics as stats
 from automl_bench.cli import cli
 from automl_bench.errors import ResultsError
 from automl_bench.manager import get_plugin_manager
-from automl_bench.plugins.report_sections import stats
 from automl_bench.records import CellKey, TrialOutcome
 from automl_bench.report import write_report
 from automl_bench.results import load_results

@@ -9,16 +9,21 @@ if TYPE_CHECKING:
 
 CELL = ["task", "backend", "strategy"]
 COLUMNS = [
-    *CELL, "seeds", "trials", "failed", "pruned", "val_mean", "val_std", "test_mean", "test_std",
+    *CELL, "seeds", "trials", "failed", "pruned", "val_mean", "val_std", "val_ci_low", "val_ci_high",
+    "test_mean", "test_std", "test_ci_low", "test_ci_high", "avg_rank",
     "trials_to_best", "epochs", "compute_seconds", "wall_seconds",
 ]
 
 
 def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: str) -> "pd.DataFrame":
-    """Aggregate per seed first (best validation score, its test score, cost), then over seeds.
+    """Per seed first (`automl_bench.statistics.cell_scores`: best validation score, its test
+    score, cost), then over seeds.
 
-    - ``val_mean``/``val_std``: best validation score of the search, mean and sample std over seeds.
-    - ``test_mean``/``test_std``: test score of each seed's best configuration (retrained once).
+    - ``val_mean``/``val_std``: best validation score of the search, mean and sample std over seeds;
+      ``val_ci_low``/``val_ci_high``: a 95% percentile-bootstrap interval of the mean (NaN below
+      three seeds). The same for ``test_*``: the test score of each seed's best configuration.
+    - ``avg_rank``: the entry's rank among its task's entries by best validation score on each
+      seed (1 = best, ties share), averaged over seeds.
     - ``trials_to_best``: mean 1-based trial number at which the best score was first reached.
     - ``failed`` counts failed and timed-out trials; ``pruned`` those a pruner stopped early.
     - ``epochs``/``compute_seconds``: mean per seed of epochs and of train + evaluation time,
@@ -29,44 +34,34 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
     """
     import pandas as pd
 
+    from automl_bench.statistics import bootstrap_ci, per_seed, ranks
+
     if trials.empty:
         return pd.DataFrame(columns=COLUMNS)
-    per_seed = []
-    test_col = f"test_{metric}"
-    for (task, backend, strategy, seed), group in trials.groupby([*CELL, "seed"], sort=False):
-        ok = group[group["status"] == "ok"].sort_values("trial")
-        best = ok.loc[ok["value"].idxmax()] if len(ok) else None
-        test = None
-        if best is not None and not finals.empty and test_col in finals:
-            hit = finals[(finals["task"] == task) & (finals["backend"] == backend) & (finals["strategy"] == strategy)
-                         & (finals["seed"] == seed) & (finals["status"] == "ok")]
-            test = float(hit[test_col].iloc[0]) if len(hit) else None
-        per_seed.append({
-            "task": task, "backend": backend, "strategy": strategy, "seed": seed,
-            "trials": len(group), "failed": int(group["status"].isin(["failed", "timeout"]).sum()),
-            "pruned": int((group["status"] == "pruned").sum()),
-            "val": float(best["value"]) if best is not None else None,
-            "test": test,
-            "trials_to_best": int(best["trial"]) + 1 if best is not None else None,
-            "epochs": int(group["epochs"].sum()),
-            "compute_seconds": float((group["train_seconds"] + group["eval_seconds"]).sum()),
-            "wall_seconds": float(group["wall_seconds"].sum()),
+    seeds = per_seed(trials, finals, metric)
+    mean_rank = ranks(seeds).groupby(CELL)["rank"].mean()
+    rows = []
+    for key, group in seeds.groupby(CELL, sort=False):
+        val, test = bootstrap_ci(group["best"]), bootstrap_ci(group["test"])
+        rows.append({
+            **dict(zip(CELL, key)), "seeds": group["seed"].nunique(), "trials": int(group["trials"].sum()),
+            "failed": int(group["failed"].sum()), "pruned": int(group["pruned"].sum()),
+            "val_mean": group["best"].mean(), "val_std": group["best"].std(),
+            "val_ci_low": val[0] if val else float("nan"), "val_ci_high": val[1] if val else float("nan"),
+            "test_mean": group["test"].mean(), "test_std": group["test"].std(),
+            "test_ci_low": test[0] if test else float("nan"), "test_ci_high": test[1] if test else float("nan"),
+            "avg_rank": mean_rank[key], "trials_to_best": group["trials_to_best"].mean(),
+            "epochs": group["epochs"].mean(), "compute_seconds": group["compute_seconds"].mean(),
+            "wall_seconds": group["wall_seconds"].mean(),
         })
-    seeds = pd.DataFrame(per_seed)
-    for col in ("val", "test", "trials_to_best"):
-        seeds[col] = pd.to_numeric(seeds[col], errors="coerce")
-    board = seeds.groupby(CELL, sort=False).agg(
-        seeds=("seed", "nunique"), trials=("trials", "sum"), failed=("failed", "sum"), pruned=("pruned", "sum"),
-        val_mean=("val", "mean"), val_std=("val", "std"), test_mean=("test", "mean"), test_std=("test", "std"),
-        trials_to_best=("trials_to_best", "mean"), epochs=("epochs", "mean"),
-        compute_seconds=("compute_seconds", "mean"), wall_seconds=("wall_seconds", "mean"),
-    ).reset_index()
+    board = pd.DataFrame(rows)
     board = board.sort_values(["task", "val_mean"], ascending=[True, False], ignore_index=True)
     return board[COLUMNS]
 
 
 def to_markdown(board: "pd.DataFrame", metric: str = "accuracy") -> str:
-    """A readable table: scores as mean ± std over seeds."""
+    """A readable table: scores as mean ± std over seeds, the 95% interval of the best val mean,
+    the average rank."""
     import pandas as pd
 
     if board.empty:
@@ -80,7 +75,10 @@ def to_markdown(board: "pd.DataFrame", metric: str = "accuracy") -> str:
     table = pd.DataFrame({
         "task": board["task"], "backend": board["backend"], "strategy": board["strategy"],
         f"best val {metric}": [pm(m, s) for m, s in zip(board["val_mean"], board["val_std"])],
+        "95% CI": [("needs ≥ 3 seeds" if pd.isna(lo) else f"[{lo:.4f}, {hi:.4f}]")
+                   for lo, hi in zip(board["val_ci_low"], board["val_ci_high"])],
         f"test {metric} of best": [pm(m, s) for m, s in zip(board["test_mean"], board["test_std"])],
+        "avg rank": [f"{v:.2f}" for v in board["avg_rank"]],
         "trials to best": [("n/a" if pd.isna(v) else f"{v:.1f}") for v in board["trials_to_best"]],
         "trials (failed, pruned)": [f"{t} ({f}, {p})" for t, f, p in zip(board["trials"], board["failed"],
                                                                            board["pruned"])],

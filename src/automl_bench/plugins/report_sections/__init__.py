@@ -27,8 +27,9 @@ def _safe(name: str) -> str:
 
 
 def _palette(results: RunResults) -> dict[str, Any]:
+    from automl_bench.statistics import entry_label
+
     from .figures import colours
-    from .stats import entry_label
 
     trials = results.trials
     several = trials["backend"].nunique() > 1
@@ -39,7 +40,7 @@ def _palette(results: RunResults) -> dict[str, Any]:
 def leaderboard(results: RunResults, out: Path) -> ReportSection | None:
     import pandas as pd
 
-    from .stats import NEEDS, average_ranks, cell_scores, ranks, summary
+    from automl_bench.statistics import NEEDS, average_ranks, cell_scores, ranks, summary
 
     if results.trials.empty:
         return None
@@ -85,8 +86,18 @@ def leaderboard(results: RunResults, out: Path) -> ReportSection | None:
 def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
     import pandas as pd
 
+    from automl_bench.statistics import (
+        MIN_SEEDS,
+        NEEDS,
+        average_ranks,
+        cell_scores,
+        entry_label,
+        friedman,
+        pairwise_wilcoxon,
+        ranks,
+    )
+
     from .figures import critical_difference, rank_table
-    from .stats import MIN_SEEDS, NEEDS, average_ranks, cell_scores, entry_label, friedman, pairwise_wilcoxon, ranks
 
     if results.trials.empty:
         return None
@@ -128,8 +139,9 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
 
 
 def anytime(results: RunResults, out: Path) -> ReportSection | None:
+    from automl_bench.statistics import cell_scores, normalised, time_to_target
+
     from .figures import anytime as draw
-    from .stats import cell_scores, normalised, time_to_target
 
     if results.trials.empty:
         return None
@@ -172,9 +184,10 @@ def learning(results: RunResults, out: Path) -> ReportSection | None:
 def transfer(results: RunResults, out: Path) -> ReportSection | None:
     import pandas as pd
 
+    from automl_bench.statistics import bootstrap_ci, cell_scores
+
     from .figures import colours
     from .figures import transfer as draw
-    from .stats import bootstrap_ci, cell_scores
 
     variants = {t: v for t, v in results.variants.items() if "shots" in v and "mode" in v}
     if not variants or results.trials.empty:

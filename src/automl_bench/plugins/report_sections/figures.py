@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from automl_bench import RunResults
-
-from .stats import CELL, best_so_far, entry_label
+from automl_bench.statistics import CELL, best_so_far, entry_label
 
 
 def _plt() -> Any:

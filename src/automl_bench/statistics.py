@@ -1,5 +1,9 @@
 """Statistics over seeds, from a run's tables: scipy and statsmodels do the statistics.
 
+A public module (beside `automl_bench` and `automl_bench.testing`): the leaderboard, the
+report's sections and any plugin's use the same functions. It imports numpy and pandas, so
+import it where a report or leaderboard is built, not at a plugin module's top.
+
 An *entry* is one backend x strategy of a task; seeds are its repeated measures. Seeds are
 shared across entries (trial seeds and data splits match), so comparisons between entries of
 one task are paired by seed.
@@ -26,15 +30,18 @@ def entry_label(backend: str, strategy: str, several_backends: bool) -> str:
 
 
 def cell_scores(results: RunResults) -> pd.DataFrame:
+    """`per_seed` of a run's trials and finals."""
+    return per_seed(results.trials, results.finals, results.metric)
+
+
+def per_seed(trials: pd.DataFrame, finals: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per cell: best validation score of its completed (``ok``) trials, as the
     leaderboard counts it; the test score of its best configuration; the 1-based trial that
     first reached the best; compute seconds and epochs (pruned trials' too); trial counts."""
-    trials = results.trials
     if trials.empty:
-        return pd.DataFrame(columns=[*CELL, "best", "test", "trials_to_best", "compute_seconds", "epochs",
-                                     "trials", "ok", "failed", "pruned"])
-    test_col = f"test_{results.metric}"
-    finals = results.finals
+        return pd.DataFrame(columns=[*CELL, "best", "test", "trials_to_best", "compute_seconds", "wall_seconds",
+                                     "epochs", "trials", "ok", "failed", "pruned"])
+    test_col = f"test_{metric}"
     rows = []
     for key, group in trials.groupby(CELL, sort=True):
         ok = group[(group["status"] == "ok") & group["value"].notna()]  # as the leaderboard and the runner
@@ -47,6 +54,7 @@ def cell_scores(results: RunResults) -> pd.DataFrame:
         rows.append({**dict(zip(CELL, key)), "best": best, "test": test,
                      "trials_to_best": first + 1 if first == first else np.nan,
                      "compute_seconds": float((group["train_seconds"] + group["eval_seconds"]).sum()),
+                     "wall_seconds": float(group["wall_seconds"].sum()),
                      "epochs": int(group["epochs"].sum()), "trials": len(group), "ok": len(ok),
                      "failed": int(group["status"].isin(["failed", "timeout"]).sum()),
                      "pruned": int((group["status"] == "pruned").sum())})
