@@ -16,8 +16,8 @@ COLUMNS = [
 
 
 def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: str) -> "pd.DataFrame":
-    """Per seed first (`automl_bench.statistics.cell_scores`: best validation score, its test
-    score, cost), then over seeds.
+    """Per seed first (`automl_bench.statistics.per_seed`: best validation score, its test score,
+    cost), then over seeds.
 
     - ``val_mean``/``val_std``: best validation score of the search, mean and sample std over seeds;
       ``val_ci_low``/``val_ci_high``: a 95% percentile-bootstrap interval of the mean (NaN below

@@ -76,20 +76,6 @@ def bootstrap_ci(values: Any, confidence: float = 0.95) -> tuple[float, float] |
     return float(ci.low), float(ci.high)
 
 
-def summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per entry and measure: seeds, mean, standard deviation and the 95% bootstrap interval."""
-    rows = []
-    for key, group in scores.groupby(ENTRY, sort=True):
-        for measure in ("best", "test", "trials_to_best", "compute_seconds"):
-            values = group[measure].dropna()
-            ci = bootstrap_ci(values)
-            rows.append({**dict(zip(ENTRY, key)), "measure": measure, "n": len(values),
-                         "mean": values.mean() if len(values) else np.nan,
-                         "std": values.std(ddof=1) if len(values) > 1 else np.nan,
-                         "ci_low": ci[0] if ci else np.nan, "ci_high": ci[1] if ci else np.nan})
-    return pd.DataFrame(rows)
-
-
 def ranks(scores: pd.DataFrame) -> pd.DataFrame:
     """Rank of every entry of a task on each seed by best validation score (1 = best; ties share
     the average rank; a cell with no successful trial ranks last)."""

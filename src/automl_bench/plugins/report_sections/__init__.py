@@ -38,37 +38,33 @@ def _palette(results: RunResults) -> dict[str, Any]:
 
 
 def leaderboard(results: RunResults, out: Path) -> ReportSection | None:
+    """The run's leaderboard (which carries the intervals and ranks), with the test interval and
+    the seeds in which no trial completed spelled out."""
     import pandas as pd
 
-    from automl_bench.statistics import NEEDS, average_ranks, cell_scores, ranks, summary
+    from automl_bench.statistics import NEEDS, cell_scores
 
-    if results.trials.empty:
+    board = results.leaderboard
+    if board.empty:
         return None
-    scores = cell_scores(results)
-    stats = summary(scores)
-    mean_rank = average_ranks(ranks(scores), ["task", "backend", "strategy"])
+    none_ok = cell_scores(results).query("ok == 0").groupby(["task", "backend", "strategy"]).size()
+
+    def ci(low: float, high: float) -> str:
+        return NEEDS if low != low else f"[{low:.4f}, {high:.4f}]"
+
     rows = []
-    for (task, backend, strategy), group in stats.groupby(["task", "backend", "strategy"], sort=False):
-        by = group.set_index("measure")
-        cells = scores[(scores["task"] == task) & (scores["backend"] == backend) & (scores["strategy"] == strategy)]
-
-        def ci(measure: str) -> str:
-            low, high = by.loc[measure, "ci_low"], by.loc[measure, "ci_high"]
-            return NEEDS if low != low else f"[{low:.4f}, {high:.4f}]"
-
+    for r in board.to_dict("records"):
+        empty = int(none_ok.get((r["task"], r["backend"], r["strategy"]), 0))
         rows.append({
-            "task": task, "backend": backend, "strategy": strategy, "seeds": int(by.loc["best", "n"]),
-            "best val (mean ± std)": f"{_num(by.loc['best', 'mean'])} ± {_num(by.loc['best', 'std'])}",
-            "best val 95% CI": ci("best"),
-            "test of best (mean ± std)": f"{_num(by.loc['test', 'mean'])} ± {_num(by.loc['test', 'std'])}",
-            "test 95% CI": ci("test"),
-            "trials to best": _num(by.loc["trials_to_best", "mean"], 1),
-            "compute s/seed": _num(by.loc["compute_seconds", "mean"], 1),
-            "trials (failed, pruned)": f"{int(cells['trials'].sum())} ({int(cells['failed'].sum())}, "
-                                       f"{int(cells['pruned'].sum())})"
-                                       + (f"; {_seeds(int((cells['ok'] == 0).sum()))} with none ok"
-                                          if (cells["ok"] == 0).any() else ""),
-            "avg rank": _num(mean_rank.get((task, backend, strategy), float("nan")), 2),
+            "task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seeds": r["seeds"],
+            "best val (mean ± std)": f"{_num(r['val_mean'])} ± {_num(r['val_std'])}",
+            "best val 95% CI": ci(r["val_ci_low"], r["val_ci_high"]),
+            "test of best (mean ± std)": f"{_num(r['test_mean'])} ± {_num(r['test_std'])}",
+            "test 95% CI": ci(r["test_ci_low"], r["test_ci_high"]),
+            "trials to best": _num(r["trials_to_best"], 1), "compute s/seed": _num(r["compute_seconds"], 1),
+            "trials (failed, pruned)": f"{r['trials']} ({r['failed']}, {r['pruned']})"
+                                       + (f"; {_seeds(empty)} with none ok" if empty else ""),
+            "avg rank": _num(r["avg_rank"], 2),
         })
     legend = (
         "- **best val**: the best validation score each search found; mean ± sample standard deviation over "
