@@ -19,7 +19,8 @@ def _seeds(n: int) -> str:
 
 
 def _table(frame: Any) -> str:
-    return frame.to_markdown(index=False) if len(frame) else "*(nothing to show)*"
+    # disable_numparse: cells keep the digits they were formatted with (no "-0" from "-0.0000")
+    return frame.to_markdown(index=False, disable_numparse=True) if len(frame) else "*(nothing to show)*"
 
 
 def _safe(name: str) -> str:
