@@ -34,31 +34,36 @@ def cell_scores(results: RunResults) -> pd.DataFrame:
     return per_seed(results.trials, results.finals, results.metric)
 
 
+PER_SEED = [*CELL, "best", "test", "trials_to_best", "compute_seconds", "wall_seconds", "epochs", "trials", "ok",
+            "failed", "pruned"]
+
+
 def per_seed(trials: pd.DataFrame, finals: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per cell: best validation score of its completed (``ok``) trials, as the
     leaderboard counts it; the test score of its best configuration; the 1-based trial that
-    first reached the best; compute seconds and epochs (pruned trials' too); trial counts."""
+    first reached the best; compute seconds and epochs (pruned trials' too); trial counts.
+    One pass of grouped sums and two merges, whatever the number of cells."""
     if trials.empty:
-        return pd.DataFrame(columns=[*CELL, "best", "test", "trials_to_best", "compute_seconds", "wall_seconds",
-                                     "epochs", "trials", "ok", "failed", "pruned"])
+        return pd.DataFrame(columns=PER_SEED)
+    ok = (trials["status"] == "ok") & trials["value"].notna()  # as the leaderboard and the runner
+    used = [*CELL, "trial", "status", "value", "train_seconds", "eval_seconds", "wall_seconds", "epochs"]
+    t = trials[used].assign(score=trials["value"].where(ok), is_ok=ok,
+                      compute_seconds=trials["train_seconds"] + trials["eval_seconds"],
+                      failed=trials["status"].isin(["failed", "timeout"]), pruned=trials["status"] == "pruned")
+    out = t.groupby(CELL, sort=True).agg(
+        best=("score", "max"), compute_seconds=("compute_seconds", "sum"), wall_seconds=("wall_seconds", "sum"),
+        epochs=("epochs", "sum"), trials=("trial", "size"), ok=("is_ok", "sum"), failed=("failed", "sum"),
+        pruned=("pruned", "sum")).reset_index()
+    reached = t[t["score"] == t.groupby(CELL)["score"].transform("max")]
+    out = out.merge((reached.groupby(CELL)["trial"].min() + 1).rename("trials_to_best").reset_index(),
+                    on=CELL, how="left")
     test_col = f"test_{metric}"
-    rows = []
-    for key, group in trials.groupby(CELL, sort=True):
-        ok = group[(group["status"] == "ok") & group["value"].notna()]  # as the leaderboard and the runner
-        best = float(ok["value"].max()) if len(ok) else np.nan
-        first = ok.loc[ok["value"] == best, "trial"].min() if len(ok) else np.nan
-        test = np.nan
-        if len(finals) and test_col in finals:
-            hit = finals[(finals[CELL] == list(key)).all(axis=1) & (finals["status"] == "ok")]
-            test = float(hit[test_col].iloc[0]) if len(hit) else np.nan
-        rows.append({**dict(zip(CELL, key)), "best": best, "test": test,
-                     "trials_to_best": first + 1 if first == first else np.nan,
-                     "compute_seconds": float((group["train_seconds"] + group["eval_seconds"]).sum()),
-                     "wall_seconds": float(group["wall_seconds"].sum()),
-                     "epochs": int(group["epochs"].sum()), "trials": len(group), "ok": len(ok),
-                     "failed": int(group["status"].isin(["failed", "timeout"]).sum()),
-                     "pruned": int((group["status"] == "pruned").sum())})
-    return pd.DataFrame(rows)
+    if len(finals) and test_col in finals:
+        tests = finals.loc[finals["status"] == "ok", [*CELL, test_col]].drop_duplicates(CELL)
+        out = out.merge(tests.rename(columns={test_col: "test"}), on=CELL, how="left")
+    else:
+        out["test"] = np.nan
+    return out[PER_SEED]
 
 
 def bootstrap_ci(values: Any, confidence: float = 0.95) -> tuple[float, float] | None:
