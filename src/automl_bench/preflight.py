@@ -77,8 +77,9 @@ def _data_problem(host: Any, data: Any, task: Any, cache: dict) -> str | None:
     return None
 
 
-def describe(blocked: dict[CellKey, str], *, keep_going: bool) -> str:
-    """One paragraph per reason, naming the cells it blocks, then what to do."""
+def describe(blocked: dict[CellKey, str]) -> str:
+    """One paragraph per reason, naming the cells it blocks, then what to do (a run that goes on
+    with --keep-going reports its blocked cells as not run instead)."""
     by_reason: dict[str, list[CellKey]] = {}
     for key, reason in blocked.items():
         by_reason.setdefault(reason, []).append(key)
@@ -87,5 +88,5 @@ def describe(blocked: dict[CellKey, str], *, keep_going: bool) -> str:
         names = ", ".join(str(k) for k in keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
         lines.append(f"{len(keys)} cell{'s' if len(keys) != 1 else ''} cannot run: {reason}\n  ({names})")
     them = "them" if len(blocked) > 1 else "it"
-    then = "" if keep_going else "; or rerun with --keep-going to run the other cells meanwhile"
-    return "\n".join(lines) + f"\nNothing was recorded for {them}: fix this and rerun the same command{then}"
+    return "\n".join(lines) + (f"\nNothing was recorded for {them}: fix this and rerun the same command; or "
+                               "rerun with --keep-going to run the other cells meanwhile")

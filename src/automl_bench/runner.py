@@ -207,7 +207,7 @@ class Runner:
                 store.close()
         blocked = check_cells(self.host, cells, pool)
         if blocked and not self.options.keep_going:
-            raise PreflightError(describe(blocked, keep_going=False))
+            raise PreflightError(describe(blocked))
         return blocked
 
     def _check_same_suite(self, store: Store, *, record: bool = True) -> None:
