@@ -353,9 +353,8 @@ class WorkerPool:
                 self.environments[backend] = message[1]
                 return None
             reason = message[1]
-        self.unavailable[backend] = f"backend {backend!r} could not start: {reason}"
         self._kill(worker)
-        return self.unavailable[backend]
+        return self._cannot_start(backend, reason)
 
     def close(self) -> None:
         """Stop every worker, letting each finish what it was told."""
@@ -368,6 +367,11 @@ class WorkerPool:
             self._kill(worker)
 
     # -- internals --------------------------------------------------------------------
+
+    def _cannot_start(self, backend: str, reason: str) -> str:
+        """Remember that ``backend``'s worker cannot start here, and why; returns the message."""
+        self.unavailable[backend] = f"backend {backend!r} could not start: {reason}"
+        return self.unavailable[backend]
 
     def _spawn(self, backend: str) -> _Worker:
         parent, child = self._ctx.Pipe()
@@ -404,9 +408,8 @@ class WorkerPool:
             if kind == "ready":
                 self.environments[worker.backend] = message[1]
             elif kind == "setup-failed":
-                self.unavailable[worker.backend] = f"backend {worker.backend!r} could not start: {message[1]}"
-                events.append(Finished(worker.job, TrialOutcome("failed", error=self.unavailable[worker.backend],
-                                                                infrastructure=True),
+                error = self._cannot_start(worker.backend, message[1])
+                events.append(Finished(worker.job, TrialOutcome("failed", error=error, infrastructure=True),
                                        time.monotonic() - worker.sent_at))
                 self._remove(worker)
             elif kind == "start":
