@@ -15,6 +15,7 @@ import json
 import math
 import shutil
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -83,8 +84,12 @@ class Cell:
     exhausted: bool = False
     final_state: str = "pending"  # pending | issued | done
     tested: int | None = None  # the trial whose configuration was scored on the test split
-    task_ref: TaskRef | None = None  # what workers need to know of the task
     blocked: str | None = None  # why this cell cannot run here (preflight, or an environment failure)
+
+    @cached_property
+    def task_ref(self) -> TaskRef:
+        """What workers need to know of the task."""
+        return _task_ref(self.task)
 
     def trial_seed(self, number: int) -> int:
         # Shared across backends and strategies: trial n of seed s trains from the same seed everywhere.
@@ -159,7 +164,8 @@ class Runner:
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
             store = Store(self.directory / DB_NAME)
             self._check_same_suite(store)
-            store.set_meta("suite", json.dumps(describe_suite(self.suite)))  # for `bench report`
+            description = describe_suite(self.suite)
+            store.set_meta("suite", json.dumps(description))  # for `bench report`
             if self.options.retry_failed:
                 store.supersede_failed()
             cells = self._cells(store)
@@ -185,7 +191,7 @@ class Runner:
                     store.close()
         try:
             not_run = {str(c.key): c.blocked for c in cells if c.blocked is not None}
-            results = collect(store, self.directory, describe_suite(self.suite), not_run)
+            results = collect(store, self.directory, description, not_run)
         finally:
             store.close()
         write_reports(self.host, results, self.suite.model.reporters)
@@ -250,7 +256,7 @@ class Runner:
             options = {**spec.options, **model.strategy.get(strategy_name, {})}
             objective = f"val_{task.definition.metric}"
             strategy = spec.factory(space=task.space, seed=derive_seed(key.seed, task.name, "strategy"), **options)
-            cell = Cell(key, task, strategy, self.max_trials, objective, task_ref=_task_ref(task))
+            cell = Cell(key, task, strategy, self.max_trials, objective)
             recorded = store.finished_trials(key)
             strategy.restore(recorded)
             if pruner_name:
@@ -306,7 +312,6 @@ class Runner:
 
     def _job(self, cell: Cell, number: int, params: dict, *, final: bool) -> Job:
         t = cell.task.definition
-        assert cell.task_ref is not None
         request = TrialRequest(
             key=f"{cell.key}#{'final' if final else number}", task=cell.task_ref, params=params,
             seed=cell.trial_seed(number), max_epochs=self.max_epochs, evaluate_test=final,
