@@ -53,7 +53,7 @@ def load_results(directory: Path) -> RunResults:
 def _guess_description(store: "Store") -> dict[str, Any]:
     """For stores written before the suite was recorded with them: its name; the metric from the
     trials' metric names; no variants and no model families (the pictures that need them say so)."""
-    trials = store.rows("trials")
+    trials = store.rows("trials", without=("history",))  # the metric names are all it needs
     names = {k for r in trials[:100] for k in json.loads(r["metrics"]) if k.startswith("val_") and k != "val_loss"}
     return {"name": store.meta("suite_name") or "suite", "variants": {}, "tasks": {},
             "metric": names.pop().removeprefix("val_") if len(names) == 1 else "score"}
