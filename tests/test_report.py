@@ -214,3 +214,27 @@ def test_best_so_far_carries_over_trials_without_a_score(tmp_path):
     curve = stats.best_so_far(load_results(directory).trials).query("strategy == 'a'")
     assert list(curve["best_so_far"]) == [0.5, 0.90, 0.90]
     assert list(curve["seconds_so_far"]) == [1.5, 3.0, 4.0]
+
+
+def test_transfer_tasks_get_a_picture_from_the_leaderboard(tmp_path):
+    directory = tmp_path / "tr"
+    directory.mkdir()
+    store = Store(directory / "bench.sqlite")
+    variants = {f"x-k{k}-{m}": {"base": "x", "shots": k, "mode": m} for k in (10, 100) for m in ("scratch", "frozen")}
+    store.set_meta("suite", json.dumps({"name": "tr", "metric": "accuracy", "variants": variants,
+                                        "tasks": {t: {"model": "cnn", "dataset": "toy"} for t in variants}}))
+    run = store.start_run({})
+    for task, v in variants.items():
+        for seed in range(3):
+            score = 0.5 + v["shots"] / 1000 + (0.1 if v["mode"] == "frozen" else 0) + seed / 100
+            cell = CellKey(task, "toy", "random", seed)
+            store.record_trial(cell, 0, run, 1, {}, TrialOutcome("ok", {"val_accuracy": score}, epochs=1), score, 0.1)
+            store.record_final(cell, 0, run, {}, TrialOutcome("ok", {"test_accuracy": score}))
+    store.close()
+    results = load_results(directory)
+    text = write_report(get_plugin_manager(), results)[0].read_text()
+    assert "## Transfer" in text and "![Transfer on x](transfer-x.png)" in text
+    assert (directory / "report" / "transfer-x.png").stat().st_size > 1000
+    frozen = results.leaderboard.set_index("task").loc["x-k10-frozen"]
+    # 0.5 + 10/1000 + 0.1, plus 0, 0.01 and 0.02 on seeds 0-2: mean 0.62
+    assert frozen["test_mean"] == pytest.approx(0.62) and frozen["test_ci_low"] <= 0.62 <= frozen["test_ci_high"]

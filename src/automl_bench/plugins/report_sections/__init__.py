@@ -179,27 +179,20 @@ def learning(results: RunResults, out: Path) -> ReportSection | None:
 
 
 def transfer(results: RunResults, out: Path) -> ReportSection | None:
-    import pandas as pd
-
-    from automl_bench.statistics import bootstrap_ci, cell_scores
-
+    """The leaderboard's test score and its interval for each transfer task, by shots and mode."""
     from .figures import colours
     from .figures import transfer as draw
 
     variants = {t: v for t, v in results.variants.items() if "shots" in v and "mode" in v}
-    if not variants or results.trials.empty:
+    board = results.leaderboard[results.leaderboard["task"].isin(variants)]
+    if board.empty:
         return None
-    scores = cell_scores(results)
-    scores = scores[scores["task"].isin(variants)]
-    several = scores["backend"].nunique() > 1
-    rows = []
-    for (task, backend), group in scores.groupby(["task", "backend"]):
-        v = variants[task]
-        ci = bootstrap_ci(group["test"])
-        rows.append({"base": v["base"], "shots": v["shots"], "label": f"{backend}/{v['mode']}" if several else v["mode"],
-                     "mean": group["test"].mean(), "ci_low": ci[0] if ci else float("nan"),
-                     "ci_high": ci[1] if ci else float("nan")})
-    table = pd.DataFrame(rows)
+    # one line per mode, and per backend and strategy where the matrix has several
+    naming = [c for c in ("backend", "strategy") if board[c].nunique() > 1]
+    table = board.assign(
+        base=[variants[t]["base"] for t in board["task"]], shots=[variants[t]["shots"] for t in board["task"]],
+        label=["/".join([*(r[c] for c in naming), variants[r["task"]]["mode"]]) for r in board.to_dict("records")],
+    ).rename(columns={"test_mean": "mean", "test_ci_low": "ci_low", "test_ci_high": "ci_high"})
     palette = colours(list(table["label"]))
     parts = [f"![Transfer on {base}]({draw(group, base, out / f'transfer-{_safe(base)}.png', palette).name})"
              for base, group in table.groupby("base")]
