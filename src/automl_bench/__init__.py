@@ -17,7 +17,16 @@ from automl_bench.data import as_model_input, augment, make_dataset
 from automl_bench.downloads import RemoteFile, data_root, fetch
 from automl_bench.errors import BackendUnavailableError, BenchError, DataError, PluginError, require
 from automl_bench.interfaces import Backend, Pruner, Reporter, Strategy
-from automl_bench.models import BN_EPSILON, BN_MOMENTUM, FAMILIES, ModelConfig, build_config
+from automl_bench.models import (
+    BN_EPSILON,
+    BN_MOMENTUM,
+    CALIBRATION,
+    FAMILIES,
+    CalibrationShape,
+    ModelConfig,
+    build_config,
+    calibration_data,
+)
 from automl_bench.records import (
     BackendSpec,
     CellKey,
@@ -75,11 +84,14 @@ __all__ = [
     # helpers for backends
     "BN_EPSILON",
     "BN_MOMENTUM",
+    "CALIBRATION",
+    "CalibrationShape",
     "FAMILIES",
     "EpochControl",
     "as_model_input",
     "augment",
     "build_config",
+    "calibration_data",
     # helpers for datasets
     "RemoteFile",
     "data_root",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -51,6 +52,17 @@ def git_commit(cwd: str | None = None) -> str:
         return ""
 
 
+def machine_id() -> str:
+    """Which machine a run ran on, without naming it: a digest of its host name (and of
+    /etc/machine-id where there is one). Two runs with the same id ran on the same machine."""
+    try:
+        with open("/etc/machine-id", encoding="utf-8") as f:
+            ident = f.read().strip()
+    except OSError:
+        ident = ""
+    return hashlib.sha256(f"{platform.node()}\n{ident}".encode()).hexdigest()[:12]
+
+
 def capture(suite_sha256: str, suite_dir: str | None = None, packages: Sequence[str] = ()) -> dict[str, Any]:
     """The run's environment; ``packages`` adds distributions (a backend's framework) to report."""
     import psutil
@@ -60,6 +72,7 @@ def capture(suite_sha256: str, suite_dir: str | None = None, packages: Sequence[
         "git_commit": git_commit(suite_dir),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "machine": machine_id(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count() or 0,
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),

@@ -77,6 +77,18 @@ class Backend(ABC):
     def release(self, model: Any) -> None:
         """Free what the model holds (GPU memory, graphs) before the next trial."""
 
+    def calibration_workload(self) -> Callable[[], None] | None:
+        """A fixed small training workload written directly in the backend's framework, not
+        through ``fit``, so that a change to the backend's own code does not change it.
+
+        The harness calls it once to warm up, then times it a few times when a run starts and
+        records the fastest (`bench compare` divides trial times by it to compare runs made on
+        different machines). Every call must do the same work, on the device ``setup`` chose,
+        and take well under a second. None (the default): no calibration figure, and
+        `bench compare` says so and compares this backend's times raw.
+        """
+        return None
+
     # -- transfer tasks: a backend whose spec says ``transfer=True`` implements these ----
 
     def save(self, model: Any, path: "Path") -> None:

@@ -152,7 +152,7 @@ class Runner:
                   for b in self.suite.model.matrix.backends}
         pool = WorkerPool(self.options.workers or execution.workers, self.host.extra_modules,
                           execution.threads, execution.device, log_dir=self.directory / "logs",
-                          max_trials_per_worker=limits)
+                          max_trials_per_worker=limits, calibrate=execution.calibrate)
         store: Store | None = None
         run_id, finished = None, False
         try:
@@ -186,7 +186,8 @@ class Runner:
             self.observer.stop()
             if store is not None:
                 if run_id is not None:
-                    store.update_run_environment(run_id, {**environment, "backends": pool.environments})
+                    store.update_run_environment(run_id, {**environment, "backends": pool.environments,
+                                                         "calibration": pool.calibrations})
                 if not finished:
                     store.close()
         try:

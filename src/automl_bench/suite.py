@@ -190,6 +190,8 @@ class Execution(_Strict):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     max_trials_per_worker: StrictInt | None = Field(
         None, ge=1, description="replace a worker after this many trials (default: the backend's own limit)")
+    calibrate: StrictBool = Field(True, description="time each backend's calibration workload when a run starts "
+                                                    "(`bench compare` uses it across machines)")
 
 
 class SuiteModel(_Strict):

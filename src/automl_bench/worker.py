@@ -31,13 +31,14 @@ from automl_bench.records import DataRef, EpochReport, Splits, TaskRef, TrialOut
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                "TF_NUM_INTEROP_THREADS")
 SETUP_TIMEOUT = 300.0  # seconds a worker may take to import its framework
+CALIBRATION_REPEATS = 5  # timed runs of a backend's calibration workload, after one to warm up
 
 
 # =========================================================================== child side
 
 
 def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], threads: int, device: str,
-                log_path: str | None = None) -> None:
+                log_path: str | None = None, calibrate: bool = False) -> None:
     if log_path:  # frameworks write to fds 1 and 2 directly: keep that out of the progress display
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
@@ -53,7 +54,8 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
         host = get_plugin_manager(plugin_modules)
         instance = host.backend(backend).factory()
         instance.setup(threads=threads, device=device)
-        conn.send(("ready", dict(instance.environment())))
+        environment = dict(instance.environment())
+        conn.send(("ready", environment, calibration(instance) if calibrate else None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records it
         conn.send(("setup-failed", _describe(exc)))
         return
@@ -71,6 +73,25 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
             conn.send(("done", request.key, outcome))
         except (BrokenPipeError, OSError):
             return
+
+
+def calibration(backend: Any, repeats: int = CALIBRATION_REPEATS) -> dict[str, Any]:
+    """Time the backend's calibration workload: ``{"seconds": fastest of repeats}``, ``{"error":
+    why}`` if it raised, or ``{}`` if the backend has none. The fastest run is the one least
+    disturbed by whatever else the machine was doing (as `timeit` advises)."""
+    try:
+        workload = backend.calibration_workload()
+        if workload is None:
+            return {}
+        workload()  # warm-up: first-call costs (allocation, kernels, graph tracing) are not the machine's speed
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            workload()
+            times.append(time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - a run goes on without a calibration figure, and records why
+        return {"error": _describe(exc)}
+    return {"seconds": min(times), "repeats": repeats}
 
 
 def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, conn: Connection | None,
@@ -264,7 +285,8 @@ class WorkerPool:
     """Up to ``size`` workers; each is bound to one backend and reused while jobs for it come."""
 
     def __init__(self, size: int, plugin_modules: Sequence[str] = (), threads: int = 1, device: str = "cpu",
-                 log_dir: Path | None = None, max_trials_per_worker: dict[str, int | None] | None = None):
+                 log_dir: Path | None = None, max_trials_per_worker: dict[str, int | None] | None = None,
+                 calibrate: bool = False):
         self.size = size
         self.max_trials_per_worker = max_trials_per_worker or {}  # backend -> limit
         self.log_dir = log_dir
@@ -273,6 +295,10 @@ class WorkerPool:
         self.device = device
         self.workers: list[_Worker] = []
         self.environments: dict[str, dict[str, str]] = {}  # backend -> what its worker reported
+        #: backend -> its calibration (`calibration`), timed by the first worker of each backend
+        #: when ``calibrate`` is set
+        self.calibrations: dict[str, dict[str, Any]] = {}
+        self.calibrate = calibrate
         self.unavailable: dict[str, str] = {}  # backend -> why its worker could not start
         self._ctx = mp.get_context("spawn")
 
@@ -350,7 +376,7 @@ class WorkerPool:
                 worker.process.join(timeout=5)
                 message = ("setup-failed", f"worker process died ({_exit_reason(worker.process.exitcode)})")
             if message[0] == "ready":
-                self.environments[backend] = message[1]
+                self._ready(backend, message)
                 return None
             reason = message[1]
         self._kill(worker)
@@ -373,6 +399,11 @@ class WorkerPool:
         self.unavailable[backend] = f"backend {backend!r} could not start: {reason}"
         return self.unavailable[backend]
 
+    def _ready(self, backend: str, message: tuple) -> None:
+        self.environments[backend] = message[1]
+        if message[2] is not None:
+            self.calibrations[backend] = message[2]
+
     def _spawn(self, backend: str) -> _Worker:
         parent, child = self._ctx.Pipe()
         log_path = None
@@ -380,7 +411,8 @@ class WorkerPool:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             log_path = str(self.log_dir / f"worker-{backend}.log")
         process = self._ctx.Process(
-            target=worker_main, args=(child, backend, self.plugin_modules, self.threads, self.device, log_path),
+            target=worker_main, args=(child, backend, self.plugin_modules, self.threads, self.device, log_path,
+                                      self.calibrate and backend not in self.calibrations),
             name=f"bench-worker-{backend}", daemon=True,
         )
         process.start()
@@ -406,7 +438,7 @@ class WorkerPool:
                 break
             kind = message[0]
             if kind == "ready":
-                self.environments[worker.backend] = message[1]
+                self._ready(worker.backend, message)
             elif kind == "setup-failed":
                 error = self._cannot_start(worker.backend, message[1])
                 events.append(Finished(worker.job, TrialOutcome("failed", error=error, infrastructure=True),

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from automl_bench import (
     BN_EPSILON,
     BN_MOMENTUM,
+    CALIBRATION,
     Backend,
     BackendSpec,
     BackendUnavailableError,
@@ -21,6 +22,7 @@ from automl_bench import (
     EpochReport,
     as_model_input,
     augment,
+    calibration_data,
     hookimpl,
 )
 
@@ -125,6 +127,24 @@ class KerasBackend(Backend):
     def release(self, model) -> None:
         del model
         self.keras.backend.clear_session()  # drops graphs and layers; also runs gc
+
+    def calibration_workload(self):
+        """`CALIBRATION`'s MLP in plain Keras, built and compiled once; each call is one epoch of
+        ``model.fit``, Keras' own training loop."""
+        keras, c = self.keras, CALIBRATION
+        x, y = calibration_data()
+        init = keras.initializers.GlorotUniform(seed=0)
+        model = keras.Sequential([keras.Input((c.inputs,))]
+                                 + [keras.layers.Dense(c.hidden, activation="relu", kernel_initializer=init)
+                                    for _ in range(c.layers)]
+                                 + [keras.layers.Dense(c.classes, kernel_initializer=init)])
+        model.compile(optimizer=keras.optimizers.SGD(0.01),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+        def workload() -> None:
+            model.fit(x, y, batch_size=c.batch, epochs=1, shuffle=False, verbose=0)
+
+        return workload
 
 
 def _size(shape) -> int:

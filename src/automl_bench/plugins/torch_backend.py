@@ -11,12 +11,14 @@ from typing import Any, Mapping
 from automl_bench import (
     BN_EPSILON,
     BN_MOMENTUM,
+    CALIBRATION,
     Backend,
     BackendSpec,
     BackendUnavailableError,
     EpochControl,
     EpochReport,
     augment,
+    calibration_data,
     hookimpl,
 )
 
@@ -136,6 +138,30 @@ class TorchBackend(Backend):
         del model
         if self.device.type == "cuda":
             self.torch.cuda.empty_cache()
+
+    def calibration_workload(self):
+        """`CALIBRATION`'s MLP in plain PyTorch, built once; each call trains it one pass."""
+        torch, c = self.torch, CALIBRATION
+        nn = torch.nn
+        x, y = (torch.as_tensor(a, device=self.device) for a in calibration_data())
+        with torch.random.fork_rng(devices=[]):  # trials seed torch themselves; leave its state alone
+            torch.manual_seed(0)
+            widths = [c.inputs] + [c.hidden] * c.layers
+            layers = [m for a, b in zip(widths, widths[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
+            model = nn.Sequential(*layers, nn.Linear(c.hidden, c.classes)).to(self.device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        cuda = self.device.type == "cuda"
+
+        def workload() -> None:
+            for start in range(0, c.steps * c.batch, c.batch):
+                optimizer.zero_grad(set_to_none=True)
+                loss = nn.functional.cross_entropy(model(x[start:start + c.batch]), y[start:start + c.batch])
+                loss.backward()
+                optimizer.step()
+            if cuda:
+                torch.cuda.synchronize()
+
+        return workload
 
     # -- internals --------------------------------------------------------------------
 

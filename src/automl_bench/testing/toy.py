@@ -8,7 +8,12 @@ a strategy, a pruner or a reporter without a framework. The ``activation`` knob 
     relu -> ok     tanh -> raise     sigmoid -> NaN metrics     elu -> hang     gelu -> kill own process
 
 The score is known in closed form: ``val_accuracy = 1 - (log10(learning_rate) + 2)**2 / 10``,
-best at learning_rate = 0.01. ``TOY_EPOCH_SECONDS`` makes each epoch sleep (for kill tests).
+best at learning_rate = 0.01. Environment variables plant what tests need:
+
+- ``TOY_EPOCH_SECONDS``: each epoch sleeps this long (kill tests; timings for `bench compare`);
+- ``TOY_SCORE_SHIFT``: added to every accuracy (a planted regression, for testing a CI gate);
+- ``TOY_CALIBRATION_SECONDS``: what its calibration workload sleeps (default 0.001): scale it
+  with ``TOY_EPOCH_SECONDS`` to play a slower machine, leave it to play slower code.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ class ToyBackend(Backend):
             if pause:
                 time.sleep(pause)
             report(EpochReport(epoch, {"train_loss": 1.0 / epoch, "val_loss": 1.0 / epoch,
-                                       "val_accuracy": toy_score(config.learning_rate)}))
+                                       "val_accuracy": toy_score(config.learning_rate) + _shift()}))
         if behaviour == "raise":
             raise RuntimeError("toy backend was told to fail")
         if behaviour == "hang":
@@ -54,7 +59,15 @@ class ToyBackend(Backend):
     def evaluate(self, model, x, y):
         if model["nan"]:
             return {"accuracy": float("nan"), "loss": float("nan")}
-        return {"accuracy": toy_score(model["lr"]) + (model["seed"] % 1000) * 1e-9, "loss": 0.5}
+        return {"accuracy": toy_score(model["lr"]) + _shift() + (model["seed"] % 1000) * 1e-9, "loss": 0.5}
+
+    def calibration_workload(self):
+        pause = float(os.environ.get("TOY_CALIBRATION_SECONDS", "0.001"))
+        return lambda: time.sleep(pause)
+
+
+def _shift() -> float:
+    return float(os.environ.get("TOY_SCORE_SHIFT", "0"))
 
 
 def load_toy():

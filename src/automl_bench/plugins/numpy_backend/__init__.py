@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from automl_bench import Backend, BackendSpec, EpochControl, EpochReport, as_model_input, augment, hookimpl
+from automl_bench import (
+    CALIBRATION,
+    Backend,
+    BackendSpec,
+    EpochControl,
+    EpochReport,
+    as_model_input,
+    augment,
+    calibration_data,
+    hookimpl,
+)
 
 EVAL_CHUNK = 1024
 
@@ -65,6 +75,34 @@ class NumpyBackend(Backend):
 
     def evaluate(self, model, x, y):
         return scores(model, as_model_input(x, model.config.family), y)
+
+    def calibration_workload(self):
+        """`CALIBRATION`'s MLP in plain NumPy (matrix products, not this backend's layers);
+        each call trains it one pass."""
+        import numpy as np
+
+        c = CALIBRATION
+        x, y = calibration_data()
+        rng = np.random.default_rng(0)
+        widths = [c.inputs] + [c.hidden] * c.layers + [c.classes]
+        weights = [(rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32) for a, b in zip(widths, widths[1:])]
+        onehot = np.eye(c.classes, dtype=np.float32)[y]
+
+        def workload() -> None:
+            for start in range(0, c.steps * c.batch, c.batch):
+                acts = [x[start:start + c.batch]]
+                for w in weights[:-1]:
+                    acts.append(np.maximum(acts[-1] @ w, 0))
+                logits = acts[-1] @ weights[-1]
+                p = np.exp(logits - logits.max(axis=1, keepdims=True))
+                grad = (p / p.sum(axis=1, keepdims=True) - onehot[start:start + c.batch]) / c.batch
+                for i in range(len(weights) - 1, -1, -1):
+                    step = acts[i].T @ grad
+                    if i:
+                        grad = (grad @ weights[i].T) * (acts[i] > 0)
+                    weights[i] -= 0.01 * step
+
+        return workload
 
 
 def scores(net, x, y) -> dict[str, float]:
