@@ -61,7 +61,10 @@ class BenchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_USAGE  # click's own is 2, which here means "a cell could not run"
+            # click's own is 2, which `bench run` uses for "a cell could not run"; `bench compare`
+            # keeps 1 for "a regression", so its usage errors are 2, "cannot compare"
+            command = exc.ctx.command if exc.ctx is not None else None
+            exc.exit_code = getattr(command, "usage_exit_code", EXIT_USAGE)
             raise
         except BenchError as exc:
             if ctx.obj is not None and ctx.obj.debug:
@@ -165,6 +168,111 @@ def report(state: State, results_dir: Path, open_: bool) -> None:
         click.echo(str(path))
     if open_:
         click.launch(str(written[1]))
+
+
+@cli.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=Path("-"),
+              show_default=True, help="The file to write (- for standard output).")
+@click.pass_obj
+def export(state: State, results_dir: Path, output: Path) -> None:
+    """Write RESULTS_DIR's measurements per cell and seed, with the suite's identity, the
+    environment and each backend's calibration figure, as a small JSON file to commit or keep
+    as a CI artifact: the baseline of `bench compare`."""
+    from automl_bench.baseline import from_results, write
+
+    baseline = from_results(results_dir)
+    if str(output) == "-":
+        click.echo(baseline.to_json(), nl=False)
+        return
+    write(baseline, output)
+    click.echo(f"{output}: {len(baseline.rows)} cell-seeds of suite {baseline.suite.name!r}", err=True)
+
+
+COMPARE_EXIT_CODES = """\b
+Exit status:
+  0    no gated metric regressed (or --fail-on never)
+  1    a gated metric regressed
+  2    the inputs cannot be compared: a missing or corrupt file, another suite version,
+       other budgets (unless --allow-suite-change), no common cell, a bad option"""
+
+
+def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    from typing import get_args
+
+    from automl_bench.suite import GatedMetric
+
+    if value is None:
+        return None
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    valid = get_args(GatedMetric)
+    bad = [n for n in names if n not in valid]
+    if bad or not names:
+        raise click.BadParameter(f"{', '.join(bad) or 'nothing'}: choose from {', '.join(valid)}")
+    return names
+
+
+@cli.command(epilog=COMPARE_EXIT_CODES)
+@click.argument("baseline", type=click.Path(path_type=Path))
+@click.argument("current", type=click.Path(path_type=Path))
+@click.option("--alpha", type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
+              help="False-alarm rate over the whole comparison (Holm) [suite's [regression], else 0.05].")
+@click.option("--max-score-drop", type=click.FloatRange(0, 1, max_open=True),
+              help="Tolerated drop of a score, absolute [suite's, else 0.01].")
+@click.option("--max-slowdown", type=click.FloatRange(1, 100), help="Tolerated time ratio [suite's, else 1.10].")
+@click.option("--gate", callback=_gate, metavar="METRICS",
+              help="Comma-separated metrics to judge: best_val, test, epoch_seconds, wall_seconds "
+                   "[suite's, else best_val,test,epoch_seconds].")
+@click.option("--fail-on", type=click.Choice(["regression", "never"]), default="regression", show_default=True,
+              help="Exit 1 on a regression, or never (report only).")
+@click.option("--allow-suite-change", is_flag=True,
+              help="Compare results of different suite versions, epoch caps or trial budgets anyway.")
+@click.option("--time-basis", type=click.Choice(["auto", "raw", "calibrated"]), default="auto", show_default=True,
+              help="auto: raw times on one machine, calibrated times across machines.")
+@click.option("--aa", is_flag=True, help="Both sides ran the same code: also show each metric's noise, to set "
+                                         "tolerances from.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the markdown (printed on standard output) to this file.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write JUnit XML: a test case per cell and metric, a regression a failure.")
+@click.option("--json-scores", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write scores in github-action-benchmark's format (tool: customBiggerIsBetter).")
+@click.option("--json-times", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write times in github-action-benchmark's format (tool: customSmallerIsBetter).")
+@click.pass_obj
+def compare(state: State, baseline: Path, current: Path, alpha: float | None, max_score_drop: float | None,
+            max_slowdown: float | None, gate: tuple[str, ...] | None, fail_on: str, allow_suite_change: bool,
+            time_basis: str, aa: bool, markdown_path: Path | None, junit_path: Path | None,
+            json_scores: Path | None, json_times: Path | None) -> None:
+    """Is CURRENT worse than BASELINE by more than the tolerances? Each is a results directory or a
+    file written by `bench export`. Prints markdown; see docs/regression.md."""
+    from automl_bench import baseline as baselines
+    from automl_bench import compare_formats as formats
+    from automl_bench.compare import Settings
+    from automl_bench.compare import compare as run_compare
+
+    base, cur = baselines.read(baseline), baselines.read(current)
+    settings = Settings.resolve(cur, alpha=alpha, max_score_drop=max_score_drop, max_slowdown=max_slowdown,
+                                gate=gate, time_basis=time_basis, allow_suite_change=allow_suite_change)
+    comparison = run_compare(base, cur, settings)
+    text = formats.markdown(comparison, aa=aa)
+    click.echo(text, nl=False)
+    for path, content in ((markdown_path, lambda: text), (junit_path, lambda: formats.junit(comparison)),
+                          (json_scores, lambda: formats.benchmark_json(comparison, "scores")),
+                          (json_times, lambda: formats.benchmark_json(comparison, "times"))):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content(), encoding="utf-8")
+    for warning in comparison.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    status = comparison.exit_status(fail_on)  # type: ignore[arg-type]
+    if comparison.regressions:
+        click.echo(f"{len(comparison.regressions)} regression(s): " + ", ".join(
+            f"{r.cell} {r.metric}" for r in comparison.regressions[:5]), err=True)
+    sys.exit(status)
+
+
+compare.usage_exit_code = 2  # type: ignore[attr-defined]
 
 
 @cli.command()

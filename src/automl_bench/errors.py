@@ -59,6 +59,13 @@ class ResultsError(BenchError):
     """The results directory cannot be used (locked by another run, or from another suite)."""
 
 
+class CompareError(BenchError):
+    """`bench compare` cannot compare its inputs (missing or corrupt, another suite version, no
+    common cell): exit status 2, so that CI tells it from a regression (1)."""
+
+    exit_code = 2
+
+
 def require(module: str, *, needed_by: str, install: str, error: type[BenchError] = PluginError) -> Any:
     """Import an optional dependency, or raise ``error`` saying what needs it and how to install it:
     ``optuna = require("optuna", needed_by="strategy 'tpe'", install="pip install 'automl-bench[search]'")``."""

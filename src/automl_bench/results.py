@@ -25,6 +25,7 @@ def describe_suite(suite: "Suite") -> dict[str, Any]:
         "metric": metrics.pop() if len(metrics) == 1 else "score",
         "variants": {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant},
         "tasks": {t.name: {"model": t.definition.model, "dataset": t.definition.dataset} for t in suite.tasks},
+        "regression": suite.model.regression.model_dump(),  # how `bench compare` judges these results
     }
 
 

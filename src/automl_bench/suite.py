@@ -194,6 +194,21 @@ class Execution(_Strict):
                                                     "(`bench compare` uses it across machines)")
 
 
+#: The metrics `bench compare` can gate on (docs/regression.md), and those it gates on by default.
+GatedMetric = Literal["best_val", "test", "epoch_seconds", "wall_seconds"]
+DEFAULT_GATE = ("best_val", "test", "epoch_seconds")
+
+
+class Regression(_Strict):
+    """Settings of `bench compare` for this suite (docs/regression.md); the command line overrides them."""
+
+    alpha: FiniteFloat = Field(0.05, gt=0, lt=0.5, description="family-wise false-alarm rate (Holm over every test)")
+    max_score_drop: FiniteFloat = Field(0.01, ge=0, lt=1, description="tolerated drop of a score (absolute)")
+    max_slowdown: FiniteFloat = Field(1.10, ge=1, le=100, description="tolerated ratio of times, current / baseline")
+    gate: list[GatedMetric] = Field(default_factory=lambda: list(DEFAULT_GATE), min_length=1,
+                                    description="the metrics a regression is judged on")
+
+
 class SuiteModel(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
@@ -207,6 +222,7 @@ class SuiteModel(_Strict):
     pruner: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per pruner")
     execution: Execution = Execution()
     reporters: list[str] | None = None
+    regression: Regression = Regression()
 
 
 # --------------------------------------------------------------------------- loaded suite
@@ -282,8 +298,14 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
         problems += _check_components(model, tasks, host, locate)
     if problems:
         raise SuiteError(str(path), problems)
-    return Suite(path=path, model=model, tasks=tasks, sha256=content_sha256(data),
+    return Suite(path=path, model=model, tasks=tasks, sha256=content_sha256(identity(data)),
                  file_sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def identity(data: dict[str, Any]) -> dict[str, Any]:
+    """What of a suite decides its results: all but the `[regression]` table, which only says how
+    `bench compare` judges them (changing a tolerance does not make results incomparable)."""
+    return {k: v for k, v in data.items() if k != "regression"}
 
 
 def content_sha256(data: Any) -> str:

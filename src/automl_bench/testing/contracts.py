@@ -283,6 +283,23 @@ class BackendContract(_BackendUnderTest):
         with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
             self.fit(backend, family, dropout=1.5)
 
+    def test_calibration_workload_leaves_training_unchanged(self, backend, family, trained):
+        """Optional: a backend without a calibration workload has nothing to check. One that has
+        one runs it repeatedly in well under a second, and a fit afterwards gives the same
+        numbers as before (the workload does not touch the framework's seeded state)."""
+        import time
+
+        workload = backend.calibration_workload()
+        if workload is None:
+            pytest.skip("this backend has no calibration workload (times are then compared raw only)")
+        assert callable(workload)
+        start = time.perf_counter()
+        for _ in range(3):
+            workload()
+        assert time.perf_counter() - start < 30  # generous: "well under a second" is the aim, not a test
+        _, reports = self.fit(backend, family, seed=0)
+        assert [r.metrics for r in reports] == [r.metrics for r in trained[1]]
+
     def test_environment_names_the_device(self, backend):
         assert "device" in backend.environment()
 
