@@ -39,7 +39,9 @@ class SeedRow(_Model):
     test: float | None
     #: 1-based trial that first reached the best score
     trials_to_best: float | None
-    #: compute seconds (train + evaluation) per epoch trained, over every trial of the cell
+    #: compute seconds (train + evaluation) per epoch: the median over the cell's completed and
+    #: pruned trials (a median, so that one trial slowed by something else on the machine does
+    #: not move it)
     epoch_seconds: float | None
     #: wall seconds its trials held a worker (start-up and data loading included)
     wall_seconds: float | None
@@ -107,9 +109,10 @@ def from_results(directory: Path) -> Baseline:
     finally:
         store.close()
     scores = cell_scores(results)
+    per_epoch = _epoch_seconds(results.trials)
     rows = [SeedRow(task=r.task, backend=r.backend, strategy=r.strategy, seed=int(r.seed),
                     best_val=_number(r.best), test=_number(r.test), trials_to_best=_number(r.trials_to_best),
-                    epoch_seconds=_number(r.compute_seconds / r.epochs) if r.epochs else None,
+                    epoch_seconds=_number(per_epoch.get((r.task, r.backend, r.strategy, r.seed))),
                     wall_seconds=_number(r.wall_seconds), trials=int(r.trials), failed=int(r.failed))
             for r in scores.itertuples()]
     trained = [r for r in runs if r.get("backends")]  # a resumed run with nothing left started no worker
@@ -129,6 +132,15 @@ def from_results(directory: Path) -> Baseline:
         regression=description.get("regression", {}), environment=environment,
         machines=sorted({r["machine"] for r in runs if r.get("machine")}),
         calibration={b: stats.median(v) for b, v in calibration.items()}, rows=rows, source=str(directory))
+
+
+def _epoch_seconds(trials: Any) -> dict[tuple, float]:
+    """Per cell and seed, the median over completed and pruned trials of compute seconds per epoch."""
+    if trials.empty:
+        return {}
+    t = trials[trials["status"].isin(["ok", "pruned"]) & (trials["epochs"] > 0)]
+    per_trial = (t["train_seconds"] + t["eval_seconds"]) / t["epochs"]
+    return per_trial.groupby([t["task"], t["backend"], t["strategy"], t["seed"]]).median().to_dict()
 
 
 def read(path: Path) -> Baseline:

@@ -1,0 +1,278 @@
+"""How often the regression gate (`bench compare`) cries wolf, and how often it catches a real
+regression, on a real suite and on the toy plugin.
+
+    .venv/bin/python benchmarks/regression_gate.py                 # both suites, N = 20 (about 25 minutes)
+    .venv/bin/python benchmarks/regression_gate.py --suites toy --runs 5
+
+For each suite (``torch``: suites/ci.toml, a PyTorch MLP and CNN on digits with 5 seeds;
+``toy``: the toy plugin, 5 seeds, epochs that sleep 10 ms), one baseline run is exported, then:
+
+- ``A/A``: the unchanged code is run N times; each run is compared with the stored baseline.
+  A false alarm is a run the gate fails (exit 1). Target: at most 1 in 20.
+- ``score -2 pts``: N runs with every accuracy 2 points lower (benchmarks/planted.py for torch,
+  TOY_SCORE_SHIFT for the toy). A detection is a run where a score metric regressed. Target:
+  at least 18 in 20.
+- ``training x1.2``: N runs whose training is 20% slower (PLANT_SLOWDOWN / a longer toy epoch).
+  A detection is a run where seconds per epoch regressed. Target: at least 18 in 20.
+- ``back to back``: consecutive A/A runs compared with each other, as the interleaved workflow
+  does (two builds in one job).
+- ``busy machine`` (torch only; ``--contention`` runs): the unchanged code while two processes
+  spin on the CPU (a noisy neighbour). Compared with the quiet baseline on raw times and on
+  calibrated ones, and with each other back to back (both sides under the same load); then
+  planted 20% slowdowns under load, judged on calibrated times.
+
+Finally the noise measured in the A/A runs, within a run (the scatter of a cell's per-seed
+changes, which the t-test sees) and between runs (a whole run's drift, which it cannot tell from
+a change), and the minimum effect the gate detects with 80% power at 3, 5 and 10 seeds from the
+within-run noise (statsmodels' power of the one-sided paired t-test, at alpha / number of gated
+tests, Holm's first step): scores and seconds per epoch. Drift adds to a planted slowdown or
+takes from it, which is why the measured detection rates are the figures that count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from automl_bench.baseline import from_results, read
+from automl_bench.compare import Settings, compare
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = str(Path(sys.executable).with_name("bench"))
+TOY_EPOCH = 0.01
+
+
+def toy_suite_text() -> str:
+    from automl_bench.testing import toy_suite
+
+    return toy_suite(name="toy-gate", seeds=(0, 1, 2, 3, 4), max_trials=4, epochs=3)
+
+
+class Suite:
+    def __init__(self, name: str, work: Path):
+        self.name, self.work = name, work
+        if name == "torch":
+            self.path, self.plugins = ROOT / "suites" / "ci.toml", ["-p", "no:torch", "-p", "planted"]
+        else:
+            self.path = work / "toy-gate.toml"
+            self.path.write_text(toy_suite_text())
+            self.plugins = ["-p", "automl_bench.testing.toy"]
+        self.count = 0
+
+    def env(self, plant: str | None) -> dict[str, str]:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH", "")])}
+        if self.name == "toy":
+            env["TOY_EPOCH_SECONDS"] = str(TOY_EPOCH * (1.2 if plant == "slow" else 1))
+            if plant == "drop":
+                env["TOY_SCORE_SHIFT"] = "-0.02"
+        else:
+            if plant == "drop":
+                env["PLANT_SCORE_SHIFT"] = "-0.02"
+            if plant == "slow":
+                env["PLANT_SLOWDOWN"] = "1.2"
+        return env
+
+    def run(self, plant: str | None = None) -> Path:
+        self.count += 1
+        out = self.work / f"run{self.count:03d}"
+        done = subprocess.run([BENCH, *self.plugins, "run", str(self.path), "--out", str(out), "--quiet",
+                               "--no-report"], env=self.env(plant), capture_output=True, text=True, cwd=self.work)
+        if done.returncode != 0:
+            sys.exit(f"run failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        return next(p for p in out.iterdir() if p.is_dir())
+
+
+def judge(baseline, directory: Path, **settings) -> tuple[bool, set[str], list]:
+    """(gate failed, metrics that regressed, rows)."""
+    current = from_results(directory)
+    comparison = compare(baseline, current, Settings.resolve(current, **settings))
+    return bool(comparison.regressions), {r.metric for r in comparison.regressions}, comparison.rows
+
+
+class Hog:
+    """Two processes spinning on the CPU: a slower machine, for as long as it lives."""
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
+def mde(noise_sd: float, margin: float, seeds: int, tests: int, alpha: float = 0.05) -> float:
+    """Smallest change beyond which the one-sided paired t-test fires with 80% power, at Holm's
+    first step (alpha / tests)."""
+    from statsmodels.stats.power import TTestPower
+
+    if noise_sd == 0:
+        return margin
+    d = TTestPower().solve_power(nobs=seeds, alpha=alpha / tests, power=0.8, alternative="larger")
+    return margin + d * noise_sd
+
+
+def bench_suite(name: str, runs: int, contention: int, work: Path) -> dict:
+    suite = Suite(name, work)
+    t0 = time.perf_counter()
+    base_dir = suite.run()
+    baseline = from_results(base_dir)
+    exported = work / "baseline.json"
+    exported.write_text(baseline.to_json())
+    baseline = read(exported)  # as CI reads it: through the file
+    print(f"[{name}] baseline in {time.perf_counter() - t0:.0f} s; {len(baseline.rows)} cell-seeds, "
+          f"calibration {baseline.calibration}", flush=True)
+    out: dict = {"suite": name, "runs": runs, "scenarios": {}}
+
+    aa_dirs, aa_rows = [], []
+    alarms = 0
+    for _ in range(runs):
+        d = suite.run()
+        aa_dirs.append(d)
+        failed, metrics, rows = judge(baseline, d)
+        alarms += failed
+        aa_rows.append(rows)
+        if failed:
+            print(f"  A/A false alarm: {sorted(metrics)}", flush=True)
+    out["scenarios"]["A/A"] = {"alarms": alarms}
+    print(f"[{name}] A/A: {alarms}/{runs} false alarms", flush=True)
+
+    for plant, wanted in (("drop", {"best_val", "test"}), ("slow", {"epoch_seconds"})):
+        hits = 0
+        for _ in range(runs):
+            _, metrics, _ = judge(baseline, suite.run(plant))
+            hits += bool(metrics & wanted)
+        out["scenarios"][plant] = {"detections": hits}
+        print(f"[{name}] planted {plant}: {hits}/{runs} detected", flush=True)
+
+    pairs = list(zip(aa_dirs[0::2], aa_dirs[1::2]))
+    back = sum(judge(from_results(a), b)[0] for a, b in pairs)
+    out["scenarios"]["back to back"] = {"alarms": back, "pairs": len(pairs)}
+    print(f"[{name}] back to back: {back}/{len(pairs)} false alarms", flush=True)
+
+    if contention and name == "torch":
+        raw = calibrated = 0
+        raw_ratios, cal_ratios = [], []
+        with Hog():
+            busy = [suite.run() for _ in range(contention)]
+            slow = [suite.run("slow") for _ in range(contention)]
+        for d in busy:
+            f_raw, _, rows = judge(baseline, d, time_basis="raw")
+            f_cal, _, rows_cal = judge(baseline, d, time_basis="calibrated")
+            raw += f_raw
+            calibrated += f_cal
+            raw_ratios += [r.change for r in rows if r.metric == "epoch_seconds" and r.change]
+            cal_ratios += [r.change for r in rows_cal if r.metric == "epoch_seconds" and r.change]
+        caught = sum("epoch_seconds" in judge(baseline, d, time_basis="calibrated")[1] for d in slow)
+        busy_pairs = list(zip(busy[0::2], busy[1::2]))
+        busy_back = sum(judge(from_results(a), b)[0] for a, b in busy_pairs)
+        out["scenarios"]["busy machine"] = {
+            "runs": contention, "alarms_raw": raw, "alarms_calibrated": calibrated, "slow_detected_calibrated": caught,
+            "ratio_raw_median": statistics.median(raw_ratios), "ratio_calibrated_median": statistics.median(cal_ratios),
+            "ratio_calibrated_range": [min(cal_ratios), max(cal_ratios)],
+            "back_to_back_alarms": busy_back, "back_to_back_pairs": len(busy_pairs)}
+        print(f"[{name}] busy machine: false alarms raw {raw}/{contention}, calibrated {calibrated}/{contention}; "
+              f"time ratio raw {statistics.median(raw_ratios):.2f}, calibrated {statistics.median(cal_ratios):.2f}; "
+              f"planted slowdown caught (calibrated) {caught}/{contention}; back to back under load "
+              f"{busy_back}/{len(busy_pairs)} false alarms", flush=True)
+
+    # noise from the A/A runs, against the baseline: within a comparison (the scatter of the
+    # per-seed changes of a cell, which the t-test sees) and between runs (the drift of a whole
+    # run, which it cannot tell from a change)
+    gated = len([r for r in aa_rows[0] if r.gated and r.p is not None]) or 1
+    base_rows = {(r.task, r.backend, r.strategy, r.seed): r for r in baseline.rows}
+    within: dict[str, list[float]] = {"score": [], "time": []}
+    drift: list[float] = []
+    for d in aa_dirs:
+        cells: dict = {}
+        for r in from_results(d).rows:
+            b = base_rows[(r.task, r.backend, r.strategy, r.seed)]
+            entry = cells.setdefault(r.cell, {"score": [], "time": []})
+            if r.best_val is not None and b.best_val is not None:
+                entry["score"].append(r.best_val - b.best_val)
+            if r.epoch_seconds and b.epoch_seconds:
+                entry["time"].append(math.log(r.epoch_seconds / b.epoch_seconds))
+        for entry in cells.values():
+            for kind in ("score", "time"):
+                if len(entry[kind]) > 1:
+                    within[kind].append(statistics.variance(entry[kind]))
+            if entry["time"]:
+                drift.append(statistics.mean(entry["time"]))
+    by_cell: dict = {}
+    for r in baseline.rows:
+        by_cell.setdefault(r.cell, []).append(r.best_val)
+    seed_sd = [statistics.stdev(v) for v in by_cell.values() if len(v) > 1 and None not in v]
+    sd_score = math.sqrt(statistics.mean(within["score"])) if within["score"] else 0.0
+    sd_time = math.sqrt(statistics.mean(within["time"])) if within["time"] else 0.0
+    sd_seed = statistics.mean(seed_sd) if seed_sd else 0.0
+    drift_sd = statistics.stdev(drift) if len(drift) > 1 else 0.0
+    out["noise"] = {"score_paired_sd": sd_score, "score_between_seeds_sd": sd_seed, "log_time_paired_sd": sd_time,
+                    "log_time_run_drift_sd": drift_sd, "largest_run_drift": math.exp(max(map(abs, drift or [0]))),
+                    "gated_tests": gated}
+    out["mde"] = {}
+    for n in (3, 5, 10):
+        out["mde"][n] = {
+            "score_same_machine": mde(sd_score, 0.01, n, gated),
+            # unpaired seeds (another machine's rounding, a change of random streams): the
+            # difference of two means of n seeds each, sd * sqrt(2)
+            "score_independent_seeds": mde(sd_seed * math.sqrt(2), 0.01, n, gated),
+            "epoch_seconds_ratio": math.exp(mde(sd_time, math.log(1.10), n, gated)),
+        }
+    print(f"[{name}] noise: score paired sd {sd_score:.4f}, between seeds sd {sd_seed:.4f}; log time paired sd "
+          f"{sd_time:.3f} within a run, {drift_sd:.3f} between runs (largest drift "
+          f"x{out['noise']['largest_run_drift']:.3f}); {gated} gated tests", flush=True)
+    for n, v in out["mde"].items():
+        print(f"[{name}] smallest effect detected (80% power) with {n:2d} seeds: score drop "
+              f"{v['score_same_machine']:.4f} (same machine) / {v['score_independent_seeds']:.4f} "
+              f"(independent seeds); slowdown x{v['epoch_seconds_ratio']:.3f}", flush=True)
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20, help="runs per scenario (N)")
+    parser.add_argument("--contention", type=int, default=10, help="busy-machine runs (torch)")
+    parser.add_argument("--suites", default="torch,toy")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
+        for name in args.suites.split(","):
+            work = Path(tmp) / name
+            work.mkdir()
+            results.append(bench_suite(name, args.runs, args.contention, work))
+    print()
+    print(f"{'suite':6} {'scenario':16} {'result':>10}  target")
+    for r in results:
+        n, s = r["runs"], r["scenarios"]
+        print(f"{r['suite']:6} {'A/A':16} {s['A/A']['alarms']:>4}/{n:<4} ≤ {max(1, n // 20)}/{n} false alarms")
+        print(f"{r['suite']:6} {'score -2 pts':16} {s['drop']['detections']:>4}/{n:<4} ≥ {math.ceil(n * 0.9)}/{n}")
+        print(f"{r['suite']:6} {'training x1.2':16} {s['slow']['detections']:>4}/{n:<4} ≥ {math.ceil(n * 0.9)}/{n}")
+        b = s["back to back"]
+        print(f"{r['suite']:6} {'back to back':16} {b['alarms']:>4}/{b['pairs']:<4} false alarms")
+        if "busy machine" in s:
+            m = s["busy machine"]
+            print(f"{r['suite']:6} {'busy, raw':16} {m['alarms_raw']:>4}/{m['runs']:<4} false alarms "
+                  f"(time ratio {m['ratio_raw_median']:.2f})")
+            print(f"{r['suite']:6} {'busy, calibrated':16} {m['alarms_calibrated']:>4}/{m['runs']:<4} false alarms "
+                  f"(time ratio {m['ratio_calibrated_median']:.2f}); x1.2 caught {m['slow_detected_calibrated']}/"
+                  f"{m['runs']}")
+            print(f"{r['suite']:6} {'busy, back to back':16} {m['back_to_back_alarms']:>4}/{m['back_to_back_pairs']:<4} "
+                  "false alarms")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
