@@ -6,7 +6,8 @@ run ...``): it registers a backend named ``torch`` that is the built-in one, exc
 - ``PLANT_SCORE_SHIFT`` (e.g. ``-0.02``) is added to every accuracy it reports or evaluates: a
   drop of exactly that much, at every epoch, in validation and test alike;
 - ``PLANT_SLOWDOWN`` (e.g. ``1.2``) makes training that many times slower: after each epoch it
-  sleeps for the epoch's own duration times (slowdown - 1).
+  keeps the CPU busy for the epoch's own duration times (slowdown - 1). Busy, not asleep: a
+  process that sleeps finds its caches cold and its clock lowered, and slows down by more.
 
 The calibration workload is the built-in one, untouched: a regression in the backend's code
 must not be divided away by the calibration.
@@ -18,22 +19,24 @@ import os
 import time
 
 from automl_bench import BackendSpec, EpochReport, hookimpl
-from automl_bench.plugins.torch_backend import TorchBackend
-from automl_bench.plugins.torch_backend import bench_backends as builtin_backends
+from automl_bench.plugins import torch_backend
 
 
 def _shift() -> float:
     return float(os.environ.get("PLANT_SCORE_SHIFT", "0"))
 
 
-class PlantedTorch(TorchBackend):
+class PlantedTorch(torch_backend.TorchBackend):
     def fit(self, *, data, config, seed, report, pretrained=None):
         slowdown = float(os.environ.get("PLANT_SLOWDOWN", "1"))
         last = [time.perf_counter()]
 
         def planted_report(r: EpochReport) -> None:
             if slowdown > 1:
-                time.sleep((time.perf_counter() - last[0]) * (slowdown - 1))
+                now = time.perf_counter()
+                until = now + (now - last[0]) * (slowdown - 1)
+                while time.perf_counter() < until:
+                    pass
             metrics = dict(r.metrics)
             if "val_accuracy" in metrics:
                 metrics["val_accuracy"] += _shift()
@@ -51,7 +54,7 @@ class PlantedTorch(TorchBackend):
 @hookimpl
 def bench_backends(register):
     specs = []
-    builtin_backends(specs.append)
+    torch_backend.bench_backends(specs.append)
     spec = next(s for s in specs if s.name == "torch")
     register(BackendSpec("torch", "the built-in PyTorch backend with planted regressions (benchmarks only)",
                          PlantedTorch, families=spec.families, packages=spec.packages, transfer=spec.transfer,

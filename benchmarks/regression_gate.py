@@ -266,8 +266,8 @@ def main() -> None:
             print(f"{r['suite']:6} {'busy, raw':16} {m['alarms_raw']:>4}/{m['runs']:<4} false alarms "
                   f"(time ratio {m['ratio_raw_median']:.2f})")
             print(f"{r['suite']:6} {'busy, calibrated':16} {m['alarms_calibrated']:>4}/{m['runs']:<4} false alarms "
-                  f"(time ratio {m['ratio_calibrated_median']:.2f}); x1.2 caught {m['slow_detected_calibrated']}/"
-                  f"{m['runs']}")
+                  f"(time ratio {m['ratio_calibrated_median']:.2f}); x1.2 flagged {m['slow_detected_calibrated']}/"
+                  f"{m['runs']}, as unchanged code is")
             print(f"{r['suite']:6} {'busy, back to back':16} {m['back_to_back_alarms']:>4}/{m['back_to_back_pairs']:<4} "
                   "false alarms")
     if args.json:

@@ -32,6 +32,10 @@ def _change(row: Row) -> str:
     return f"{row.change:+.4f}" if METRICS[row.metric].kind == "score" else f"{row.change:+.1f}"
 
 
+def _relative(row: Row) -> str:
+    return "" if row.relative is None else f"{row.relative:+.1%}"
+
+
 def _interval(row: Row) -> str:
     if row.ci_low is None or row.ci_high is None:
         return ""
@@ -57,7 +61,7 @@ def _note(row: Row) -> str:
     if row.basis == "calibrated" and row.raw_ratio is not None:
         notes.append(f"calibrated; raw ×{row.raw_ratio:.3f}")
     if not row.gated and row.verdict != "info":
-        notes.append("not gated")
+        notes.append("not gated" + (", p not Holm-adjusted" if row.p is not None else ""))
     if row.note:
         notes.append(row.note)
     return "; ".join(notes)
@@ -139,7 +143,7 @@ def _table(rows: list[Row], metric: str, *, verdict: bool) -> str:
 
     table = pd.DataFrame([{
         "cell": r.cell, "metric": label(r, metric), "baseline": _value(r, r.baseline), "current": _value(r, r.current),
-        "change": _change(r), "95% CI": _interval(r), "p (Holm)": _p(r), "seeds": _seeds(r),
+        "change": _change(r), "relative": _relative(r), "95% CI": _interval(r), "p (Holm)": _p(r), "seeds": _seeds(r),
         **({"verdict": VERDICT_WORD[r.verdict]} if verdict else {}), "note": _note(r)} for r in rows])
     return table.to_markdown(index=False, disable_numparse=True)
 
@@ -160,8 +164,8 @@ def benchmark_json(comparison: Comparison, kind: Literal["scores", "times"]) -> 
         spread = (max(values) - min(values)) / 2 if len(values) > 1 else 0.0
         out.append({"name": f"{r.cell}: {label(r, metric)}", "unit": m.unit.format(metric=metric),
                     "value": r.current, "range": f"± {spread:.4g}",
-                    "extra": f"{len(values)} seeds; baseline {_value(r, r.baseline)}; change {_change(r)}; "
-                             f"verdict {r.verdict}"})
+                    "extra": f"{len(values)} seeds; baseline {_value(r, r.baseline)}; change {_change(r)} "
+                             f"({_relative(r) or 'n/a'}); verdict {r.verdict}"})
     return json.dumps(out, indent=2) + "\n"
 
 
@@ -177,7 +181,8 @@ def junit(comparison: Comparison) -> str:
             continue
         case = TestCase(label(r, metric), classname=r.cell.replace("/", "."))
         summary = (f"baseline {_value(r, r.baseline)}, current {_value(r, r.current)}, change {_change(r)} "
-                   f"{_interval(r)}, p (Holm) {_p(r) or 'n/a'}, seeds {_seeds(r)}; {_note(r)}").rstrip("; ")
+                   f"({_relative(r) or 'n/a'}) {_interval(r)}, p (Holm) {_p(r) or 'n/a'}, seeds {_seeds(r)}; "
+                   f"{_note(r)}").rstrip("; ")
         if r.gated and r.verdict == "regressed":
             case.result = [Failure(summary, type_="regression")]
         elif r.verdict == "inconclusive" or not r.gated:

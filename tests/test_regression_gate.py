@@ -1,0 +1,102 @@
+"""scripts/regression-gate.sh, the steps of .github/workflows/benchmark.yml, run here on the toy
+plugin: a stored baseline and the interleaved mode, each with unchanged code and with a planted
+regression (the toy's ``TOY_SCORE_SHIFT``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from automl_bench.testing import TOY_PLUGIN, toy_suite
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "regression-gate.sh"
+WORKFLOW = ROOT / ".github" / "workflows" / "benchmark.yml"
+BIN = Path(sys.executable).parent
+
+
+def gate(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    suite = tmp_path / "toy.toml"
+    if not suite.exists():
+        suite.write_text(toy_suite(seeds=(0, 1, 2), max_trials=3))
+    full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "BENCH_PLUGINS": TOY_PLUGIN,
+                "TOY_EPOCH_SECONDS": "0.01", **(env or {})}
+    args = list(args)
+    split = args.index("--") if "--" in args else len(args)  # SCRIPT [options] SUITE [-- compare options]
+    return subprocess.run(["bash", str(SCRIPT), *args[:split], str(suite), *args[split:]], capture_output=True,
+                          text=True, cwd=tmp_path, env=full_env, timeout=300)
+
+
+@pytest.fixture
+def planted_bench(tmp_path: Path) -> str:
+    """A `bench` whose toy scores are 2 points lower: the 'current' side of a bad change."""
+    wrapper = tmp_path / "planted-bench"
+    wrapper.write_text(f'#!/bin/sh\nTOY_SCORE_SHIFT=-0.02 exec "{BIN / "bench"}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def test_stored_baseline_mode(tmp_path):
+    made = gate(tmp_path, "--out", "main")  # the job on main: run and export
+    assert made.returncode == 0, made.stderr
+    baseline = tmp_path / "main" / "baseline.json"
+    assert json.loads(baseline.read_text())["suite"]["name"] == "toy"
+    same = gate(tmp_path, "--baseline", str(baseline), "--out", "pr1")
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert same.stdout.startswith("## automl-bench compare: no regression")
+    worse = gate(tmp_path, "--baseline", str(baseline), "--out", "pr2", env={"TOY_SCORE_SHIFT": "-0.02"})
+    assert worse.returncode == 1, worse.stdout + worse.stderr
+    out = tmp_path / "pr2"
+    assert (out / "summary.md").read_text().startswith("## automl-bench compare: 2 regressions")
+    assert {p.name for p in out.iterdir()} >= {"summary.md", "junit.xml", "scores.json", "times.json",
+                                                "baseline.json", "current"}
+    from junitparser import JUnitXml
+
+    assert JUnitXml.fromfile(str(out / "junit.xml")).failures == 2
+    # what follows -- goes to bench compare
+    lenient = gate(tmp_path, "--baseline", str(baseline), "--out", "pr3", "--", "--max-score-drop", "0.05",
+                   env={"TOY_SCORE_SHIFT": "-0.02"})
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+
+
+def test_interleaved_mode_runs_both_sides_seed_by_seed(tmp_path, planted_bench):
+    done = gate(tmp_path, "--base-bench", "bench", "--bench", planted_bench, "--out", "gate")
+    assert done.returncode == 1, done.stdout + done.stderr
+    order = [line for line in done.stderr.splitlines() if line.startswith("seed ")]
+    assert order == ["seed 0: base", "seed 0: current", "seed 1: base", "seed 1: current",
+                     "seed 2: base", "seed 2: current"]
+    summary = (tmp_path / "gate" / "summary.md").read_text()
+    assert "2 regressions" in summary and "Times: raw (both sides ran on one machine)" in summary
+    same = gate(tmp_path, "--base-bench", "bench", "--out", "gate2")
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
+def test_a_suite_that_cannot_run_is_exit_2(tmp_path):
+    (tmp_path / "toy.toml").write_text('name = "toy"\n')
+    done = gate(tmp_path, "--baseline", "nothing.json", "--out", "gate")
+    assert done.returncode == 2 and "failed (exit 1)" in done.stderr and "matrix" in done.stderr
+
+
+def test_the_workflow_runs_the_script_against_mains_baseline():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    on = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as true
+    assert set(on) == {"push", "pull_request"} and on["push"]["branches"] == ["main"]
+    jobs = workflow["jobs"]
+    main_steps, pr_steps = jobs["baseline"]["steps"], jobs["gate"]["steps"]
+    runs = [s.get("run", "") for s in main_steps]
+    assert any("scripts/regression-gate.sh --out gate suites/ci.toml" in r for r in runs)
+    upload = next(s for s in main_steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    download = next(s for s in pr_steps if "download-artifact" in s.get("uses", ""))
+    assert download["with"]["name"] == upload["with"]["name"] and download["with"]["branch"] == "main"
+    gate_run = next(s["run"] for s in pr_steps if "regression-gate.sh" in s.get("run", ""))
+    assert f"--baseline {download['with']['path']}/baseline.json" in gate_run
+    summary = next(s for s in pr_steps if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
+    assert summary["if"] == "always()"
+    assert (ROOT / "suites" / "ci.toml").is_file() and shutil.which("bash")
