@@ -80,11 +80,12 @@ class Row:
     strategy: str
     metric: str
     gated: bool
-    baseline: float | None  # mean over the seeds used
+    baseline: float | None  # mean over the seeds (geometric for times)
     current: float | None
     n_baseline: int = 0
     n_current: int = 0
     paired: bool = False
+    pairs: int = 0  # seeds both sides have, when paired
     #: scores: current - baseline; times: current / baseline (calibrated where `basis` says so)
     change: float | None = None
     ci_low: float | None = None  # 95% two-sided interval of the change
@@ -253,7 +254,8 @@ def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow],
     b_vals = [v for v in b.values() if v is not None]
     c_vals = [v for v in c.values() if v is not None]
     gated = name in settings.gate
-    row = Row(*cell, metric=name, gated=gated, baseline=_mean(b_vals), current=_mean(c_vals),
+    average = _geometric_mean if metric.kind == "time" else _mean  # times: the ratio is of geometric means
+    row = Row(*cell, metric=name, gated=gated, baseline=average(b_vals), current=average(c_vals),
               n_baseline=len(b_vals), n_current=len(c_vals))
     if metric.kind == "score":
         lost = sorted(s for s in b if b[s] is not None and s in c and c[s] is None)
@@ -275,7 +277,7 @@ def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow],
         return replace(row, paired=paired, verdict="inconclusive" if metric.kind != "count" else "info",
                        note=f"needs ≥ {MIN_SEEDS} seeds on each side to judge ({n})")
     effect, se, df = estimate
-    row = replace(row, paired=paired)
+    row = replace(row, paired=paired, pairs=len(common) if paired else 0)
     if metric.kind == "time":
         raw = effect
         if basis == "calibrated":
@@ -415,3 +417,7 @@ def _names(cells: dict) -> str:
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def _geometric_mean(values: list[float]) -> float | None:
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else None

@@ -13,8 +13,9 @@ VERDICT_WORD = {"regressed": "**regressed**", "improved": "improved", "unchanged
                 "inconclusive": "inconclusive", "info": "—"}
 
 
-def label(row: Row, metric: str) -> str:
-    return METRICS[row.metric].label.format(metric=metric)
+def label_of(name: str, metric: str) -> str:
+    """A metric's name for people: "best val accuracy", "seconds per epoch"."""
+    return METRICS[name].label.format(metric=metric)
 
 
 def _value(row: Row, value: float | None) -> str:
@@ -52,7 +53,7 @@ def _p(row: Row) -> str:
 
 def _seeds(row: Row) -> str:
     if row.paired:
-        return f"{min(row.n_baseline, row.n_current)} paired"
+        return f"{row.pairs} paired"
     return f"{row.n_baseline} vs {row.n_current}"
 
 
@@ -112,17 +113,14 @@ def markdown(comparison: Comparison, *, aa: bool = False) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def label_of(name: str, metric: str) -> str:
-    return METRICS[name].label.format(metric=metric)
-
-
 def _fmt_noise(n: dict[str, Any], key: str) -> str:
     return f"×{n[key]:.3f}" if n["setting"] == "max_slowdown" else f"{n[key]:.4f}"
 
 
 def _side(side: Any) -> str:
     env = side.environment
-    commit = (env.get("git_commit") or "")[:12]
+    commit = env.get("git_commit") or ""
+    commit = commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
     where = f"{env.get('cpu', '?')} x{env.get('cpu_count', '?')}"
     return f"`{side.source}` ({'commit ' + commit + ', ' if commit else ''}{where})"
 
@@ -142,7 +140,7 @@ def _table(rows: list[Row], metric: str, *, verdict: bool) -> str:
     import pandas as pd
 
     table = pd.DataFrame([{
-        "cell": r.cell, "metric": label(r, metric), "baseline": _value(r, r.baseline), "current": _value(r, r.current),
+        "cell": r.cell, "metric": label_of(r.metric, metric), "baseline": _value(r, r.baseline), "current": _value(r, r.current),
         "change": _change(r), "relative": _relative(r), "95% CI": _interval(r), "p (Holm)": _p(r), "seeds": _seeds(r),
         **({"verdict": VERDICT_WORD[r.verdict]} if verdict else {}), "note": _note(r)} for r in rows])
     return table.to_markdown(index=False, disable_numparse=True)
@@ -162,7 +160,7 @@ def benchmark_json(comparison: Comparison, kind: Literal["scores", "times"]) -> 
         values = [getattr(s, r.metric) for s in comparison.current.rows
                   if s.cell == (r.task, r.backend, r.strategy) and getattr(s, r.metric) is not None]
         spread = (max(values) - min(values)) / 2 if len(values) > 1 else 0.0
-        out.append({"name": f"{r.cell}: {label(r, metric)}", "unit": m.unit.format(metric=metric),
+        out.append({"name": f"{r.cell}: {label_of(r.metric, metric)}", "unit": m.unit.format(metric=metric),
                     "value": r.current, "range": f"± {spread:.4g}",
                     "extra": f"{len(values)} seeds; baseline {_value(r, r.baseline)}; change {_change(r)} "
                              f"({_relative(r) or 'n/a'}); verdict {r.verdict}"})
@@ -179,7 +177,7 @@ def junit(comparison: Comparison) -> str:
     for r in comparison.rows:
         if r.verdict == "info":
             continue
-        case = TestCase(label(r, metric), classname=r.cell.replace("/", "."))
+        case = TestCase(label_of(r.metric, metric), classname=r.cell.replace("/", "."))
         summary = (f"baseline {_value(r, r.baseline)}, current {_value(r, r.current)}, change {_change(r)} "
                    f"({_relative(r) or 'n/a'}) {_interval(r)}, p (Holm) {_p(r) or 'n/a'}, seeds {_seeds(r)}; "
                    f"{_note(r)}").rstrip("; ")
