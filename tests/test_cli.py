@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from automl_bench.cli import cli
 
-COMMANDS = [[], ["run"], ["validate"], ["plugins"], ["report"]]
+COMMANDS = [[], ["run"], ["validate"], ["plugins"], ["report"], ["export"], ["compare"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "bench")
