@@ -140,6 +140,16 @@ def test_a_planted_score_drop_fails_the_gate(runs, tmp_path):
     assert root.tag == "testsuites" and root.find("testsuite").get("failures") == "2"
 
 
+def test_plot_draws_every_judged_change(runs, tmp_path):
+    picture = tmp_path / "compare.png"
+    code, _, _ = bench("compare", runs["base"], runs["drop"], "--plot", picture)
+    assert code == 1
+    from PIL import Image
+
+    with Image.open(picture) as image:  # a real PNG, two panels wide
+        assert image.format == "PNG" and image.width > 2 * image.height
+
+
 def test_fail_on_never_reports_without_failing(runs):
     code, out, _ = bench("compare", runs["base"], runs["drop"], "--fail-on", "never")
     assert code == 0 and "### Regressions" in out

@@ -239,11 +239,13 @@ def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
               help="Write scores in github-action-benchmark's format (tool: customBiggerIsBetter).")
 @click.option("--json-times", type=click.Path(dir_okay=False, path_type=Path),
               help="Write times in github-action-benchmark's format (tool: customSmallerIsBetter).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw every change with its interval and the tolerance, as a PNG.")
 @click.pass_obj
 def compare(state: State, baseline: Path, current: Path, alpha: float | None, max_score_drop: float | None,
             max_slowdown: float | None, gate: tuple[str, ...] | None, fail_on: str, allow_suite_change: bool,
             time_basis: str, aa: bool, markdown_path: Path | None, junit_path: Path | None,
-            json_scores: Path | None, json_times: Path | None) -> None:
+            json_scores: Path | None, json_times: Path | None, plot_path: Path | None) -> None:
     """Is CURRENT worse than BASELINE by more than the tolerances? Each is a results directory or a
     file written by `bench export`. Prints markdown; see docs/regression.md."""
     from automl_bench import baseline as baselines
@@ -263,6 +265,9 @@ def compare(state: State, baseline: Path, current: Path, alpha: float | None, ma
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content(), encoding="utf-8")
+    if plot_path is not None:
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        formats.plot(comparison, plot_path)
     for warning in comparison.warnings:
         click.echo(f"warning: {warning}", err=True)
     status = comparison.exit_status(fail_on)  # type: ignore[arg-type]

@@ -195,3 +195,51 @@ def junit(comparison: Comparison) -> str:
     xml = JUnitXml()
     xml.add_testsuite(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + xml.tostring().decode("utf-8") + "\n"
+
+
+COLOURS = {"regressed": "#c0392b", "improved": "#1e8449", "unchanged": "#7f8c8d", "inconclusive": "#d68910"}
+
+
+def plot(comparison: Comparison, path: Any) -> Any:
+    """A forest plot: one row per cell and judged metric, its change with the 95% interval,
+    coloured by verdict, beside the tolerance; scores on the left (points), times on the right
+    (ratio). Saved as PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    s, metric = comparison.settings, comparison.current.suite.metric
+    panels = [(kind, [r for r in comparison.rows if METRICS[r.metric].kind == kind and r.change is not None
+                      and r.verdict != "info"]) for kind in ("score", "time")]
+    panels = [(kind, rows) for kind, rows in panels if rows]
+    height = max(2.5, 0.38 * max((len(rows) for _, rows in panels), default=1) + 1.4)
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(6.2 * max(len(panels), 1), height), squeeze=False)
+    for ax, (kind, rows) in zip(axes[0], panels):
+        y = list(range(len(rows)))[::-1]
+        for yi, r in zip(y, rows):
+            low = r.ci_low if r.ci_low is not None else r.change
+            high = r.ci_high if r.ci_high is not None else r.change
+            colour = COLOURS[r.verdict]
+            ax.plot([low, high], [yi, yi], color=colour, lw=2, alpha=1.0 if r.gated else 0.45)
+            ax.plot([r.change], [yi], "o", color=colour, ms=6, alpha=1.0 if r.gated else 0.45)
+        ax.set_yticks(y, [f"{r.cell}  {label_of(r.metric, metric)}" + ("" if r.gated else " (not gated)")
+                          for r in rows], fontsize=8)
+        if kind == "time":
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{v:.3g}"))
+            ax.axvline(1.0, color="black", lw=0.8)
+            ax.axvline(s.max_slowdown, color=COLOURS["regressed"], ls="--", lw=1)
+            ax.set_xlabel(f"time ratio, current / baseline (tolerance ×{s.max_slowdown:g})")
+        else:
+            ax.axvline(0.0, color="black", lw=0.8)
+            ax.axvline(-s.max_score_drop, color=COLOURS["regressed"], ls="--", lw=1)
+            ax.set_xlabel(f"change of the score, current − baseline (tolerance −{s.max_score_drop:g})")
+        ax.grid(axis="x", alpha=0.3)
+    legend = [Line2D([0], [0], color=c, marker="o", lw=2, label=v) for v, c in COLOURS.items()]
+    fig.legend(handles=legend, loc="upper center", ncol=4, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
