@@ -100,3 +100,13 @@ def test_the_workflow_runs_the_script_against_mains_baseline():
     summary = next(s for s in pr_steps if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
     assert summary["if"] == "always()"
     assert (ROOT / "suites" / "ci.toml").is_file() and shutil.which("bash")
+
+
+def test_the_yaml_in_the_docs_parses():
+    """docs/regression.md's GitHub and GitLab snippets are meant to be pasted: each must be YAML."""
+    import re
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "regression.md").read_text(), re.S)
+    assert len(blocks) == 3
+    for block in blocks:
+        assert isinstance(yaml.safe_load(block), (dict, list))
