@@ -30,7 +30,8 @@ class Backend(ABC):
       ``val_accuracy`` and ``learning_rate`` (the rate the epoch trained at), all finite.
     - Early stopping and reduce-LR-on-plateau follow ``config``: create one `EpochControl`
       per fit, call ``after_epoch`` with the epoch's metrics, train the next epoch at the
-      learning rate it returns and stop when it says so.
+      learning rate it returns and stop when it says so. With ``config.restore_best``, copy
+      the weights whenever it says ``improved`` and return the model with the last copy.
     - The same seed gives the same numbers on CPU, and another seed another model.
     - On image data, ``config.shift`` and ``config.flip`` augment the training data afresh each
       epoch (`augment` does it); on token data an rnn starts with ``config.embedding``.

@@ -135,6 +135,8 @@ TRAINING_KNOBS: tuple[Knob, ...] = (
     Knob("es_monitor", str, "val_loss", "val_loss or val_accuracy", _one_of(MONITORS)),
     Knob("es_patience", int, 3, "epochs without improvement before stopping", _at_least_one),
     Knob("es_min_delta", float, 0.0, "smallest change that counts as an improvement", _non_negative),
+    Knob("restore_best", bool, False, "end training with the weights of the epoch with the best es_monitor value "
+         "(Keras' restore_best_weights; with or without early_stopping)"),
     Knob("reduce_lr", bool, False, "multiply the learning rate by lr_factor when val_loss plateaus"),
     Knob("lr_factor", float, 0.1, "factor for reduce_lr", _open_unit),
     Knob("lr_patience", int, 2, "epochs without val_loss improvement before reducing", _at_least_one),
@@ -224,6 +226,7 @@ class ModelConfig:
     es_monitor: str = "val_loss"
     es_patience: int = 3
     es_min_delta: float = 0.0
+    restore_best: bool = False
     reduce_lr: bool = False
     lr_factor: float = 0.1
     lr_patience: int = 2

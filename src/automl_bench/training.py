@@ -2,8 +2,10 @@
 
 Each backend calls `EpochControl.after_epoch` with the epoch's validation metrics and applies
 the returned learning rate and stop flag, so the same config stops at the same epoch and
-decays the same way on every framework. The rules are Keras' ``EarlyStopping`` (without
-restoring weights) and ``ReduceLROnPlateau`` (min_delta 1e-4, no cooldown).
+decays the same way on every framework. The rules are Keras' ``EarlyStopping`` and
+``ReduceLROnPlateau`` (min_delta 1e-4, no cooldown). ``improved`` says the epoch just trained
+is the best so far by ``es_monitor`` (beyond ``es_min_delta``): a backend keeps a copy of its
+weights then, and with ``restore_best`` ends training with them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ PLATEAU_MIN_DELTA = 1e-4
 class Decision:
     stop: bool
     learning_rate: float
+    #: this epoch is the best so far by ``es_monitor``: with ``restore_best``, keep its weights
+    improved: bool = False
 
 
 class EpochControl:
@@ -35,15 +39,14 @@ class EpochControl:
     def after_epoch(self, metrics: Mapping[str, float]) -> Decision:
         c = self.config
         stop = False
-        if c.early_stopping:
-            value = metrics[c.es_monitor]
-            better = (value < self._es_best - c.es_min_delta) if c.es_monitor == "val_loss" \
-                else (value > self._es_best + c.es_min_delta)
-            if better:
-                self._es_best, self._es_wait = value, 0
-            else:
-                self._es_wait += 1
-                stop = self._es_wait >= c.es_patience
+        value = metrics[c.es_monitor]
+        better = (value < self._es_best - c.es_min_delta) if c.es_monitor == "val_loss" \
+            else (value > self._es_best + c.es_min_delta)
+        if better:
+            self._es_best, self._es_wait = value, 0
+        elif c.early_stopping:
+            self._es_wait += 1
+            stop = self._es_wait >= c.es_patience
         if c.reduce_lr:
             loss = metrics["val_loss"]
             if loss < self._lr_best - PLATEAU_MIN_DELTA:
@@ -53,4 +56,4 @@ class EpochControl:
                 if self._lr_wait >= c.lr_patience and self.learning_rate > c.min_lr:
                     self.learning_rate = max(self.learning_rate * c.lr_factor, c.min_lr)
                     self._lr_wait = 0
-        return Decision(stop, self.learning_rate)
+        return Decision(stop, self.learning_rate, improved=better)

@@ -96,11 +96,11 @@ class KerasBackend(Backend):
             trunk = _adapt(model, config, pretrained)
         model.compile(optimizer=make_optimizer(keras, config, trunk),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        callback = _report_callback(keras)(EpochControl(config), report, x_val, data.y_val)
+        callback = _report_callback(keras)(EpochControl(config), report, x_val, data.y_val, config.restore_best)
         if not (config.shift or config.flip):
             model.fit(x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
                       verbose=0, callbacks=[callback])
-            return model
+            return callback.restored(model)
         rng = np.random.default_rng([seed, 3])
         for epoch in range(config.epochs):  # a fresh augmented copy of the training data each epoch
             x_epoch = as_model_input(augment(data.x_train, rng, config.shift, config.flip), config.family)
@@ -108,7 +108,7 @@ class KerasBackend(Backend):
                       shuffle=True, verbose=0, callbacks=[callback])
             if model.stop_training:
                 break
-        return model
+        return callback.restored(model)
 
     def save(self, model, path) -> None:
         import numpy as np
@@ -185,9 +185,16 @@ def _adapt(model, config, pretrained) -> set[str]:
 def _report_callback(keras):
     """The callback class, defined once keras is imported (in the worker, never at plugin load)."""
     class Report(keras.callbacks.Callback):
-        def __init__(self, control, report, x_val, y_val):
+        def __init__(self, control, report, x_val, y_val, restore_best=False):
             super().__init__()
             self.control, self.report, self.x_val, self.y_val = control, report, x_val, y_val
+            self.restore_best, self.best_weights = restore_best, None
+
+        def restored(self, model):
+            """The model, with the best epoch's weights (batch-norm statistics too) under restore_best."""
+            if self.best_weights is not None:
+                model.set_weights(self.best_weights)
+            return model
 
         def on_epoch_end(self, epoch, logs=None):
             val = scores(self.model, self.x_val, self.y_val)
@@ -197,6 +204,8 @@ def _report_callback(keras):
                        "learning_rate": lr}
             self.report(EpochReport(epoch + 1, metrics))
             decision = self.control.after_epoch(metrics)
+            if self.restore_best and decision.improved:
+                self.best_weights = self.model.get_weights()  # copies, as numpy arrays
             if decision.learning_rate != lr:
                 for optimizer, scale in rates:
                     optimizer.learning_rate.assign(decision.learning_rate * scale)

@@ -67,6 +67,7 @@ class TorchBackend(Backend):
         shuffle = torch.Generator(device="cpu").manual_seed(seed)
         augmenting = np.random.default_rng([seed, 3]) if config.shift or config.flip else None
         n, bs = x_train.shape[0], config.batch_size
+        best_state = None  # restore_best: the weights (and batch-norm statistics) of the best epoch
         for epoch in range(1, config.epochs + 1):
             model.train()
             for module in frozen:  # frozen batch norm keeps its pretrained statistics
@@ -90,10 +91,14 @@ class TorchBackend(Backend):
                        "learning_rate": opt.param_groups[0]["lr"]}
             report(EpochReport(epoch, metrics))
             decision = control.after_epoch(metrics)
+            if config.restore_best and decision.improved:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             for group in opt.param_groups:
                 group["lr"] = decision.learning_rate * group["scale"]
             if decision.stop:
                 break
+        if best_state is not None:
+            model.load_state_dict(best_state)
         return model
 
     def save(self, model, path) -> None:

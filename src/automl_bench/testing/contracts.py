@@ -272,6 +272,18 @@ class BackendContract(_BackendUnderTest):
                               es_patience=1, es_min_delta=1.0)
         assert [r.epoch for r in reports] == [1, 2]
 
+    def test_restore_best_ends_with_the_best_epochs_weights(self, backend, family):
+        """With ``restore_best``, the model ``fit`` returns scores on the validation data exactly as
+        it did at its best epoch by ``es_monitor``. val_accuracy cannot improve by 1.0, so the best
+        epoch is the first, and the two epochs trained after it must be undone."""
+        model, reports = self.fit(backend, family, restore_best=True, es_monitor="val_accuracy", es_min_delta=1.0)
+        assert [r.epoch for r in reports] == [1, 2, 3]  # no early stopping: restoring is not stopping
+        assert reports[-1].metrics["val_loss"] != reports[0].metrics["val_loss"]
+        data = tiny_digits()
+        scores = backend.evaluate(model, data.x_val, data.y_val)
+        assert scores["loss"] == pytest.approx(reports[0].metrics["val_loss"], rel=1e-5, abs=1e-6)
+        assert scores["accuracy"] == pytest.approx(reports[0].metrics["val_accuracy"])
+
     def test_reduce_lr_on_plateau_lowers_the_rate(self, backend, family):
         # at lr 1e-7 val_loss cannot improve by 1e-4: epoch 2 is a plateau, so epoch 3 runs at half the rate
         _, reports = self.fit(backend, family, learning_rate=1e-7, reduce_lr=True, lr_patience=1, lr_factor=0.5,

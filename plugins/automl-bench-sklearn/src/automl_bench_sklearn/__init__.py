@@ -118,6 +118,7 @@ class SklearnBackend(Backend):
         augmenting = np.random.default_rng([seed, 3]) if config.shift or config.flip else None
         control = EpochControl(config)
         learning_rate = config.learning_rate
+        best = None  # restore_best: the weights of the best epoch
         for epoch in range(1, config.epochs + 1):
             x = data.x_train if augmenting is None else augment(data.x_train, augmenting, config.shift, config.flip)
             model.partial_fit(_flat(x), data.y_train, classes=classes)
@@ -126,12 +127,16 @@ class SklearnBackend(Backend):
                        "learning_rate": learning_rate}
             report(EpochReport(epoch, metrics))
             decision = control.after_epoch(metrics)
+            if config.restore_best and decision.improved:
+                best = ([c.copy() for c in model.coefs_], [b.copy() for b in model.intercepts_])
             if decision.stop:
                 break
             learning_rate = decision.learning_rate
             # scikit-learn fixes the rate when its optimizer is created: set it on the optimizer
             # (Adam reads learning_rate_init each step, SGD learning_rate).
             model._optimizer.learning_rate_init = model._optimizer.learning_rate = learning_rate
+        if best is not None:
+            model.coefs_, model.intercepts_ = best
         return model
 
     def evaluate(self, model, x, y):

@@ -8,6 +8,7 @@ differences in the tests.
 
 from __future__ import annotations
 
+import copy
 from typing import Mapping
 
 from automl_bench import (
@@ -54,6 +55,7 @@ class NumpyBackend(Backend):
         shuffle = np.random.default_rng([seed, 2])
         augmenting = np.random.default_rng([seed, 3]) if config.shift or config.flip else None
         n, bs = len(x_train), config.batch_size
+        best = None  # restore_best: a copy of the network at its best epoch (batch-norm statistics too)
         for epoch in range(1, config.epochs + 1):
             if augmenting is not None:
                 x_train = as_model_input(augment(data.x_train, augmenting, config.shift, config.flip), config.family)
@@ -68,10 +70,12 @@ class NumpyBackend(Backend):
                        "learning_rate": opt.lr}
             report(EpochReport(epoch, metrics))
             decision = control.after_epoch(metrics)
+            if config.restore_best and decision.improved:
+                best = copy.deepcopy(net)
             opt.lr = decision.learning_rate
             if decision.stop:
                 break
-        return net
+        return best if best is not None else net
 
     def evaluate(self, model, x, y):
         return scores(model, as_model_input(x, model.config.family), y)
