@@ -92,20 +92,19 @@ class Baseline(_Model):
 def from_results(directory: Path) -> Baseline:
     """The baseline of a results directory, read from its store (nothing is trained)."""
     from automl_bench import __version__
-    from automl_bench.results import load_results
+    from automl_bench.results import collect, open_store, recorded_description
     from automl_bench.statistics import cell_scores
-    from automl_bench.store import DB_NAME, Store
 
     try:
-        results = load_results(directory)
+        store = open_store(directory)
     except ResultsError as exc:
         raise CompareError(str(exc)) from None
-    store = Store(Path(directory) / DB_NAME)
-    try:
+    try:  # one opening of the store (and one integrity check) for the results and the run records
+        description = recorded_description(store)
+        results = collect(store, Path(directory), description)
         runs = [json.loads(r["environment"]) for r in store.rows("runs")]
         sha = store.meta("suite_sha256") or ""
         epochs = store.meta("max_epochs")
-        description = json.loads(store.meta("suite") or "{}")
     finally:
         store.close()
     scores = cell_scores(results)

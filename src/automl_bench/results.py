@@ -31,6 +31,17 @@ def describe_suite(suite: "Suite") -> dict[str, Any]:
 
 def load_results(directory: Path) -> RunResults:
     """A results directory's `RunResults`, from its store alone (nothing is trained)."""
+    directory = Path(directory)
+    store = open_store(directory)
+    try:
+        return collect(store, directory, recorded_description(store))
+    finally:
+        store.close()
+
+
+def open_store(directory: Path) -> "Store":
+    """The store of a results directory, or a `ResultsError` saying what was given instead; an
+    older schema is migrated as a run would."""
     from automl_bench.errors import ResultsError
     from automl_bench.store import DB_NAME, Store
 
@@ -42,13 +53,13 @@ def load_results(directory: Path) -> RunResults:
         hint = f"; these directories in it hold results: {', '.join(inside)}" if inside else ""
         raise ResultsError(f"{directory} holds no results store ({DB_NAME}): it is not the directory of a "
                            f"`bench run`{hint}")
-    store = Store(directory / DB_NAME)  # an older schema is migrated as a run would
-    try:
-        recorded = store.meta("suite")
-        description = json.loads(recorded) if recorded else _guess_description(store)
-        return collect(store, directory, description)
-    finally:
-        store.close()
+    return Store(directory / DB_NAME)
+
+
+def recorded_description(store: "Store") -> dict[str, Any]:
+    """`describe_suite` as the last run recorded it, or guessed for a store older than that."""
+    recorded = store.meta("suite")
+    return json.loads(recorded) if recorded else _guess_description(store)
 
 
 def _guess_description(store: "Store") -> dict[str, Any]:
