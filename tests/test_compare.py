@@ -103,6 +103,15 @@ def test_export_writes_a_small_file_with_everything_to_reproduce(runs, tmp_path)
     assert read(out).rows == from_results(runs["base"]).rows
 
 
+def test_calibrate_false_records_no_calibration(tmp_path):
+    """`[execution] calibrate = false` skips the workload: no figure is recorded, and the export says so
+    by leaving the backend out (compare then does not judge its times across machines)."""
+    results = _run(tmp_path, SUITE.replace("[budget]", "[execution]\ncalibrate = false\n\n[budget]"), {})
+    from automl_bench.baseline import from_results
+
+    assert from_results(results).calibration == {}
+
+
 def test_export_of_a_directory_without_results_says_what_to_give(tmp_path):
     code, _, err = bench("export", tmp_path, "-o", tmp_path / "b.json")
     assert code == 2 and "holds no results store" in err

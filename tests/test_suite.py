@@ -96,6 +96,11 @@ def test_good_suite_loads_with_merged_spaces(tmp_path, host):
         (("low = 8, high = 64, step = 8", "low = 8, high = 10000000"), "space.units: task 'a': units must be at most 1,048,576, got 10000000"),
         (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "toy"\nsplit_seed = -1'), "tasks[1].split_seed: Input should be greater than or equal to 0"),
         (('name = "ok"\n', ''), "suite.toml: name: required key is missing"),  # no line: it is nowhere
+        # the [regression] table of `bench compare` (issue 10)
+        (("seeds = [0, 1]", "seeds = [0]\n[regression]\nalpha = 0.7"), "suite.toml:4: regression.alpha: Input should be less than 0.5"),
+        (("seeds = [0, 1]", 'seeds = [0]\n[regression]\ngate = ["best_val", "speed"]'),
+         "suite.toml:4: regression.gate[1]: Input should be 'best_val', 'test', 'epoch_seconds' or 'wall_seconds'"),
+        (("seeds = [0, 1]", "seeds = [0]\n[regression]\nmax_slowdown = 0.9"), "regression.max_slowdown: Input should be greater than or equal to 1"),
     ],
 )
 def test_malformed_suites(tmp_path, change, expected):
@@ -103,6 +108,20 @@ def test_malformed_suites(tmp_path, change, expected):
     assert old in GOOD, old
     found = problems(tmp_path, GOOD.replace(old, new, 1))
     assert any(expected in p for p in found), found
+
+
+def test_the_regression_table_does_not_change_the_suites_identity(tmp_path):
+    """`bench compare` settings say how results are judged, not what they are: a suite with a
+    [regression] table keeps the sha256 of the same suite without it; any other change does not."""
+    plain = tmp_path / "plain.toml"
+    plain.write_text(GOOD)
+    judged = tmp_path / "judged.toml"
+    judged.write_text(GOOD + "\n[regression]\nmax_score_drop = 0.05\n")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(GOOD.replace("seeds = [0, 1]", "seeds = [0, 2]"))
+    assert load_suite(judged).sha256 == load_suite(plain).sha256
+    assert load_suite(judged).model.regression.max_score_drop == 0.05
+    assert load_suite(changed).sha256 != load_suite(plain).sha256
 
 
 @pytest.mark.parametrize(
