@@ -142,3 +142,10 @@ def test_run_with_failing_trials_exits_0_and_shows_progress(tmp_path, write_suit
     assert "  1 x non-finite metrics: val_accuracy=nan, val_loss=nan" in result.output
     # the progress display ends with the exhausted grid complete: 3 of 3, not 3 of 10
     assert "toy-task/toy/grid/seed=0" in result.output and "3/3" in result.output
+
+
+def test_an_unknown_executor_is_a_usage_error_naming_the_choices(write_suite):
+    result = CliRunner().invoke(cli, ["-p", "automl_bench.testing.toy", "run", str(write_suite()), "--executor",
+                                      "slurm"])
+    assert result.exit_code == 1
+    assert "unknown executor 'slurm'; choose one of: local, ray" in result.output

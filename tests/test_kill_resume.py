@@ -10,6 +10,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
 
 def bench(*args, **kwargs):
@@ -27,13 +28,14 @@ def recorded(db):
         return 0
 
 
-def test_sigkill_mid_run_then_rerun_records_every_trial_once(write_suite, tmp_path, monkeypatch):
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_sigkill_mid_run_then_rerun_records_every_trial_once(write_suite, tmp_path, monkeypatch, executor):
     monkeypatch.setenv("TOY_EPOCH_SECONDS", "0.05")  # 2 epochs: about 0.1 s a trial
     suite = write_suite(max_trials=15, strategies='"random", "grid"')
     out = tmp_path / "out"
     db = out / "toy" / "bench.sqlite"
 
-    proc = bench("run", str(suite), "--out", str(out), "--quiet")
+    proc = bench("run", str(suite), "--out", str(out), "--quiet", "--executor", executor)
     deadline = time.monotonic() + 120
     while recorded(db) < 8 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -43,7 +45,7 @@ def test_sigkill_mid_run_then_rerun_records_every_trial_once(write_suite, tmp_pa
     killed_at = recorded(db)
     assert 8 <= killed_at < 30
 
-    rerun = bench("run", str(suite), "--out", str(out), "--quiet")
+    rerun = bench("run", str(suite), "--out", str(out), "--quiet", "--executor", executor)
     output, _ = rerun.communicate(timeout=180)
     assert rerun.returncode == 0, output
 

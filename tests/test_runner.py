@@ -24,10 +24,11 @@ def by_behaviour(trials):
     return {json.loads(p)["activation"]: row for p, row in zip(trials["params"], trials.to_dict("records"))}
 
 
-def test_each_failure_kind_becomes_its_row_and_the_run_goes_on(write_suite, host, tmp_path):
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_each_failure_kind_becomes_its_row_and_the_run_goes_on(write_suite, host, tmp_path, executor):
     suite = write_suite(max_trials=10, timeout=2, strategies='"grid"', activation=FIVE_BEHAVIOURS,
                         learning_rate="0.01")
-    results = run(suite, host, tmp_path / "out")
+    results = run(suite, host, tmp_path / "out", executor=executor)
     rows = by_behaviour(results.trials)
     assert len(results.trials) == 5  # the grid has 5 points and is exhausted
     assert rows["relu"]["status"] == "ok" and rows["relu"]["value"] == pytest.approx(toy_score(0.01))
@@ -38,7 +39,12 @@ def test_each_failure_kind_becomes_its_row_and_the_run_goes_on(write_suite, host
     assert rows["elu"]["status"] == "timeout"
     assert rows["elu"]["error"] == "trial exceeded its timeout of 2 s and was stopped"
     assert rows["gelu"]["status"] == "failed"
-    assert rows["gelu"]["error"] == "worker process died (exit code 17) during the trial"
+    if executor == "local":
+        assert rows["gelu"]["error"] == "worker process died (exit code 17) during the trial"
+    else:  # Ray does not pass the exit code on
+        assert rows["gelu"]["error"].startswith("worker process died (Ray actor: ")
+        assert rows["gelu"]["error"].endswith(") during the trial")
+    assert set(results.trials["executor"]) == {executor} and (results.trials["retries"] == 0).all()
     # every row carries what is needed to reproduce it
     assert all(len(h) == 64 for h in results.trials["suite_sha256"])
     assert all("cpu (threads=1)" == d for d in results.trials["device"])
@@ -202,3 +208,31 @@ def test_a_store_from_before_dataset_records_is_migrated(write_suite, host, tmp_
     Store(directory / "bench.sqlite").close()
     results = run(write_suite(max_trials=2), host, tmp_path / "out")
     assert list(results.trials["dataset"]) == ["toy", "toy"]
+
+
+def test_a_store_from_before_placement_records_is_migrated_and_retries_work(write_suite, host, tmp_path):
+    """A store written before rows recorded where they ran: its tables gain the column (at their
+    end, so the history table's columns are in another order than the trials'), and moving failed
+    trials into the history still puts every value in its column."""
+    import sqlite3
+
+    from automl_bench.store import HISTORY, SCHEMA
+
+    directory = tmp_path / "out" / "toy"
+    directory.mkdir(parents=True)
+    old = sqlite3.connect(directory / "bench.sqlite")
+    old.executescript(SCHEMA.replace("    placement TEXT NOT NULL DEFAULT '{}',\n", "") + HISTORY)
+    assert "placement" not in {row[1] for row in old.execute("PRAGMA table_info(superseded_trials)")}
+    old.close()
+    suite = write_suite(max_trials=2, activation='"tanh"')
+    first = run(suite, host, tmp_path / "out")
+    assert list(first.trials["executor"]) == ["local", "local"] and (first.trials["status"] == "failed").all()
+    again = run(suite, host, tmp_path / "out", retry_failed=True)
+    assert list(again.trials["run_id"]) == [2, 2]
+    db = sqlite3.connect(directory / "bench.sqlite")
+    moved = db.execute("SELECT status, error, placement, superseded FROM superseded_trials").fetchall()
+    db.close()
+    assert len(moved) == 2
+    for status, error, placement, superseded in moved:
+        assert status == "failed" and error.startswith("RuntimeError: toy backend was told to fail")
+        assert json.loads(placement)["executor"] == "local" and superseded > 0

@@ -16,7 +16,8 @@ import pluggy
 from automl_bench.data import as_model_input, augment, make_dataset
 from automl_bench.downloads import RemoteFile, data_root, fetch
 from automl_bench.errors import BackendUnavailableError, BenchError, DataError, PluginError, require
-from automl_bench.interfaces import Backend, Pruner, Reporter, Strategy
+from automl_bench.gpus import detect_gpus
+from automl_bench.interfaces import Backend, Executor, Pruner, Reporter, Strategy
 from automl_bench.models import (
     BN_EPSILON,
     BN_MOMENTUM,
@@ -33,7 +34,12 @@ from automl_bench.records import (
     Dataset,
     DatasetSpec,
     EpochReport,
+    ExecutionSettings,
+    ExecutorSpec,
+    Finished,
     FinishedTrial,
+    Job,
+    Progressed,
     PrunerSpec,
     ReporterSpec,
     ReportSection,
@@ -41,9 +47,12 @@ from automl_bench.records import (
     RunResults,
     Splits,
     StrategySpec,
+    TrialOutcome,
+    TrialRequest,
 )
 from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
 from automl_bench.training import EpochControl
+from automl_bench.trials import TrialRunner
 
 __version__ = "0.1.0"
 
@@ -55,12 +64,14 @@ __all__ = [
     "hookimpl",
     # bases a plugin's objects implement
     "Backend",
+    "Executor",
     "Pruner",
     "Reporter",
     "Strategy",
     # records a plugin registers
     "BackendSpec",
     "DatasetSpec",
+    "ExecutorSpec",
     "PrunerSpec",
     "ReporterSpec",
     "ReportSpec",
@@ -97,6 +108,15 @@ __all__ = [
     "data_root",
     "fetch",
     "make_dataset",
+    # for executors
+    "ExecutionSettings",
+    "Finished",
+    "Job",
+    "Progressed",
+    "TrialOutcome",
+    "TrialRequest",
+    "TrialRunner",
+    "detect_gpus",
     # errors a plugin raises
     "BackendUnavailableError",
     "BenchError",

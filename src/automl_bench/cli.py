@@ -102,6 +102,8 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
               help="Results directory; results go to OUT/<suite name>/ (OUT/<suite name>+epochs<N>/ with "
                    "--max-epochs below the suite's, +seeds<...>/ with seeds it lacks).")
 @click.option("--workers", type=click.IntRange(min=1), help="Trials run at once (default: the suite's).")
+@click.option("--executor", metavar="NAME", help="What runs the trials: local, ray, or a plugin's (default: the "
+                                                 "suite's [execution] executor; see bench plugins).")
 @click.option("--max-trials", type=click.IntRange(min=1), help="Cap trials per cell (smoke runs).")
 @click.option("--max-epochs", type=click.IntRange(min=1), help="Cap epochs per trial (smoke runs).")
 @click.option("--seeds", callback=_seeds, help="Comma-separated seeds replacing the suite's, e.g. 0,1,2.")
@@ -113,7 +115,7 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
 @click.option("--no-report", is_flag=True, help="Skip the report (statistics and pictures) at the end.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @click.pass_obj
-def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: int | None,
+def run(state: State, suite: Path, out: Path, workers: int | None, executor: str | None, max_trials: int | None,
         max_epochs: int | None, seeds: list[int] | None, fresh: bool, keep_going: bool, retry_failed: bool,
         strict: bool, no_report: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
@@ -125,7 +127,9 @@ def run(state: State, suite: Path, out: Path, workers: int | None, max_trials: i
     for signum in (signal.SIGTERM, signal.SIGHUP):  # what schedulers and CI runners send: as Ctrl-C
         signal.signal(signum, _interrupt)
     loaded = load_suite(suite, state.host)
-    options = RunOptions(out=out, workers=workers, max_trials=max_trials, max_epochs=max_epochs,
+    if executor is not None:
+        state.host.executor(executor)  # an unknown name is a usage error that lists the valid ones
+    options = RunOptions(out=out, workers=workers, executor=executor, max_trials=max_trials, max_epochs=max_epochs,
                          seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed)
     results = run_suite(loaded, state.host, options, None if quiet else RichProgress())
     click.echo(results.markdown())

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         BackendSpec,
         CellKey,
         DatasetSpec,
+        ExecutorSpec,
         FinishedTrial,
         PrunerSpec,
         ReporterSpec,
@@ -81,6 +82,17 @@ def bench_report_sections(register: Callable[["ReportSpec"], None]) -> None:
     Called once per plugin host, when a report is written (`bench report`, or the end of
     `bench run`). The built-in sections (leaderboard, ranks and tests, anytime curves, learning
     curves, transfer, backend speed) register through this hook too.
+    """
+
+
+@hookspec
+def bench_executors(register: Callable[["ExecutorSpec"], None]) -> None:
+    """Register executors by calling ``register(ExecutorSpec(...))``.
+
+    Called once per plugin host, when a run starts or `bench plugins` lists them. A suite picks
+    one with ``[execution] executor = "NAME"`` (``bench run --executor NAME`` overrides it). The
+    built-in ``local`` (worker processes on this machine, the default) and ``ray`` executors
+    register through this hook too.
     """
 
 

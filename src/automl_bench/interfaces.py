@@ -1,7 +1,8 @@
 """The small abstract bases that plugin objects implement.
 
-A backend trains and evaluates; a strategy proposes and learns; a reporter writes results.
-Each has one or two required methods; everything else has a working default.
+A backend trains and evaluates; a strategy proposes and learns; a reporter writes results; an
+executor runs trials somewhere. Each has few required methods; everything else has a working
+default.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from automl_bench.models import ModelConfig
-    from automl_bench.records import EpochReport, FinishedTrial, RunResults, Splits
+    from automl_bench.records import EpochReport, Finished, FinishedTrial, Job, Progressed, RunResults, Splits
 
 
 class Backend(ABC):
@@ -77,6 +78,13 @@ class Backend(ABC):
 
     def release(self, model: Any) -> None:
         """Free what the model holds (GPU memory, graphs) before the next trial."""
+
+    def device_memory(self) -> int | None:
+        """Bytes of GPU memory the framework holds for its tensors in this process now, or None
+        (on the CPU, or where the framework cannot say). Read before and after each trial (after
+        `release`): a trial that leaves memory held gets its process replaced, as a trial that
+        runs out of GPU memory does."""
+        return None
 
     def calibration_workload(self) -> Callable[[], None] | None:
         """A fixed small training workload written directly in the backend's framework, not
@@ -157,3 +165,68 @@ class Reporter(ABC):
     @abstractmethod
     def write(self, results: "RunResults", out_dir: Path) -> Sequence[Path]:
         """Write the results under ``out_dir``; return the paths written."""
+
+
+class Executor(ABC):
+    """Runs trials for a run's driver, which keeps the search, the store and resume.
+
+    The driver hands over `Job`s with `submit` while `has_capacity` says so, and collects
+    `Finished` and `Progressed` events with `poll`. An executor promises:
+
+    - every submitted job ends in exactly one `Finished`, whatever happens to the process or
+      machine running it: an exception, a crash or a timeout becomes a failed or timed-out
+      `TrialOutcome` (build the process side with `TrialRunner`, which turns exceptions into
+      outcomes);
+    - a trial runs at most ``job.timeout`` seconds after it starts, and is then stopped hard;
+    - after a `Progressed` whose request says ``prune``, the trial waits for `answer`;
+    - a backend's processes are reused from trial to trial, and replaced when an outcome says
+      ``replace_worker`` or after ``settings.max_trials_per_worker`` trials;
+    - `terminate` leaves nothing running.
+
+    `automl_bench.testing.ExecutorContract` checks these promises; the built-in ``local`` and
+    ``ray`` executors pass it.
+    """
+
+    #: backend -> what its `Backend.environment` reported, filled as processes start
+    environments: dict[str, Mapping[str, str]]
+    #: backend -> its calibration figure (`TrialRunner.calibration`), when settings ask for one
+    calibrations: dict[str, Mapping[str, Any]]
+
+    @abstractmethod
+    def warm_up(self, backend: str) -> str | None:
+        """Start a process for ``backend`` and wait until its framework is set up. Returns why it
+        cannot start (the framework is missing, no GPU), or None. Called before the first trial."""
+
+    @property
+    @abstractmethod
+    def busy(self) -> int:
+        """Jobs submitted and not yet finished."""
+
+    @abstractmethod
+    def has_capacity(self) -> bool:
+        """Whether `submit` may be called now."""
+
+    @abstractmethod
+    def submit(self, job: "Job") -> "Finished | None":
+        """Start ``job``; or return its `Finished` at once when it cannot run (its backend
+        cannot start here)."""
+
+    @abstractmethod
+    def poll(self, timeout: float | None) -> "Sequence[Finished | Progressed]":
+        """Wait up to ``timeout`` seconds for events, enforcing timeouts; return them."""
+
+    @abstractmethod
+    def answer(self, job: "Job", prune: bool) -> None:
+        """Tell the trial of ``job`` whether to stop after the epoch it just reported."""
+
+    def describe(self) -> Mapping[str, Any]:
+        """What the run records about where its trials ran (executor, GPUs, cluster nodes)."""
+        return {}
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop every process, letting each finish what it was told. Called when a run ends."""
+
+    @abstractmethod
+    def terminate(self) -> None:
+        """Stop everything at once (an interrupted run): a hanging trial is not waited for."""

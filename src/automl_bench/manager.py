@@ -29,7 +29,15 @@ import pluggy
 
 from automl_bench import hookspecs
 from automl_bench.errors import PluginError, UnknownComponentError
-from automl_bench.records import BackendSpec, DatasetSpec, PrunerSpec, ReporterSpec, ReportSpec, StrategySpec
+from automl_bench.records import (
+    BackendSpec,
+    DatasetSpec,
+    ExecutorSpec,
+    PrunerSpec,
+    ReporterSpec,
+    ReportSpec,
+    StrategySpec,
+)
 
 GROUP = "automl_bench"
 ENV_EXTRA = "BENCH_PLUGINS"
@@ -45,6 +53,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "pruner": ("bench_pruners", PrunerSpec),
     "reporter": ("bench_reporters", ReporterSpec),
     "report section": ("bench_report_sections", ReportSpec),
+    "executor": ("bench_executors", ExecutorSpec),
 }
 
 
@@ -112,6 +121,9 @@ class Host:
     def report_sections(self) -> dict[str, ReportSpec]:
         return dict(self._registry("report section").specs)
 
+    def executors(self) -> dict[str, ExecutorSpec]:
+        return dict(self._registry("executor").specs)
+
     def backend(self, name: str) -> BackendSpec:
         return self.pick("backend", name)
 
@@ -123,6 +135,9 @@ class Host:
 
     def pruner(self, name: str) -> PrunerSpec:
         return self.pick("pruner", name)
+
+    def executor(self, name: str) -> ExecutorSpec:
+        return self.pick("executor", name)
 
     def pick(self, kind: str, name: str) -> Any:
         """The component ``name`` of ``kind``; a clear error when none or several plugins register it."""

@@ -3,8 +3,8 @@
 - The results directory can be written and its disk has room for the store.
 - Every dataset a cell with work left trains on loads (or is found in its cache), and the
   task's classes and shots can be drawn from it: the same code the workers run, once.
-- Every backend with work left starts a worker (its framework imports, and a GPU exists
-  where ``device = "cuda"``); that worker stays for the backend's first trial.
+- Every backend with work left starts a worker on the run's executor (its framework imports,
+  and a GPU exists where ``device = "cuda"``); that worker stays for the backend's first trial.
 
 A cell that cannot run is reported once with the reason, and nothing is recorded for it.
 """
@@ -20,7 +20,7 @@ from automl_bench.errors import BenchError, PreflightError
 from automl_bench.records import CellKey
 
 if TYPE_CHECKING:
-    from automl_bench.worker import WorkerPool
+    from automl_bench.interfaces import Executor
 
 #: Room a run needs on the results disk: the store grows by a few kilobytes a trial, and SQLite
 #: needs room for its write-ahead log and checkpoints.
@@ -42,7 +42,7 @@ def check_directory(directory: Path) -> None:
                              f"{MIN_FREE_BYTES // 2**20} MiB); free some space or choose another disk with --out")
 
 
-def check_cells(host: Any, cells: Iterable[Any], pool: "WorkerPool") -> dict[CellKey, str]:
+def check_cells(host: Any, cells: Iterable[Any], pool: "Executor") -> dict[CellKey, str]:
     """Why each cell that cannot run cannot run. ``cells`` are the runner's cells with work left."""
     cells = list(cells)
     blocked: dict[CellKey, str] = {}
@@ -68,7 +68,7 @@ def check_cells(host: Any, cells: Iterable[Any], pool: "WorkerPool") -> dict[Cel
 
 
 def _data_problem(host: Any, data: Any, task: Any, cache: dict) -> str | None:
-    from automl_bench.worker import load_splits
+    from automl_bench.trials import load_splits
 
     try:
         load_splits(host, data, task, cache)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # only for signatures: keeps `bench --help` free of numpy and
     import numpy as np
     import pandas as pd
 
-    from automl_bench.interfaces import Backend, Pruner, Reporter, Strategy
+    from automl_bench.interfaces import Backend, Executor, Pruner, Reporter, Strategy
     from automl_bench.space import SearchSpace
 
 
@@ -108,6 +108,47 @@ class ReportSpec:
     summary: str
     build: Callable[["RunResults", Path], "ReportSection | None"]
     order: int = 100
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """An executor: runs a suite's trials somewhere (worker processes on this machine, a cluster)
+    for the run's driver, which keeps the search, the store and resume. ``factory(settings)``
+    builds it, with an `ExecutionSettings`, when a run starts."""
+
+    name: str
+    summary: str
+    factory: Callable[["ExecutionSettings"], "Executor"]
+    #: Keys of its own that a suite's ``[execution]`` table may set, with their defaults (a suite
+    #: may set only these, with values of the same type); they reach it as ``settings.options``.
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: Distribution names it needs, whose versions every run records.
+    packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """What a suite's ``[execution]`` table and the command line ask of an executor."""
+
+    #: Plugin modules every process that runs trials loads besides the entry points (``-p``),
+    #: with ``no:NAME`` entries that block one: pass them to `TrialRunner`.
+    plugin_modules: tuple[str, ...] = ()
+    #: Trials at once; None: the executor decides (the local one runs one, Ray as many as fit).
+    workers: int | None = None
+    threads: int = 1  # framework threads per trial
+    device: str = "cpu"  # "cpu", "cuda" or "auto": what `Backend.setup` is told
+    #: GPUs to place trials on: "all", a tuple of indices, or None (no placement: trials see what
+    #: the environment gives them).
+    gpus: "str | tuple[int, ...] | None" = None
+    trials_per_gpu: int = 1
+    #: backend -> replace a process after it ran this many trials (None: never)
+    max_trials_per_worker: Mapping[str, int | None] = field(default_factory=dict)
+    calibrate: bool = False  # time each backend's calibration workload when its first process starts
+    #: Times a trial is run again after the executor lost the process or machine running it for a
+    #: reason of its own (a node that died), before the failure counts as the environment's.
+    max_retries: int = 2
+    log_dir: Path | None = None  # where processes on this machine may write their logs
+    options: Mapping[str, Any] = field(default_factory=dict)  # the executor's own keys (`ExecutorSpec.options`)
 
 
 @dataclass(frozen=True)
@@ -248,6 +289,9 @@ class TrialOutcome:
     #: worker that could not start, a full disk): not a result, so it is not recorded, and the
     #: next run tries again.
     infrastructure: bool = False
+    #: Why the process that ran this trial should run no other (a GPU out of memory, GPU memory
+    #: the trial left held); "" if it may go on. An executor replaces such a process.
+    replace_worker: str = ""
 
     def non_finite(self) -> list[str]:
         """Names of metrics whose value is NaN or infinite."""
@@ -264,6 +308,45 @@ class FinishedTrial:
     #: The objective (validation score): final for "ok", at the last epoch reached for
     #: "pruned", None for "failed" and "timeout".
     value: float | None
+
+
+# --------------------------------------------------------------------------- executors
+
+
+@dataclass
+class Job:
+    """A trial the driver hands to an executor: the backend to run it on, the request, its
+    timeout in seconds (from when the trial starts, after its process is set up), and the
+    driver's own bookkeeping, handed back untouched in `Finished` and `Progressed`."""
+
+    backend: str
+    request: TrialRequest
+    timeout: float
+    context: Any = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A job's end, as an executor reports it."""
+
+    job: Job
+    outcome: TrialOutcome
+    #: From handing the job to the executor to its result, process start-up included.
+    wall_seconds: float = 0.0
+    #: Where it ran, recorded in its row: ``executor``, and as known ``node`` (a host name or
+    #: cluster node id), ``gpu`` (index as the machine numbers it), ``gpu_name``, ``gpu_memory_mib``.
+    placement: Mapping[str, Any] = field(default_factory=dict)
+    #: How often the executor ran it again after losing the process or machine running it.
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class Progressed:
+    """An epoch a running job reported. When ``job.request.prune`` is set, the trial waits until
+    the driver calls `Executor.answer` for it."""
+
+    job: Job
+    report: EpochReport
 
 
 # --------------------------------------------------------------------------- results

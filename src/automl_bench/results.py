@@ -129,6 +129,12 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
         "device": backend_env.get("device", ""),
         "packages": json.dumps(packages, sort_keys=True), "run_id": r["run_id"],
     })
+    placement = json.loads(r.get("placement") or "{}")  # where it ran: empty in stores written before
+    row.update({
+        "executor": placement.get("executor", ""), "node": placement.get("node", ""),
+        "gpu": placement.get("gpu"), "gpu_name": placement.get("gpu_name", ""),
+        "gpu_memory_mib": placement.get("gpu_memory_mib"), "retries": placement.get("retries", 0),
+    })
     return row
 
 

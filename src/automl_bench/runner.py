@@ -1,6 +1,7 @@
 """Runs a suite: every cell (task x backend x strategy x seed) is one ask/tell search.
 
-Trials go to a pool of reusable worker processes. Each finished trial is committed to the
+Trials go to an executor (the local pool of reusable worker processes, Ray, or a plugin's), which
+only runs them: the search, the store and resume stay here, in the driver. Each finished trial is committed to the
 store before the strategy hears of it, so a killed run resumes without losing or repeating a
 trial: each cell's strategy is rebuilt from what was recorded and asked only for the trial
 numbers still missing. When a cell's search is over, its best configuration (by validation
@@ -20,19 +21,32 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from automl_bench.environment import capture
-from automl_bench.errors import PreflightError, ResultsError
+from automl_bench.errors import BenchError, PreflightError, ResultsError
+from automl_bench.interfaces import Executor
 from automl_bench.manager import Host
 from automl_bench.preflight import check_cells, check_directory, describe
-from automl_bench.records import CellKey, DataRef, FinishedTrial, SourceRef, TaskRef, TrialOutcome, TrialRequest
+from automl_bench.records import (
+    CellKey,
+    DataRef,
+    ExecutionSettings,
+    Finished,
+    FinishedTrial,
+    Job,
+    Progressed,
+    SourceRef,
+    TaskRef,
+    TrialOutcome,
+    TrialRequest,
+)
 from automl_bench.store import DB_NAME, Store
 from automl_bench.suite import Suite, Task
-from automl_bench.worker import Finished, Job, Progressed, WorkerPool
 
 
 @dataclass(frozen=True)
 class RunOptions:
     out: Path = Path("results")
     workers: int | None = None
+    executor: str | None = None  # overrides the suite's [execution] executor
     max_trials: int | None = None
     max_epochs: int | None = None
     seeds: Sequence[int] | None = None
@@ -147,17 +161,13 @@ class Runner:
     def _run_locked(self) -> Any:
         from automl_bench.results import collect, describe_suite, write_reports
 
-        execution = self.suite.model.execution
-        limits = {b: execution.max_trials_per_worker or self.host.backend(b).max_trials_per_worker
-                  for b in self.suite.model.matrix.backends}
-        pool = WorkerPool(self.options.workers or execution.workers, self.host.extra_modules,
-                          execution.threads, execution.device, log_dir=self.directory / "logs",
-                          max_trials_per_worker=limits, calibrate=execution.calibrate)
+        executor = self._executor()
         store: Store | None = None
-        run_id, finished = None, False
+        run_id, finished, execution = None, False, {}
         try:
             # Preflight first: a run that cannot start changes nothing, --fresh deletes nothing.
-            blocked = self._preflight(pool)
+            blocked = self._preflight(executor)
+            execution = dict(executor.describe())  # while it runs: where the run's trials go
             if self.options.fresh:
                 for path in self.directory.iterdir():
                     if path.name not in (".bench.lock", "logs"):  # a warm worker is writing its log
@@ -172,22 +182,24 @@ class Runner:
             for cell in cells:
                 cell.blocked = blocked.get(cell.key)
             declared = [p for b in self.suite.model.matrix.backends for p in self.host.backend(b).packages]
+            declared += self.host.executor(self.options.executor or self.suite.model.execution.executor).packages
             environment = capture(self.suite.sha256, str(self.suite.path.resolve().parent), declared)
             run_id = store.start_run(environment)
             self.observer.start([(c.key, c.max_trials) for c in cells])
             for cell in cells:
                 self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
-            self._loop(cells, pool, store, run_id)
-            pool.close()
+            self._loop(cells, executor, store, run_id)
+            executor.close()
             finished = True
         finally:
             if not finished:
-                pool.terminate()  # interrupted or broken: no trial is waited for
+                executor.terminate()  # interrupted or broken: no trial is waited for
             self.observer.stop()
             if store is not None:
                 if run_id is not None:
-                    store.update_run_environment(run_id, {**environment, "backends": pool.environments,
-                                                         "calibration": pool.calibrations})
+                    store.update_run_environment(run_id, {**environment, "backends": executor.environments,
+                                                         "calibration": executor.calibrations,
+                                                         "execution": execution})
                 if not finished:
                     store.close()
         try:
@@ -199,7 +211,26 @@ class Runner:
         self.host.pm.hook.bench_on_run_end(results=results)
         return results
 
-    def _preflight(self, pool: WorkerPool) -> dict[CellKey, str]:
+    def _executor(self) -> Executor:
+        """The executor the suite (or --executor) names, built with the suite's [execution] settings."""
+        execution = self.suite.model.execution
+        name = self.options.executor or execution.executor
+        spec = self.host.executor(name)
+        settings = ExecutionSettings(
+            plugin_modules=self.host.extra_modules, workers=self.options.workers or execution.workers,
+            threads=execution.threads, device=execution.effective_device,
+            gpus=tuple(execution.gpus) if isinstance(execution.gpus, list) else execution.gpus,
+            trials_per_gpu=execution.trials_per_gpu,
+            max_trials_per_worker={b: execution.max_trials_per_worker or self.host.backend(b).max_trials_per_worker
+                                   for b in self.suite.model.matrix.backends},
+            calibrate=execution.calibrate, max_retries=execution.max_retries, log_dir=self.directory / "logs",
+            options={**spec.options, **{k: v for k, v in execution.options.items() if k in spec.options}})
+        try:
+            return spec.factory(settings)
+        except BenchError as exc:
+            raise PreflightError(f"executor {name!r} cannot start: {exc}") from None
+
+    def _preflight(self, executor: Executor) -> dict[CellKey, str]:
         """Which cells with work left cannot run here, and why (every cell, with --fresh or --retry-failed).
         Reads the store without changing it; raises `PreflightError` unless --keep-going."""
         path = self.directory / DB_NAME
@@ -212,7 +243,7 @@ class Runner:
                          or len(store.finished_trials(c.key)) < self.max_trials]
             finally:
                 store.close()
-        blocked = check_cells(self.host, cells, pool)
+        blocked = check_cells(self.host, cells, executor)
         if blocked and not self.options.keep_going:
             raise PreflightError(describe(blocked))
         return blocked
@@ -269,25 +300,25 @@ class Runner:
             cells.append(cell)
         return cells
 
-    def _loop(self, cells: list[Cell], pool: WorkerPool, store: Store, run_id: int) -> None:
+    def _loop(self, cells: list[Cell], executor: Executor, store: Store, run_id: int) -> None:
         while True:
-            while pool.has_capacity():
+            while executor.has_capacity():
                 job = self._next_job(cells)
                 if job is None:
                     break
-                immediate = pool.submit(job)
+                immediate = executor.submit(job)
                 if immediate is not None:
                     self._finish(immediate, store, run_id)
-            if pool.busy == 0:
+            if executor.busy == 0:
                 return
-            for event in pool.poll(timeout=1.0):
+            for event in executor.poll(timeout=1.0):
                 if isinstance(event, Finished):
                     self._finish(event, store, run_id)
                 elif isinstance(event, Progressed) and event.job.request.prune:
                     cell, number, _ = event.job.context
                     value = event.report.metrics.get(cell.objective)
                     prune = value is not None and cell.pruner.should_prune(number, event.report.epoch, value)
-                    pool.answer(event.job, prune)
+                    executor.answer(event.job, prune)
 
     def _next_job(self, cells: list[Cell]) -> Job | None:
         for cell in cells:
@@ -341,7 +372,7 @@ class Runner:
         if outcome.status == "ok" and value is None:
             outcome = replace(outcome, status="failed", error=f"backend reported no {cell.objective}")
         store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
-                           event.wall_seconds)
+                           event.wall_seconds, {**event.placement, "retries": event.retries})
         trial = FinishedTrial(number, params, outcome.status, value)
         cell.in_flight.discard(number)
         cell.done[number] = trial

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS trials (
     epochs INTEGER NOT NULL, train_seconds REAL NOT NULL, eval_seconds REAL NOT NULL,
     wall_seconds REAL NOT NULL, error TEXT NOT NULL, history TEXT NOT NULL, finished REAL NOT NULL,
     dataset TEXT NOT NULL DEFAULT '{}',
+    placement TEXT NOT NULL DEFAULT '{}',
     UNIQUE (task, backend, strategy, seed, number)
 );
 CREATE TABLE IF NOT EXISTS finals (
@@ -53,6 +54,11 @@ CREATE TABLE IF NOT EXISTS superseded_finals AS SELECT *, 0.0 AS superseded FROM
 """
 
 
+TRIAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "trial_seed", "params", "status", "value",
+                 "metrics", "epochs", "train_seconds", "eval_seconds", "wall_seconds", "error", "history", "finished",
+                 "dataset", "placement")
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = path
@@ -67,7 +73,12 @@ class Store:
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(trials)")}
             if "dataset" not in columns:  # a store written before trials recorded their data
                 self.db.execute("ALTER TABLE trials ADD COLUMN dataset TEXT NOT NULL DEFAULT '{}'")
+            if "placement" not in columns:  # ... or where they ran
+                self.db.execute("ALTER TABLE trials ADD COLUMN placement TEXT NOT NULL DEFAULT '{}'")
             self.db.executescript(HISTORY)
+            history = {row[1] for row in self.db.execute("PRAGMA table_info(superseded_trials)")}
+            if "placement" not in history:
+                self.db.execute("ALTER TABLE superseded_trials ADD COLUMN placement TEXT NOT NULL DEFAULT '{}'")
         except sqlite3.DatabaseError as exc:
             raise ResultsError(
                 f"{path} is not a usable results store ({exc}); nothing in it was changed. Restore it from a "
@@ -102,15 +113,16 @@ class Store:
 
     def record_trial(self, cell: CellKey, number: int, run_id: int, trial_seed: int,
                      params: Mapping[str, Any], outcome: TrialOutcome, value: float | None,
-                     wall_seconds: float) -> None:
+                     wall_seconds: float, placement: Mapping[str, Any] | None = None) -> None:
+        """Record a finished trial; ``placement`` says where it ran (`Finished.placement`, retries)."""
         history = [{"epoch": r.epoch, **r.metrics} for r in outcome.history]
         with self._tx():
             self.db.execute(
-                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO trials ({', '.join(TRIAL_COLUMNS)}) VALUES ({', '.join('?' * len(TRIAL_COLUMNS))})",
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
                  json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
                  outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
-                 _dumps(history), time.time(), json.dumps(dict(outcome.dataset))),
+                 _dumps(history), time.time(), json.dumps(dict(outcome.dataset)), json.dumps(dict(placement or {}))),
             )
 
     def finished_trials(self, cell: CellKey) -> list[FinishedTrial]:
@@ -159,7 +171,9 @@ class Store:
             finals = f"{cells} OR status != 'ok'"  # before the trials it names are moved
             self.db.execute(f"INSERT INTO superseded_finals SELECT *, ? FROM finals WHERE {finals}", (now,))  # noqa: S608
             self.db.execute(f"DELETE FROM finals WHERE {finals}")  # noqa: S608
-            self.db.execute(f"INSERT INTO superseded_trials SELECT *, ? FROM trials WHERE {failed}", (now,))  # noqa: S608
+            columns = ", ".join(TRIAL_COLUMNS)  # by name: an older store has its columns in another order
+            self.db.execute(f"INSERT INTO superseded_trials ({columns}, superseded) SELECT {columns}, ? FROM trials "  # noqa: S608
+                            f"WHERE {failed}", (now,))
             self.db.execute(f"DELETE FROM trials WHERE {failed}")  # noqa: S608
         return int(count)
 

@@ -185,13 +185,47 @@ class Matrix(_Strict):
 
 
 class Execution(_Strict):
-    workers: StrictInt = Field(1, ge=1, le=1024)
+    # Keys beyond these are the chosen executor's own options (`ExecutorSpec.options`, such as the
+    # ray executor's ``ray_address``), checked against it when a suite is validated with plugins.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    executor: str = Field("local", description="what runs the trials: local worker processes, ray, or a plugin's")
+    workers: StrictInt | None = Field(None, ge=1, le=1024, description="trials at once (default: local 1, or "
+                                                                        "GPUs x trials_per_gpu; ray: all that fit)")
     threads: StrictInt = Field(1, ge=1, le=1024, description="framework threads per worker")
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device: Literal["cpu", "cuda", "auto"] | None = Field(None, description='default "cpu", or "auto" with gpus')
+    gpus: Literal["all"] | Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(min_length=1)] | None = \
+        Field(None, description='GPUs to place trials on: "all" or a list of indices')
+    trials_per_gpu: StrictInt = Field(1, ge=1, le=64, description="trials sharing one GPU at once")
     max_trials_per_worker: StrictInt | None = Field(
         None, ge=1, description="replace a worker after this many trials (default: the backend's own limit)")
     calibrate: StrictBool = Field(True, description="time each backend's calibration workload when a run starts "
                                                     "(`bench compare` uses it across machines)")
+    max_retries: StrictInt = Field(2, ge=0, le=100, description="reruns of a trial whose process or machine the "
+                                                                "executor lost (a dead node)")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keys this table sets for its executor (`ExecutorSpec.options`)."""
+        return dict(self.model_extra or {})
+
+    @property
+    def effective_device(self) -> str:
+        return self.device or ("auto" if self.gpus is not None else "cpu")
+
+    @model_validator(mode="after")
+    def _device_fits_gpus(self) -> "Execution":
+        if self.gpus is not None and self.device == "cpu":
+            raise ValueError('gpus places trials on GPUs, device = "cpu" keeps them off: set device = "auto" '
+                             '(a GPU where there is one) or "cuda", or drop gpus')
+        if self.trials_per_gpu > 1 and self.gpus is None:
+            raise ValueError("trials_per_gpu needs gpus (\"all\" or a list of indices)")
+        return self
+
+
+#: Keys of `[execution]` that say where and how trials run, not what they are: left out of a
+#: suite's identity, so a run started on one executor resumes on another.
+PLACEMENT_KEYS = ("executor", "max_retries")
 
 
 #: The metrics `bench compare` can gate on (docs/regression.md), and those it gates on by default.
@@ -304,8 +338,17 @@ def load_suite(path: str | Path, host: Any | None = None) -> Suite:
 
 def identity(data: dict[str, Any]) -> dict[str, Any]:
     """What of a suite decides its results: all but the `[regression]` table, which only says how
-    `bench compare` judges them (changing a tolerance does not make results incomparable)."""
-    return {k: v for k, v in data.items() if k != "regression"}
+    `bench compare` judges them (changing a tolerance does not make results incomparable), and
+    `[execution]`'s choice of executor, its own options and ``max_retries``, which say where
+    trials run, not what they are (a run started locally resumes on Ray)."""
+    kept = {k: v for k, v in data.items() if k != "regression"}
+    execution = data.get("execution")
+    if isinstance(execution, dict):
+        known = set(Execution.model_fields) - set(PLACEMENT_KEYS)
+        kept["execution"] = {k: v for k, v in execution.items() if k in known}
+        if not kept["execution"]:
+            del kept["execution"]
+    return kept
 
 
 def content_sha256(data: Any) -> str:
@@ -512,6 +555,16 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
                     problems.append(locate((kind, name, key), f"unknown option for {kind} {name!r}; valid options: {valid}"))
                 elif not _same_kind(spec.options[key], value):
                     problems.append(locate((kind, name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}"))
+    executors = host.executors()
+    executor = check(("execution", "executor"), "executor", model.execution.executor, executors)
+    for key, value in model.execution.options.items() if executor is not None else ():
+        if key not in executor.options:
+            valid = ", ".join([k for k in Execution.model_fields if k != "executor"] + list(executor.options))
+            problems.append(locate(("execution", key), f"unknown key for executor {executor.name!r}; valid keys: "
+                                                       f"{valid}"))
+        elif not _same_kind(executor.options[key], value):
+            problems.append(locate(("execution", key), f"expected {type(executor.options[key]).__name__}, "
+                                                       f"got {value!r}"))
     problems += _check_options(model, tasks, strategies, pruners, locate) if not problems else []
     return problems
 

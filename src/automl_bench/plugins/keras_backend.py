@@ -63,6 +63,8 @@ class KerasBackend(Backend):
             gpus = tf.config.list_physical_devices("GPU")
             if device == "cpu" and gpus:
                 tf.config.set_visible_devices([], "GPU")
+            for gpu in gpus if device != "cpu" else []:  # TensorFlow takes a whole GPU by default: share it
+                tf.config.experimental.set_memory_growth(gpu, True)
             return gpus if device != "cpu" else []
         import torch
 
@@ -71,6 +73,18 @@ class KerasBackend(Backend):
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
             return []
         return list(range(torch.cuda.device_count()))
+
+    def device_memory(self) -> int | None:
+        """Bytes the engine's allocator holds for tensors on the GPU (None on the CPU)."""
+        if self.device != "cuda":
+            return None
+        if self.engine == "tensorflow":
+            import tensorflow as tf
+
+            return int(tf.config.experimental.get_memory_info("GPU:0")["current"])
+        import torch
+
+        return int(torch.cuda.memory_allocated())
 
     def environment(self) -> Mapping[str, str]:
         env = {"keras": self.keras.__version__, "keras_backend": self.engine, "device": self.device}

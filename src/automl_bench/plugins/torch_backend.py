@@ -144,6 +144,12 @@ class TorchBackend(Backend):
         if self.device.type == "cuda":
             self.torch.cuda.empty_cache()
 
+    def device_memory(self) -> int | None:
+        """Bytes PyTorch's allocator holds for tensors on the GPU (None on the CPU)."""
+        if self.device.type != "cuda":
+            return None
+        return int(self.torch.cuda.memory_allocated(self.device))
+
     def calibration_workload(self):
         """`CALIBRATION`'s MLP in plain PyTorch, built once; each call trains it one pass."""
         torch, c = self.torch, CALIBRATION

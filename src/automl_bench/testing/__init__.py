@@ -1,8 +1,9 @@
 """Testing tools for plugin authors, and the host's own tests: contract test classes, a toy
 plugin, and pytest fixtures.
 
-- `BackendContract`, `TransferContract`, `StrategyContract`, `PrunerContract`: subclass one in
-  your tests and say how to build your component; pytest runs every check on it.
+- `BackendContract`, `TransferContract`, `StrategyContract`, `PrunerContract`,
+  `ExecutorContract`: subclass one in your tests and say how to build your component; pytest
+  runs every check on it.
 - `automl_bench.testing.toy` (``TOY_PLUGIN``): a plugin module with a backend ``toy`` that scores
   a known function in microseconds (and fails, hangs or crashes on demand) and a dataset
   ``toy``: run a strategy, pruner or reporter end to end without a framework.
@@ -17,7 +18,7 @@ import importlib
 from typing import Any, Sequence
 
 #: Loaded on first use, so that the toy plugin and `toy_suite` work where pytest is not installed.
-_CONTRACTS = ("BackendContract", "PrunerContract", "StrategyContract", "TransferContract", "digit_classes",
+_CONTRACTS = ("BackendContract", "ExecutorContract", "PrunerContract", "StrategyContract", "TransferContract", "digit_classes",
               "tiny_digits", "tiny_tokens")
 
 
@@ -56,6 +57,7 @@ def toy_suite(*, name: str = "toy", strategies: Sequence[str] = ("random",), bac
 __all__ = [
     "TOY_PLUGIN",
     "BackendContract",
+    "ExecutorContract",
     "PrunerContract",
     "StrategyContract",
     "TransferContract",

@@ -13,11 +13,19 @@ best at learning_rate = 0.01. Environment variables plant what tests need:
 - ``TOY_EPOCH_SECONDS``: each epoch sleeps this long (kill tests; timings for `bench compare`);
 - ``TOY_SCORE_SHIFT``: added to every accuracy (a planted regression, for testing a CI gate);
 - ``TOY_CALIBRATION_SECONDS``: what its calibration workload sleeps (default 0.001): scale it
-  with ``TOY_EPOCH_SECONDS`` to play a slower machine, leave it to play slower code.
+  with ``TOY_EPOCH_SECONDS`` to play a slower machine, leave it to play slower code;
+- ``TOY_RECORD``: a directory where each fit writes one JSON file when it starts and completes it
+  when it ends: the trial seed, the process, the ``CUDA_VISIBLE_DEVICES`` it saw, and when it
+  started and ended (``end`` null while it runs). Executor tests check GPU placement with it;
+  the toy itself never touches a GPU;
+- ``TOY_OOM``: ``tanh`` raises a GPU out-of-memory error (as PyTorch words it) instead;
+- ``TOY_LEAK_MIB``: `device_memory` grows by this much with each fit, as if every trial left
+  GPU memory held.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -42,11 +50,19 @@ class ToyBackend(Backend):
     def fit(self, *, data, config, seed, report):
         behaviour = BEHAVIOUR[config.activation]
         pause = float(os.environ.get("TOY_EPOCH_SECONDS", "0"))
-        for epoch in range(1, config.epochs + 1):
-            if pause:
-                time.sleep(pause)
-            report(EpochReport(epoch, {"train_loss": 1.0 / epoch, "val_loss": 1.0 / epoch,
-                                       "val_accuracy": toy_score(config.learning_rate) + _shift()}))
+        started = time.time()
+        self.fits = getattr(self, "fits", 0) + 1
+        record = _record(seed, started, None)
+        try:
+            for epoch in range(1, config.epochs + 1):
+                if pause:
+                    time.sleep(pause)
+                report(EpochReport(epoch, {"train_loss": 1.0 / epoch, "val_loss": 1.0 / epoch,
+                                           "val_accuracy": toy_score(config.learning_rate) + _shift()}))
+        finally:
+            _record(seed, started, record)
+        if behaviour == "raise" and os.environ.get("TOY_OOM"):
+            raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (toy)")
         if behaviour == "raise":
             raise RuntimeError("toy backend was told to fail")
         if behaviour == "hang":
@@ -61,9 +77,32 @@ class ToyBackend(Backend):
             return {"accuracy": float("nan"), "loss": float("nan")}
         return {"accuracy": toy_score(model["lr"]) + _shift() + (model["seed"] % 1000) * 1e-9, "loss": 0.5}
 
+    def device_memory(self):
+        leak = float(os.environ.get("TOY_LEAK_MIB", "0"))
+        return int(getattr(self, "fits", 0) * leak * 2**20) if leak else None
+
     def calibration_workload(self):
         pause = float(os.environ.get("TOY_CALIBRATION_SECONDS", "0.001"))
         return lambda: time.sleep(pause)
+
+
+class OutOfMemoryError(RuntimeError):
+    """Named as PyTorch's ``torch.cuda.OutOfMemoryError`` is."""
+
+
+def _record(seed: int, started: float, name: str | None) -> str | None:
+    """Write (at the start of a fit) or complete (at its end, ``name`` given) its TOY_RECORD file."""
+    directory = os.environ.get("TOY_RECORD")
+    if not directory:
+        return None
+    ended = time.time() if name is not None else None
+    name = name or f"{os.getpid()}-{time.monotonic_ns()}.json"
+    record = {"seed": seed, "pid": os.getpid(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+              "start": started, "end": ended}
+    with open(os.path.join(directory, name + ".tmp"), "w", encoding="utf-8") as f:
+        json.dump(record, f)
+    os.replace(os.path.join(directory, name + ".tmp"), os.path.join(directory, name))  # never half-written
+    return name
 
 
 def _shift() -> float:

@@ -1,0 +1,398 @@
+"""The ``local`` executor: worker processes on this machine, started with spawn, each bound to
+one backend and reused across trials; optionally placed on GPUs, several trials per GPU.
+
+A worker imports its framework once and then serves trial after trial (a `TrialRunner`). The
+driver watches every worker's pipe and process sentinel in one loop, so a trial that raises,
+hangs past its timeout, or kills its process (segfault, out of memory) becomes an outcome, and
+the worker is replaced on the next job.
+
+GPUs (``[execution] gpus``): each worker slot belongs to one GPU, ``trials_per_gpu`` slots per
+GPU, and a worker sees only its slot's GPU (``CUDA_VISIBLE_DEVICES``). A worker of another
+backend takes a slot only after the one holding it stopped, so no GPU ever runs more than
+``trials_per_gpu`` trials, whatever the backends.
+
+Messages, worker to driver: ``("ready", env, calibration)``, ``("setup-failed", error)``,
+``("start", key)``, ``("epoch", key, EpochReport)``, ``("done", key, TrialOutcome)``.
+Driver to worker: a `TrialRequest`, or ``None`` to stop; and, after each epoch of a trial
+whose request says ``prune``, ``"continue"`` or ``"prune"``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing as mp
+import os
+import platform
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Sequence
+
+from automl_bench import (
+    BenchError,
+    ExecutionSettings,
+    Executor,
+    ExecutorSpec,
+    Finished,
+    Job,
+    Progressed,
+    TrialOutcome,
+    TrialRunner,
+    detect_gpus,
+    hookimpl,
+)
+
+SETUP_TIMEOUT = 300.0  # seconds a worker may take to import its framework
+
+
+# =========================================================================== GPUs
+
+
+def gpu_slots(wanted: str | Sequence[int] | None, trials_per_gpu: int,
+              detected: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """One entry per worker slot: the GPU it belongs to, ``trials_per_gpu`` slots per GPU.
+
+    ``wanted`` "all" takes every detected GPU (none found: no slots, trials run on the CPU); a
+    list of indices must name GPUs this machine has. Where no tool can list GPUs (``detected``
+    None), a list is taken as given and the framework finds out.
+    """
+    if wanted is None:
+        return []
+    if wanted == "all":
+        gpus = detected or []
+    else:
+        known = {g["gpu"]: g for g in detected or []}
+        missing = [i for i in wanted if detected is not None and i not in known]
+        if missing:
+            have = ", ".join(str(i) for i in sorted(known)) or "none"
+            raise BenchError(f"[execution] gpus names GPU {', '.join(map(str, missing))}, which this machine does not "
+                             f"have (GPUs found: {have}); use gpus = \"all\" or the indices nvidia-smi lists")
+        gpus = [known.get(i, {"gpu": i}) for i in wanted]
+    return [gpu for gpu in gpus for _ in range(trials_per_gpu)]
+
+
+# =========================================================================== worker side
+
+
+def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], threads: int, device: str,
+                log_path: str | None = None, calibrate: bool = False, gpu: int | None = None) -> None:
+    if log_path:  # frameworks write to fds 1 and 2 directly: keep that out of the progress display
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver decides
+    if gpu is not None:  # before any framework is imported: this worker sees its slot's GPU alone
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    try:
+        runner = TrialRunner(backend, plugin_modules, threads=threads, device=device)
+        conn.send(("ready", runner.environment, runner.calibration() if calibrate else None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the driver, which records it
+        conn.send(("setup-failed", f"{type(exc).__name__}: {exc}"))
+        return
+
+    def on_epoch(report: Any) -> bool:
+        conn.send(("epoch", request.key, report))
+        return request.prune and conn.recv() == "prune"
+
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # driver went away
+            return
+        if request is None:
+            return
+        outcome = runner.run(request, on_start=lambda: conn.send(("start", request.key)), on_epoch=on_epoch)
+        try:
+            conn.send(("done", request.key, outcome))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def die_with_parent() -> None:
+    """End this worker when the process that started it ends, however it ends (SIGKILL too), so
+    that no worker outlives `bench`: the kernel's parent-death signal on Linux, and a watchdog
+    thread that polls the parent's pid everywhere."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:  # PR_SET_PDEATHSIG
+            os._exit(1)  # the parent died before the signal was armed
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="bench-parent-watchdog", daemon=True).start()
+
+
+# =========================================================================== driver side
+
+
+@dataclass
+class _Worker:
+    backend: str
+    process: Any
+    conn: Connection
+    slot: int | None = None  # index into the executor's GPU slots
+    job: Job | None = None
+    sent_at: float = 0.0  # when the current job was sent
+    served: int = 0  # trials finished by this worker
+    started_at: float | None = None  # when the current trial began (worker said "start")
+    epochs_seen: int = 0
+
+
+class LocalExecutor(Executor):
+    """Up to ``size`` workers; each is bound to one backend and reused while jobs for it come."""
+
+    def __init__(self, settings: ExecutionSettings):
+        self.settings = settings
+        self.slots = gpu_slots(settings.gpus, settings.trials_per_gpu,
+                               detect_gpus() if settings.gpus is not None else None)
+        size = len(self.slots) or settings.workers or 1
+        self.size = min(size, settings.workers) if settings.workers else size
+        self.node = platform.node()
+        self.workers: list[_Worker] = []
+        self.environments: dict[str, dict[str, str]] = {}
+        self.calibrations: dict[str, dict[str, Any]] = {}
+        self.unavailable: dict[str, str] = {}  # backend -> why its worker could not start
+        self._ctx = mp.get_context("spawn")
+
+    # -- the Executor protocol --------------------------------------------------------
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for w in self.workers if w.job is not None)
+
+    def has_capacity(self) -> bool:
+        return self.busy < self.size
+
+    def describe(self) -> dict[str, Any]:
+        gpus = {s["gpu"]: s for s in self.slots}
+        return {"executor": "local", "workers": self.size, "node": self.node,
+                "gpus": list(gpus.values()), "trials_per_gpu": self.settings.trials_per_gpu if gpus else None}
+
+    def answer(self, job: Job, prune: bool) -> None:
+        worker = next((w for w in self.workers if w.job is job), None)
+        if worker is not None:
+            try:
+                worker.conn.send("prune" if prune else "continue")
+            except (BrokenPipeError, OSError):
+                pass  # it died meanwhile; the sentinel reports that
+
+    def submit(self, job: Job) -> Finished | None:
+        if job.backend in self.unavailable:
+            return Finished(job, TrialOutcome("failed", error=self.unavailable[job.backend],
+                                              infrastructure=True))  # 0 s: never ran
+        for dead in [w for w in self.workers if w.job is None and not w.process.is_alive()]:
+            self._remove(dead)
+        worker = next((w for w in self.workers if w.job is None and w.backend == job.backend), None)
+        if worker is None:
+            worker = self._spawn(job.backend)
+        worker.job, worker.sent_at, worker.started_at, worker.epochs_seen = job, time.monotonic(), None, 0
+        worker.conn.send(job.request)
+        return None
+
+    def poll(self, timeout: float | None) -> list[Finished | Progressed]:
+        busy = [w for w in self.workers if w.job is not None]
+        if not busy:
+            return []
+        now = time.monotonic()
+        wait_for = max(0.0, min(self._deadline(w) for w in busy) - now)
+        if timeout is not None:
+            wait_for = min(wait_for, timeout)
+        wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=wait_for)
+        events: list[Finished | Progressed] = []
+        for worker in busy:
+            events += self._drain(worker)
+        now = time.monotonic()
+        for worker in busy:
+            if worker.job is not None and now >= self._deadline(worker):
+                events.append(self._expire(worker))
+        return events
+
+    def warm_up(self, backend: str) -> str | None:
+        if backend in self.unavailable:
+            return self.unavailable[backend]
+        if any(w.backend == backend and w.process.is_alive() for w in self.workers):
+            return None
+        worker = self._spawn(backend)
+        reason = None
+        if not worker.conn.poll(SETUP_TIMEOUT):
+            reason = f"its worker did not start within {SETUP_TIMEOUT:.0f} s"
+        else:
+            try:
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                worker.process.join(timeout=5)
+                message = ("setup-failed", f"worker process died ({_exit_reason(worker.process.exitcode)})")
+            if message[0] == "ready":
+                self._ready(backend, message)
+                return None
+            reason = message[1]
+        self._kill(worker)
+        return self._cannot_start(backend, reason)
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            self._stop(worker)
+
+    def terminate(self) -> None:
+        for worker in list(self.workers):
+            self._kill(worker)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _cannot_start(self, backend: str, reason: str) -> str:
+        """Remember that ``backend``'s worker cannot start here, and why; returns the message."""
+        self.unavailable[backend] = f"backend {backend!r} could not start: {reason}"
+        return self.unavailable[backend]
+
+    def _ready(self, backend: str, message: tuple) -> None:
+        self.environments[backend] = message[1]
+        if message[2] is not None:
+            self.calibrations[backend] = message[2]
+
+    def _free_slot(self) -> int | None:
+        """A slot no live worker holds, after retiring an idle worker (of any backend) if all are
+        held. The caller has checked `has_capacity`, so an idle worker exists when none is free."""
+        if len(self.workers) >= self.size:
+            self._stop(next(w for w in self.workers if w.job is None))
+        if not self.slots:
+            return None
+        held = {w.slot for w in self.workers}
+        return next(i for i in range(len(self.slots)) if i not in held)
+
+    def _spawn(self, backend: str) -> _Worker:
+        slot = self._free_slot()
+        gpu = self.slots[slot]["gpu"] if slot is not None else None
+        parent, child = self._ctx.Pipe()
+        log_path = None
+        if self.settings.log_dir is not None:
+            self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = str(self.settings.log_dir / f"worker-{backend}.log")
+        calibrate = self.settings.calibrate and backend not in self.calibrations
+        process = self._ctx.Process(
+            target=worker_main, args=(child, backend, self.settings.plugin_modules, self.settings.threads,
+                                      self.settings.device, log_path, calibrate, gpu),
+            name=f"bench-worker-{backend}", daemon=True,
+        )
+        process.start()
+        child.close()
+        worker = _Worker(backend, process, parent, slot)
+        self.workers.append(worker)
+        return worker
+
+    def _placement(self, worker: _Worker) -> dict[str, Any]:
+        placement: dict[str, Any] = {"executor": "local", "node": self.node}
+        if worker.slot is not None:
+            placement.update(self.slots[worker.slot])
+        return placement
+
+    def _finished(self, worker: _Worker, outcome: TrialOutcome) -> Finished:
+        assert worker.job is not None
+        return Finished(worker.job, outcome, time.monotonic() - worker.sent_at, self._placement(worker))
+
+    def _deadline(self, worker: _Worker) -> float:
+        assert worker.job is not None
+        if worker.started_at is None:  # still importing its framework, or about to start
+            return worker.sent_at + SETUP_TIMEOUT
+        return worker.started_at + worker.job.timeout
+
+    def _drain(self, worker: _Worker) -> list[Finished | Progressed]:
+        events: list[Finished | Progressed] = []
+        while worker.job is not None:
+            try:
+                if not worker.conn.poll():
+                    break
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            if kind == "ready":
+                self._ready(worker.backend, message)
+            elif kind == "setup-failed":
+                error = self._cannot_start(worker.backend, message[1])
+                events.append(self._finished(worker, TrialOutcome("failed", error=error, infrastructure=True)))
+                self._remove(worker)
+            elif kind == "start":
+                worker.started_at = time.monotonic()
+            elif kind == "epoch":
+                worker.epochs_seen += 1
+                events.append(Progressed(worker.job, message[2]))
+            elif kind == "done":
+                outcome: TrialOutcome = message[2]
+                if outcome.replace_worker and outcome.status == "failed":
+                    from dataclasses import replace
+
+                    outcome = replace(outcome, error=f"{outcome.error}; its worker was replaced")
+                events.append(self._finished(worker, outcome))
+                worker.job = None
+                worker.served += 1
+                limit = self.settings.max_trials_per_worker.get(worker.backend)
+                if outcome.replace_worker or (limit is not None and worker.served >= limit):
+                    self._stop(worker)  # recycled: the next job for this backend starts a fresh one
+        if worker.job is not None and not worker.process.is_alive():
+            worker.process.join()
+            events.append(self._finished(worker, TrialOutcome(
+                "failed", epochs=worker.epochs_seen,
+                error=f"worker process died ({_exit_reason(worker.process.exitcode)}) during the trial")))
+            self._remove(worker)
+        return events
+
+    def _expire(self, worker: _Worker) -> Finished:
+        job = worker.job
+        assert job is not None
+        if worker.started_at is None:
+            outcome = TrialOutcome("failed", error=f"worker for {worker.backend!r} did not start within "
+                                   f"{SETUP_TIMEOUT:.0f} s", infrastructure=True)
+        else:
+            outcome = TrialOutcome("timeout", epochs=worker.epochs_seen,
+                                   train_seconds=time.monotonic() - worker.started_at,
+                                   error=f"trial exceeded its timeout of {job.timeout:g} s and was stopped")
+        finished = self._finished(worker, outcome)
+        self._kill(worker)
+        return finished
+
+    def _stop(self, worker: _Worker) -> None:
+        try:
+            worker.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        worker.process.join(timeout=5)
+        if worker.process.is_alive():
+            self._kill(worker)
+        else:
+            self._remove(worker)
+
+    def _kill(self, worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join(timeout=10)
+        self._remove(worker)
+
+    def _remove(self, worker: _Worker) -> None:
+        worker.job = None
+        worker.conn.close()
+        if worker in self.workers:
+            self.workers.remove(worker)
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+@hookimpl
+def bench_executors(register):
+    register(ExecutorSpec("local", "worker processes on this machine, reused per backend; GPUs by "
+                                   "[execution] gpus and trials_per_gpu", LocalExecutor))
