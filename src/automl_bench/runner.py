@@ -1,12 +1,12 @@
 """Runs a suite: every cell (task x backend x strategy x seed) is one ask/tell search.
 
-Trials go to an executor (the local pool of reusable worker processes, Ray, or a plugin's), which
-only runs them: the search, the store and resume stay here, in the driver. Each finished trial is committed to the
-store before the strategy hears of it, so a killed run resumes without losing or repeating a
-trial: each cell's strategy is rebuilt from what was recorded and asked only for the trial
-numbers still missing. When a cell's search is over, its best configuration (by validation
-score) is trained once more with the same seed and scored on the test split: the search
-itself never sees a test score.
+Trials go to an executor (the local pool of reusable worker processes, Ray, or a plugin's),
+which only runs them: the search, the store and resume stay here, in the driver. Each finished
+trial is committed to the store before the strategy hears of it, so a killed run resumes
+without losing or repeating a trial: each cell's strategy is rebuilt from what was recorded
+and asked only for the trial numbers still missing. When a cell's search is over, its best
+configuration (by validation score) is trained once more with the same seed and scored on the
+test split: the search itself never sees a test score.
 """
 
 from __future__ import annotations

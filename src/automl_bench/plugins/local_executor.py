@@ -26,7 +26,7 @@ import platform
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any, Sequence
 
@@ -329,8 +329,6 @@ class LocalExecutor(Executor):
             elif kind == "done":
                 outcome: TrialOutcome = message[2]
                 if outcome.replace_worker and outcome.status == "failed":
-                    from dataclasses import replace
-
                     outcome = replace(outcome, error=f"{outcome.error}; its worker was replaced")
                 events.append(self._finished(worker, outcome))
                 worker.job = None

@@ -143,6 +143,12 @@ class RayExecutor(Executor):
             self._shutdown_ray()
             raise BenchError(f"each trial asks Ray for threads = {settings.threads} CPUs, and no node of the cluster "
                              f"has more than {largest:g}: lower [execution] threads or add larger nodes")
+        #: What each actor asks of a GPU: 1 / trials_per_gpu with gpus = "all" on a cluster that has GPUs
+        #: when the run starts; the same for every actor of the run (a whole-GPU request would wait
+        #: forever beside fractional ones).
+        self.gpu_share = 0.0
+        if settings.gpus is not None and self.ray.cluster_resources().get("GPU"):
+            self.gpu_share = 1.0 / settings.trials_per_gpu
         self.remote_class = self.ray.remote(TrialActor)
         self.actors: list[_Actor] = []
         self.retrying: deque[Job] = deque()  # jobs whose node died, to run again
@@ -154,13 +160,6 @@ class RayExecutor(Executor):
         self._size, self._size_read = 0, -RESOURCES_EVERY
 
     # -- capacity ---------------------------------------------------------------------
-
-    @property
-    def gpu_share(self) -> float:
-        """What each actor asks of a GPU: 1 / trials_per_gpu with gpus = "all" on a cluster that has GPUs."""
-        if self.settings.gpus is None or not self.ray.cluster_resources().get("GPU"):
-            return 0.0
-        return 1.0 / self.settings.trials_per_gpu
 
     @property
     def size(self) -> int:
@@ -282,7 +281,6 @@ class RayExecutor(Executor):
         calibrate = self.settings.calibrate and backend not in self.calibrations
         handle = self.remote_class.options(
             num_cpus=self.settings.threads, num_gpus=self.gpu_share, max_restarts=0, max_concurrency=3,
-            name=None, lifetime=None,
         ).remote(backend, self.settings.plugin_modules, self.settings.threads, self.settings.device, calibrate)
         actor = _Actor(backend, handle, handle.ready.remote(), {})
         self.actors.append(actor)
