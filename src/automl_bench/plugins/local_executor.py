@@ -218,26 +218,33 @@ class LocalExecutor(Executor):
         return events
 
     def warm_up(self, backend: str) -> str | None:
+        """Start a worker for ``backend`` and wait until it is set up; it then serves the backend's
+        first trial. Further workers start as trials come (warming every slot up front measured no
+        faster on 2 cores: README, "Executors measured")."""
         if backend in self.unavailable:
             return self.unavailable[backend]
         if any(w.backend == backend and w.process.is_alive() for w in self.workers):
             return None
         worker = self._spawn(backend)
-        reason = None
-        if not worker.conn.poll(SETUP_TIMEOUT):
-            reason = f"its worker did not start within {SETUP_TIMEOUT:.0f} s"
-        else:
-            try:
-                message = worker.conn.recv()
-            except (EOFError, OSError):
-                worker.process.join(timeout=5)
-                message = ("setup-failed", f"worker process died ({_exit_reason(worker.process.exitcode)})")
-            if message[0] == "ready":
-                self._ready(backend, message)
-                return None
-            reason = message[1]
+        reason = self._await_ready(worker)
+        if reason is None:
+            return None
         self._kill(worker)
         return self._cannot_start(backend, reason)
+
+    def _await_ready(self, worker: _Worker) -> str | None:
+        """Wait for a fresh worker's set-up report; why it failed, or None."""
+        if not worker.conn.poll(SETUP_TIMEOUT):
+            return f"its worker did not start within {SETUP_TIMEOUT:.0f} s"
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(timeout=5)
+            return f"worker process died ({_exit_reason(worker.process.exitcode)})"
+        if message[0] == "ready":
+            self._ready(worker.backend, message)
+            return None
+        return message[1]
 
     def close(self) -> None:
         for worker in list(self.workers):
@@ -259,18 +266,20 @@ class LocalExecutor(Executor):
         if message[2] is not None:
             self.calibrations[backend] = message[2]
 
-    def _free_slot(self) -> int | None:
-        """A slot no live worker holds, after retiring an idle worker (of any backend) if all are
-        held. The caller has checked `has_capacity`, so an idle worker exists when none is free."""
+    def _free_slot(self, backend: str) -> int | None:
+        """A slot no live worker holds, after retiring an idle worker if all are held (one of
+        another backend than ``backend`` where there is one). The caller has checked
+        `has_capacity`, so an idle worker exists when none is free."""
         if len(self.workers) >= self.size:
-            self._stop(next(w for w in self.workers if w.job is None))
+            idle = [w for w in self.workers if w.job is None]
+            self._stop(next((w for w in idle if w.backend != backend), idle[0]))
         if not self.slots:
             return None
         held = {w.slot for w in self.workers}
         return next(i for i in range(len(self.slots)) if i not in held)
 
     def _spawn(self, backend: str) -> _Worker:
-        slot = self._free_slot()
+        slot = self._free_slot(backend)
         gpu = self.slots[slot]["gpu"] if slot is not None else None
         parent, child = self._ctx.Pipe()
         log_path = None

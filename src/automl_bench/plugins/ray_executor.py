@@ -52,6 +52,7 @@ from automl_bench import (
 SETUP_TIMEOUT = 300.0  # seconds an actor may take to be placed and import its framework
 LONG_POLL = 1.0  # seconds an actor's next_events call waits for an event before answering none
 RESOURCES_EVERY = 2.0  # seconds between readings of the cluster's size (nodes come and go)
+SETTLE_SECONDS = 60.0  # how long Ray may take to say why it lost contact with an actor
 UNBLOCK_AFTER = 10.0  # seconds an actor may wait to be placed before an idle actor of another backend makes room
 
 
@@ -191,11 +192,21 @@ class RayExecutor(Executor):
     # -- the Executor protocol --------------------------------------------------------
 
     def warm_up(self, backend: str) -> str | None:
+        """Start an actor for ``backend`` and wait until it is set up; it then serves the backend's
+        first trial."""
         if backend in self.unavailable:
             return self.unavailable[backend]
         if any(a.backend == backend for a in self.actors):
             return None
         actor = self._spawn(backend)
+        status = self._await_ready(actor)
+        if status[0] == "ready":
+            return None
+        self._kill(actor)
+        return self._cannot_start(backend, status[1])
+
+    def _await_ready(self, actor: _Actor) -> tuple:
+        """Wait for a fresh actor's set-up report: ``("ready", ...)`` or ``("setup-failed", why, ...)``."""
         try:
             status = self.ray.get(actor.ready_ref, timeout=SETUP_TIMEOUT)
         except self.ray.exceptions.GetTimeoutError:
@@ -205,9 +216,7 @@ class RayExecutor(Executor):
             status = ("setup-failed", f"its Ray actor died while starting: {_first_line(exc)}", None, {})
         if status[0] == "ready":
             self._ready(actor, status)
-            return None
-        self._kill(actor)
-        return self._cannot_start(backend, status[1])
+        return status
 
     def submit(self, job: Job) -> Finished | None:
         if job.backend in self.unavailable:
@@ -274,10 +283,10 @@ class RayExecutor(Executor):
         actor.where = status[3]
 
     def _spawn(self, backend: str) -> _Actor:
-        if len(self.actors) >= self.size:  # retire an idle actor (of another backend): its resources are needed
-            idle = next((a for a in self.actors if a.job is None), None)
-            if idle is not None:
-                self._kill(idle)
+        if len(self.actors) >= self.size:  # retire an idle actor, of another backend first: its resources are needed
+            idle = [a for a in self.actors if a.job is None]
+            if idle:
+                self._kill(next((a for a in idle if a.backend != backend), idle[0]))
         calibrate = self.settings.calibrate and backend not in self.calibrations
         handle = self.remote_class.options(
             num_cpus=self.settings.threads, num_gpus=self.gpu_share, max_restarts=0, max_concurrency=3,
@@ -384,6 +393,7 @@ class RayExecutor(Executor):
                 actor.where = self.ray.get(actor.ready_ref, timeout=1)[3]
             except Exception:  # noqa: BLE001 - it died before saying where it ran
                 pass
+        exc = self._settle(actor, exc)
         lost_node = self._node_lost(actor, exc)
         retries = self.retries.get(id(job), 0)
         if lost_node and retries < self.settings.max_retries:
@@ -402,11 +412,27 @@ class RayExecutor(Executor):
         self._forget(actor)
         return finished
 
+    def _settle(self, actor: _Actor, exc: BaseException) -> BaseException:
+        """Ray first says only that it lost contact with an actor (``ActorUnavailableError``), both
+        when the actor's process crashed and when its node died: ask the actor again until Ray
+        knows which (``ActorDiedError`` with its cause), for at most ``SETTLE_SECONDS``."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while isinstance(exc, self.ray.exceptions.ActorUnavailableError) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                self.ray.get(actor.handle.ready.remote(), timeout=5)
+                return exc  # it answers again: contact was lost for a while, and the trial with it
+            except self.ray.exceptions.GetTimeoutError:
+                continue
+            except self.ray.exceptions.RayError as later:
+                exc = later
+        return exc
+
     def _node_lost(self, actor: _Actor, exc: BaseException) -> bool:
-        """Whether the actor was lost with its node, not by its trial: Ray lost contact with it
-        (``ActorUnavailableError``, what a dying node gives first), says its node died or was
-        preempted, or the node it ran on is no longer alive. A trial whose process crashed on a
-        live node (a segfault) is the trial's failure."""
+        """Whether the actor was lost with its node, not by its trial: Ray says its node died or
+        was preempted, the node it ran on is no longer alive, or Ray still cannot reach it after
+        `_settle`. A trial whose process crashed on a live node (a segfault) is the trial's
+        failure."""
         if isinstance(exc, self.ray.exceptions.ActorUnavailableError) or getattr(exc, "preempted", False):
             return True
         text = " ".join(str(exc).lower().split())
