@@ -130,7 +130,7 @@ def measure(backend_name: str, families: list[str], epochs: int, reps: int, tria
     from automl_bench.data import make_splits
     from automl_bench.manager import get_plugin_manager
     from automl_bench.models import build_config
-    from automl_bench.worker import return_freed_memory
+    from automl_bench.trials import return_freed_memory
 
     host = get_plugin_manager()
     backend = host.backend(backend_name).factory()

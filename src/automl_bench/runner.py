@@ -182,7 +182,7 @@ class Runner:
             for cell in cells:
                 cell.blocked = blocked.get(cell.key)
             declared = [p for b in self.suite.model.matrix.backends for p in self.host.backend(b).packages]
-            declared += self.host.executor(self.options.executor or self.suite.model.execution.executor).packages
+            declared += self.host.executor(self.executor_name).packages
             environment = capture(self.suite.sha256, str(self.suite.path.resolve().parent), declared)
             run_id = store.start_run(environment)
             self.observer.start([(c.key, c.max_trials) for c in cells])
@@ -211,10 +211,15 @@ class Runner:
         self.host.pm.hook.bench_on_run_end(results=results)
         return results
 
+    @property
+    def executor_name(self) -> str:
+        """The executor this run uses: --executor, or the suite's [execution] executor."""
+        return self.options.executor or self.suite.model.execution.executor
+
     def _executor(self) -> Executor:
         """The executor the suite (or --executor) names, built with the suite's [execution] settings."""
         execution = self.suite.model.execution
-        name = self.options.executor or execution.executor
+        name = self.executor_name
         spec = self.host.executor(name)
         settings = ExecutionSettings(
             plugin_modules=self.host.extra_modules, workers=self.options.workers or execution.workers,

@@ -12,7 +12,7 @@ import errno
 import os
 import time
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Callable, Sequence
 
 from automl_bench.records import DataRef, EpochReport, Splits, TaskRef, TrialOutcome, TrialRequest
@@ -51,7 +51,19 @@ class TrialRunner:
         """Time the backend's calibration workload: ``{"seconds": fastest of repeats}``,
         ``{"error": why}`` if it raised, or ``{}`` if the backend has none. The fastest run is the
         one least disturbed by whatever else the machine was doing (as `timeit` advises)."""
-        return calibration(self.backend, repeats)
+        try:
+            workload = self.backend.calibration_workload()
+            if workload is None:
+                return {}
+            workload()  # warm-up: first-call costs (allocation, kernels, graph tracing) are not the machine's speed
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                workload()
+                times.append(time.perf_counter() - t0)
+        except Exception as exc:  # noqa: BLE001 - a run goes on without a calibration figure, and records why
+            return {"error": _describe(exc)}
+        return {"seconds": min(times), "repeats": repeats}
 
     def run(self, request: TrialRequest, *, on_start: Callable[[], None] | None = None,
             on_epoch: Callable[[EpochReport], bool] | None = None) -> TrialOutcome:
@@ -68,30 +80,9 @@ class TrialRunner:
             return outcome
         left = _device_memory(self.backend)
         if held is not None and left is not None and left - held > LEAK_BYTES:
-            from dataclasses import replace
-
             return replace(outcome, replace_worker=f"the trial left {(left - held) / 2**20:.0f} MiB of GPU memory "
                                                    "held after release")
         return outcome
-
-
-def calibration(backend: Any, repeats: int = CALIBRATION_REPEATS) -> dict[str, Any]:
-    """Time the backend's calibration workload: ``{"seconds": fastest of repeats}``, ``{"error":
-    why}`` if it raised, or ``{}`` if the backend has none. The fastest run is the one least
-    disturbed by whatever else the machine was doing (as `timeit` advises)."""
-    try:
-        workload = backend.calibration_workload()
-        if workload is None:
-            return {}
-        workload()  # warm-up: first-call costs (allocation, kernels, graph tracing) are not the machine's speed
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            workload()
-            times.append(time.perf_counter() - t0)
-    except Exception as exc:  # noqa: BLE001 - a run goes on without a calibration figure, and records why
-        return {"error": _describe(exc)}
-    return {"seconds": min(times), "repeats": repeats}
 
 
 def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, backend_name: str,

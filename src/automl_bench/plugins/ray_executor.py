@@ -115,7 +115,6 @@ class _Actor:
     ready_ref: Any
     where: dict[str, Any]
     job: Job | None = None
-    run_ref: Any = None
     events_ref: Any = None
     sent_at: float = 0.0
     started_at: float | None = None
@@ -303,7 +302,7 @@ class RayExecutor(Executor):
 
     def _assign(self, actor: _Actor, job: Job) -> None:
         actor.job, actor.sent_at, actor.started_at, actor.epochs_seen = job, time.monotonic(), None, 0
-        actor.run_ref = actor.handle.run.remote(job.request)
+        actor.handle.run.remote(job.request)  # its result is the events below; dropping the ref cancels nothing
         actor.events_ref = actor.handle.next_events.remote(LONG_POLL)
 
     def _unblock(self) -> None:
