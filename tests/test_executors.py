@@ -256,3 +256,9 @@ def test_ray_refuses_a_gpu_list(tmp_path, host):
     suite = gpu_suite(tmp_path, 'executor = "ray"\ngpus = [0]')
     with pytest.raises(PreflightError, match='on Ray, gpus = "all"'):
         run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
+
+
+def test_ray_refuses_more_threads_than_any_node_has(tmp_path, host):
+    suite = gpu_suite(tmp_path, 'executor = "ray"\nthreads = 64')
+    with pytest.raises(PreflightError, match="threads = 64 CPUs, and no node of the cluster has more than"):
+        run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
