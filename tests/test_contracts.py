@@ -133,6 +133,20 @@ class TestTorchBackend(BackendContract):
     def make_backend(self):
         return HOST.backend("torch").factory()
 
+    def load_exported(self, path):
+        """PyTorch's own loader and ``load_state_dict``; the module comes from the saved config."""
+        import torch
+
+        from automl_bench import config_from_dict
+        from automl_bench.plugins.torch_backend import arrange_input, build_model
+
+        saved = torch.load(path, weights_only=True)  # tensors, numbers and strings only: no code runs
+        config = config_from_dict(saved["config"])
+        model = build_model(torch, config, tuple(saved["input_shape"]), saved["n_classes"], saved["vocab_size"])
+        model.load_state_dict(saved["state_dict"])
+        model.eval()
+        return lambda x: model(arrange_input(x, config.family)).detach().numpy()
+
     def test_cuda_request_without_a_gpu_is_an_error_not_a_silent_fallback(self):
         import torch
 
@@ -152,6 +166,13 @@ class TestTorchBackend(BackendContract):
 class TestNumpyBackend(BackendContract):
     def make_backend(self):
         return HOST.backend("numpy").factory()
+
+    def load_exported(self, path):
+        from automl_bench.data import as_model_input
+        from automl_bench.plugins.numpy_backend import load_model
+
+        net = load_model(path)  # numpy.load, no pickle
+        return lambda x: net.forward(as_model_input(x, net.config.family), training=False)
 
 
 @pytest.mark.parametrize("engine", ["tensorflow", "torch"])

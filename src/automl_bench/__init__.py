@@ -27,6 +27,8 @@ from automl_bench.models import (
     ModelConfig,
     build_config,
     calibration_data,
+    config_dict,
+    config_from_dict,
 )
 from automl_bench.records import (
     BackendSpec,
@@ -102,6 +104,8 @@ __all__ = [
     "as_model_input",
     "augment",
     "build_config",
+    "config_dict",
+    "config_from_dict",
     "calibration_data",
     # helpers for datasets
     "RemoteFile",

@@ -98,6 +98,15 @@ class Backend(ABC):
         """
         return None
 
+    def export(self, model: Any, config: "ModelConfig", path: "Path") -> "Path":
+        """Save a trained model in the framework's own format, to ``path`` with the format's
+        suffix added, and return the file written; a user loads it with the framework alone, or
+        with the backend's model builder and the config saved beside the weights (README, "Saved
+        models"). The harness saves each cell's final model (the best configuration, retrained
+        and scored on the test split) under ``results/<suite>/models/``. The default: this
+        backend saves no models, and the leaderboard's ``model`` column stays empty for it."""
+        raise NotImplementedError(f"{type(self).__name__} does not save models")
+
     # -- transfer tasks: a backend whose spec says ``transfer=True`` implements these ----
 
     def save(self, model: Any, path: "Path") -> None:

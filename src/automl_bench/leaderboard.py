@@ -11,7 +11,7 @@ CELL = ["task", "backend", "strategy"]
 COLUMNS = [
     *CELL, "seeds", "trials", "failed", "pruned", "val_mean", "val_std", "val_ci_low", "val_ci_high",
     "test_mean", "test_std", "test_ci_low", "test_ci_high", "avg_rank",
-    "trials_to_best", "epochs", "compute_seconds", "wall_seconds",
+    "trials_to_best", "epochs", "compute_seconds", "wall_seconds", "model",
 ]
 
 
@@ -31,6 +31,8 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
       full one on the compute it spent.
     - ``wall_seconds``: mean per seed of the wall time its trials held a worker (from handing
       the trial over to its result: worker start-up and data loading included).
+    - ``model``: the saved final model of the seed with the best validation score (relative to
+      the results directory; each seed's own is in ``finals``); "" where the backend saves none.
     """
     import pandas as pd
 
@@ -53,10 +55,16 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
             "avg_rank": mean_rank[key], "trials_to_best": group["trials_to_best"].mean(),
             "epochs": group["epochs"].mean(), "compute_seconds": group["compute_seconds"].mean(),
             "wall_seconds": group["wall_seconds"].mean(),
+            "model": _best_model(group),
         })
     board = pd.DataFrame(rows)
     board = board.sort_values(["task", "val_mean"], ascending=[True, False], ignore_index=True)
     return board[COLUMNS]
+
+
+def _best_model(group: "pd.DataFrame") -> str:
+    saved = group[(group["model"] != "") & group["best"].notna()]
+    return "" if saved.empty else str(saved.loc[saved["best"].idxmax(), "model"])
 
 
 def to_markdown(board: "pd.DataFrame", metric: str = "accuracy") -> str:

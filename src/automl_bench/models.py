@@ -6,6 +6,13 @@ Three families share one set of training knobs and add their own architecture kn
 - ``cnn``: ``conv_blocks`` blocks of conv (``kernel_size``, 'same' padding, ``filters`` doubling
   each block) -> [batch norm] -> activation -> 2x2 ``pooling``; then a dense head of
   ``dense_units``.
+- Per layer: ``units`` (mlp) and ``filters`` (cnn) may be lists, one value per hidden layer or
+  conv block (``units = [256, 128]`` is a 784-256-128-10 network on MNIST; ``layers`` or
+  ``conv_blocks`` may then be left out, and must match the list's length if given; listed
+  filters do not double). To search each layer's size on its own, as Keras Tuner users do, name
+  it ``units_0``, ``units_1``, ... (``filters_0``, ...): ``units_<i>`` sets hidden layer ``i``
+  and overrides ``units`` there; an index at or past the trial's ``layers`` is unused, so give it
+  ``when = { layers = { min = i + 1 } }`` to search it only where the layer exists.
 - ``rnn``: ``rnn_layers`` stacked ``cell`` (lstm or gru) layers of ``units``, optionally
   ``bidirectional``; the input is a sequence (image rows: an (H, W) image is H steps of W
   features); the last step's state feeds the output layer. On a token dataset, an
@@ -35,6 +42,7 @@ kernels (not biases, not recurrent kernels) to the training loss.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping, Sequence
 
@@ -164,11 +172,13 @@ AUGMENTATION_KNOBS = ("shift", "flip")
 ARCHITECTURE_KNOBS: dict[str, tuple[Knob, ...]] = {
     "mlp": (
         Knob("layers", int, 2, "hidden dense layers", _at_least_one),
-        Knob("units", int, 128, "units per hidden layer", _at_least_one),
+        Knob("units", int, 128, "units per hidden layer, or a list: one value per hidden layer; `units_<i>` "
+             "sets layer i", _at_least_one),
     ),
     "cnn": (
         Knob("conv_blocks", int, 2, "conv blocks, each halving height and width", _at_least_one),
-        Knob("filters", int, 16, "filters of the first block, doubling each block", _at_least_one),
+        Knob("filters", int, 16, "filters of the first block, doubling each block; or a list: one value per "
+             "block; `filters_<i>` sets block i", _at_least_one),
         Knob("kernel_size", int, 3, "square kernel size (odd)", _odd),
         Knob("pooling", str, "max", "2x2 pooling: max or avg", _one_of(("max", "avg"))),
         Knob("dense_units", int, 64, "units of the dense layer after the conv blocks", _at_least_one),
@@ -183,6 +193,17 @@ ARCHITECTURE_KNOBS: dict[str, tuple[Knob, ...]] = {
     ),
 }
 FAMILIES = tuple(ARCHITECTURE_KNOBS)
+#: Knobs that may be a list, one value per layer, with the knob that counts the layers.
+PER_LAYER: dict[str, tuple[str, str]] = {"mlp": ("units", "layers"), "cnn": ("filters", "conv_blocks")}
+_LAYER_NAME = re.compile(r"(?P<base>[a-z]+)_(?P<index>\d+)")
+
+
+def layer_knob(family: str, name: str) -> tuple[str, int | None]:
+    """``units_2`` of an mlp is hidden layer 2's ``units``: ("units", 2). Any other name: (name, None)."""
+    m = _LAYER_NAME.fullmatch(name)
+    if m and family in PER_LAYER and m["base"] == PER_LAYER[family][0]:
+        return m["base"], int(m["index"])
+    return name, None
 KNOBS: dict[str, tuple[Knob, ...]] = {
     f: ARCHITECTURE_KNOBS[f] + TRAINING_KNOBS + (TRANSFER_KNOBS if f in TRUNK_KNOBS else ()) for f in FAMILIES}
 
@@ -194,10 +215,10 @@ class ModelConfig:
     family: str = "mlp"
     # mlp
     layers: int = 2
-    units: int = 128
+    units: int | tuple[int, ...] = 128  # a tuple: one value per hidden layer (see hidden_units)
     # cnn
     conv_blocks: int = 2
-    filters: int = 16
+    filters: int | tuple[int, ...] = 16  # a tuple: one value per conv block (see block_filters)
     kernel_size: int = 3
     pooling: str = "max"
     dense_units: int = 64
@@ -240,6 +261,18 @@ class ModelConfig:
     unfreeze_blocks: int = 1
 
     @property
+    def hidden_units(self) -> tuple[int, ...]:
+        """mlp: the units of each hidden layer, first to last."""
+        return self.units if isinstance(self.units, tuple) else (self.units,) * self.layers
+
+    @property
+    def block_filters(self) -> tuple[int, ...]:
+        """cnn: the filters of each conv block, first to last."""
+        if isinstance(self.filters, tuple):
+            return self.filters
+        return tuple(self.filters * 2 ** b for b in range(self.conv_blocks))
+
+    @property
     def trunk_blocks(self) -> int:
         """Blocks in the trunk (mlp: hidden layers; cnn: conv blocks)."""
         return self.layers if self.family == "mlp" else self.conv_blocks if self.family == "cnn" else 0
@@ -267,15 +300,14 @@ def trainable_parameters(config: ModelConfig, input_shape: Sequence[int], n_clas
         width = 1
         for d in input_shape:
             width *= d
-        for _ in range(config.layers):
-            blocks.append(width * config.units + config.units + bn * config.units)
-            width = config.units
+        for units in config.hidden_units:
+            blocks.append(width * units + units + bn * units)
+            width = units
         head = width * n_classes + n_classes
     elif config.family == "cnn":
         h, w = input_shape[0], input_shape[1]
         channels = input_shape[2] if len(input_shape) == 3 else 1
-        for b in range(config.conv_blocks):
-            filters = config.filters * 2 ** b
+        for filters in config.block_filters:
             blocks.append(config.kernel_size ** 2 * channels * filters + filters + bn * filters)
             channels, h, w = filters, h // 2, w // 2
         d = config.dense_units
@@ -291,15 +323,23 @@ def check_value(family: str, name: str, value: Any) -> str | None:
     if family not in KNOBS:
         return f"unknown model family {family!r}; choose one of: {', '.join(FAMILIES)}"
     knobs = {k.name: k for k in KNOBS[family]}
-    if name not in knobs:
-        return f"{family} has no knob {name!r}; valid knobs: {', '.join(knobs)}"
-    knob = knobs[name]
+    base, index = layer_knob(family, name)
+    if base not in knobs:
+        per_layer = f" (per layer: {PER_LAYER[family][0]}_0, {PER_LAYER[family][0]}_1, ...)" if family in PER_LAYER else ""
+        return f"{family} has no knob {name!r}; valid knobs: {', '.join(knobs)}{per_layer}"
+    knob = knobs[base]
+    if isinstance(value, (list, tuple)) and index is None and family in PER_LAYER and name == PER_LAYER[family][0]:
+        if not value:
+            return f"{name} lists no values; give one per {'hidden layer' if family == 'mlp' else 'conv block'}"
+        return next((p.replace(name, f"{name}[{i}]", 1) for i, v in enumerate(value) if (p := check_value(family, name, v))),
+                    None)
     is_bool = isinstance(value, bool)
     ok_type = (knob.kind is bool and is_bool) or (
         not is_bool and (isinstance(value, knob.kind) or (knob.kind is float and isinstance(value, int)))
     )
     if not ok_type:
-        return f"{name} must be {knob.kind.__name__}, got {value!r}"
+        listed = " or a list of them, one per layer" if family in PER_LAYER and name == PER_LAYER[family][0] else ""
+        return f"{name} must be {knob.kind.__name__}{listed}, got {value!r}"
     if knob.kind is float and not math.isfinite(value):
         return f"{name} must be a finite number, got {value!r}"
     limit = MAX_EPOCHS if name == "epochs" else MAX_COUNT
@@ -334,7 +374,8 @@ def check_input(family: str, input_shape: Sequence[int], params: Mapping[str, Se
     if family == "cnn":
         if len(shape) not in (2, 3):
             return [f"a cnn needs image input (height, width[, channels]); this dataset's samples have shape {shape}"]
-        blocks = max(params.get("conv_blocks", [ModelConfig.conv_blocks]))
+        listed = [len(v) for v in params.get("filters", []) if isinstance(v, (list, tuple))]
+        blocks = max([*params.get("conv_blocks", [] if listed else [ModelConfig.conv_blocks]), *listed])
         if min(shape[:2]) // 2 ** blocks < 1:
             return [f"conv_blocks up to {blocks} halve {shape[0]}x{shape[1]} images below 1x1; "
                     f"at most {min(shape[:2]).bit_length() - 1} blocks fit"]
@@ -351,11 +392,69 @@ def build_config(family: str, params: Mapping[str, Any], max_epochs: int | None 
     if problems:
         raise ValueError("; ".join(problems))
     defaults = {k.name: k.default for k in KNOBS[family]}
-    values = {**defaults, **params}
+    layered = {name: v for name, v in params.items() if layer_knob(family, name)[1] is not None}
+    values = {**defaults, **{k: v for k, v in params.items() if k not in layered}}
     values = {k: float(v) if k in _FLOAT_FIELDS else v for k, v in values.items()}
+    if family in PER_LAYER:
+        values.update(_per_layer(family, params, values, layered))
     if max_epochs is not None:
         values["epochs"] = min(values["epochs"], max_epochs)
     return ModelConfig(family=family, **values)
+
+
+def _per_layer(family: str, params: Mapping[str, Any], values: dict[str, Any],
+               layered: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-layer knob (units, filters) and its layer count, from a list and ``<knob>_<i>`` values."""
+    knob, count = PER_LAYER[family]
+    value = values[knob]
+    if isinstance(value, (list, tuple)):
+        if count in params and params[count] != len(value):
+            raise ValueError(f"{knob} lists {len(value)} values {list(value)} but {count} = {params[count]}: give one "
+                             f"value per {'hidden layer' if family == 'mlp' else 'conv block'}, or leave {count} out")
+        value = tuple(value)
+    n = len(value) if isinstance(value, tuple) else values[count]
+    overrides = {layer_knob(family, name)[1]: v for name, v in layered.items()}
+    if any(i < n for i in overrides):
+        sizes = list(value) if isinstance(value, tuple) else \
+            [value * (2 ** b if family == "cnn" else 1) for b in range(n)]
+        for i, v in overrides.items():
+            if i < n:  # a layer past this trial's count is not built (Keras Tuner keeps such values too)
+                sizes[i] = v
+        value = tuple(sizes)
+    return {knob: value, count: n}
+
+
+def check_layers(family: str, params: Mapping[str, Sequence[Any]]) -> list[str]:
+    """Problems with the per-layer knobs of a space: ``params`` maps knob names to every value the
+    search may give them. A list must match every layer count; ``<knob>_<i>`` must name a layer
+    that some trial builds."""
+    if family not in PER_LAYER:
+        return []
+    knob, count = PER_LAYER[family]
+    lists = [v for v in params.get(knob, []) if isinstance(v, (list, tuple))]
+    counts = list(params.get(count, []))
+    problems = [f"{knob} lists {len(v)} values {list(v)} but {count} may be {c}: give one value per "
+                f"{'hidden layer' if family == 'mlp' else 'conv block'}, or leave {count} out"
+                for v in lists[:1] for c in counts if c != len(v)][:1]
+    most = max([*counts, *(len(v) for v in lists)] or [getattr(ModelConfig, count)])
+    for name in params:
+        base, index = layer_knob(family, name)
+        if index is not None and index >= most:
+            problems.append(f"{name} sets {'hidden layer' if family == 'mlp' else 'conv block'} {index} "
+                            f"(counting from 0), but {count} is at most {most}: no trial would use it")
+    return problems
+
+
+def config_dict(config: ModelConfig) -> dict[str, Any]:
+    """A config as JSON-ready knobs of its family (saved beside a model's weights)."""
+    names = {k.name for k in KNOBS[config.family]}
+    values = {f.name: getattr(config, f.name) for f in fields(config) if f.name in names}
+    return {"family": config.family, **{k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}}
+
+
+def config_from_dict(data: Mapping[str, Any]) -> ModelConfig:
+    """The config `config_dict` wrote."""
+    return build_config(data["family"], {k: v for k, v in data.items() if k != "family"})
 
 
 def knob_reference() -> str:

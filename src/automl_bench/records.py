@@ -267,6 +267,9 @@ class TrialRequest:
     evaluate_test: bool = False
     prune: bool = False  # wait for the parent's continue/prune answer after each epoch
     source_seed: int = 0  # transfer tasks: the seed the source model is pretrained with
+    #: Where to save the trained model (a path without suffix: `Backend.export` adds its own);
+    #: "" not to. The driver sets it for each cell's final, test-scored training.
+    save_model: str = ""
 
 
 Status = Literal["ok", "failed", "timeout", "pruned"]
@@ -292,6 +295,8 @@ class TrialOutcome:
     #: Why the process that ran this trial should run no other (a GPU out of memory, GPU memory
     #: the trial left held); "" if it may go on. An executor replaces such a process.
     replace_worker: str = ""
+    #: The file `Backend.export` wrote the trained model to, when the request asked for one.
+    model_file: str = ""
 
     def non_finite(self) -> list[str]:
         """Names of metrics whose value is NaN or infinite."""

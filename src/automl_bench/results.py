@@ -82,7 +82,7 @@ def collect(store: "Store", directory: Path, description: dict[str, Any],
     finals = [
         {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
          "trial": r["number"], "status": r["status"], "error": r["error"], "params": r["params"],
-         **json.loads(r["metrics"])}
+         "model": r["model"], **json.loads(r["metrics"])}
         for r in store.rows("finals")
     ]
     trials_df = pd.DataFrame(trials)

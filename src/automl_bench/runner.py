@@ -355,6 +355,7 @@ class Runner:
             prune=cell.pruner is not None and not final,
             # One source model per suite seed, shared by every trial, shots value and mode of the task.
             source_seed=derive_seed(cell.key.seed, t.name, "source"),
+            save_model=str(self.directory / model_path(cell.key)) if final else "",
         )
         return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout, context=(cell, number, final))
 
@@ -370,7 +371,7 @@ class Runner:
             return
         params = event.job.request.params
         if final:
-            store.record_final(cell.key, number, run_id, params, outcome)
+            store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory))
             cell.final_state, cell.tested = "done", number
             return
         value = outcome.metrics.get(cell.objective) if outcome.status in ("ok", "pruned") else None
@@ -386,6 +387,21 @@ class Runner:
             cell.pruner.finish(trial)
         self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
         self.host.pm.hook.bench_on_trial_end(cell=cell.key, trial=trial, metrics=dict(outcome.metrics))
+
+
+def model_path(cell: CellKey) -> Path:
+    """Where a cell's final model is saved, under its results directory (the backend adds the suffix)."""
+    return Path("models") / cell.task / cell.backend / cell.strategy / f"seed{cell.seed}"
+
+
+def _relative(path: str, directory: Path) -> str:
+    """A saved model's path as the leaderboard names it: relative to the results directory."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).relative_to(directory))
+    except ValueError:  # written elsewhere (another node's disk): keep it whole
+        return path
 
 
 def results_name(name: str, suite_epochs: int | None, max_epochs: int | None, suite_seeds: Sequence[int],

@@ -143,6 +143,8 @@ class FixedParam:
         return (self.value,)
 
     def contains(self, value: Any) -> bool:
+        if isinstance(self.value, tuple) and isinstance(value, list):  # a per-layer list read back from JSON
+            value = tuple(value)
         return value == self.value
 
 

@@ -35,13 +35,14 @@ def cell_scores(results: RunResults) -> pd.DataFrame:
 
 
 PER_SEED = [*CELL, "best", "test", "trials_to_best", "compute_seconds", "wall_seconds", "epochs", "trials", "ok",
-            "failed", "pruned"]
+            "failed", "pruned", "model"]
 
 
 def per_seed(trials: pd.DataFrame, finals: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per cell: best validation score of its completed (``ok``) trials, as the
     leaderboard counts it; the test score of its best configuration; the 1-based trial that
-    first reached the best; compute seconds and epochs (pruned trials' too); trial counts.
+    first reached the best; compute seconds and epochs (pruned trials' too); trial counts; the
+    file its final model was saved to ("" if none).
     One pass of grouped sums and two merges, whatever the number of cells."""
     if trials.empty:
         return pd.DataFrame(columns=PER_SEED)
@@ -59,10 +60,12 @@ def per_seed(trials: pd.DataFrame, finals: pd.DataFrame, metric: str) -> pd.Data
                     on=CELL, how="left")
     test_col = f"test_{metric}"
     if len(finals) and test_col in finals:
-        tests = finals.loc[finals["status"] == "ok", [*CELL, test_col]].drop_duplicates(CELL)
+        kept = [*CELL, test_col, *(["model"] if "model" in finals else [])]
+        tests = finals.loc[finals["status"] == "ok", kept].drop_duplicates(CELL)
         out = out.merge(tests.rename(columns={test_col: "test"}), on=CELL, how="left")
     else:
         out["test"] = np.nan
+    out["model"] = out["model"].fillna("") if "model" in out else ""
     return out[PER_SEED]
 
 

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS finals (
     run_id INTEGER NOT NULL REFERENCES runs(run_id),
     params TEXT NOT NULL, status TEXT NOT NULL, metrics TEXT NOT NULL, error TEXT NOT NULL,
     finished REAL NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
     UNIQUE (task, backend, strategy, seed)
 );
 """
@@ -57,6 +58,10 @@ CREATE TABLE IF NOT EXISTS superseded_finals AS SELECT *, 0.0 AS superseded FROM
 TRIAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "trial_seed", "params", "status", "value",
                  "metrics", "epochs", "train_seconds", "eval_seconds", "wall_seconds", "error", "history", "finished",
                  "dataset", "placement")
+
+
+FINAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "params", "status", "metrics", "error",
+                 "finished", "model")
 
 
 class Store:
@@ -79,6 +84,9 @@ class Store:
             history = {row[1] for row in self.db.execute("PRAGMA table_info(superseded_trials)")}
             if "placement" not in history:
                 self.db.execute("ALTER TABLE superseded_trials ADD COLUMN placement TEXT NOT NULL DEFAULT '{}'")
+            for table in ("finals", "superseded_finals"):  # a store written before finals saved their model
+                if "model" not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN model TEXT NOT NULL DEFAULT ''")
         except sqlite3.DatabaseError as exc:
             raise ResultsError(
                 f"{path} is not a usable results store ({exc}); nothing in it was changed. Restore it from a "
@@ -142,13 +150,14 @@ class Store:
         return {n: [e[metric] for e in json.loads(h) if metric in e] for n, h in rows}
 
     def record_final(self, cell: CellKey, number: int, run_id: int, params: Mapping[str, Any],
-                     outcome: TrialOutcome) -> None:
-        """Record the test evaluation of a cell's best trial, replacing one of an earlier best."""
+                     outcome: TrialOutcome, model: str = "") -> None:
+        """Record the test evaluation of a cell's best trial, replacing one of an earlier best;
+        ``model`` is the file its model was saved to (relative to the results directory), or ""."""
         with self._tx():
             self.db.execute(
-                "INSERT OR REPLACE INTO finals VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO finals ({', '.join(FINAL_COLUMNS)}) VALUES ({', '.join('?' * len(FINAL_COLUMNS))})",  # noqa: S608
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, json.dumps(dict(params)),
-                 outcome.status, _dumps(outcome.metrics), outcome.error, time.time()),
+                 outcome.status, _dumps(outcome.metrics), outcome.error, time.time(), model),
             )
 
     def final_number(self, cell: CellKey) -> int | None:
@@ -169,7 +178,9 @@ class Store:
         with self._tx():
             count = self.db.execute(f"SELECT COUNT(*) FROM trials WHERE {failed}").fetchone()[0]  # noqa: S608
             finals = f"{cells} OR status != 'ok'"  # before the trials it names are moved
-            self.db.execute(f"INSERT INTO superseded_finals SELECT *, ? FROM finals WHERE {finals}", (now,))  # noqa: S608
+            named = ", ".join(FINAL_COLUMNS)  # by name, as below
+            self.db.execute(f"INSERT INTO superseded_finals ({named}, superseded) SELECT {named}, ? FROM finals "  # noqa: S608
+                            f"WHERE {finals}", (now,))
             self.db.execute(f"DELETE FROM finals WHERE {finals}")  # noqa: S608
             columns = ", ".join(TRIAL_COLUMNS)  # by name: an older store has its columns in another order
             self.db.execute(f"INSERT INTO superseded_trials ({columns}, superseded) SELECT {columns}, ? FROM trials "  # noqa: S608

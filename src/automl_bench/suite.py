@@ -140,8 +140,9 @@ class SourceDef(_Strict):
     dataset: str
     classes: Classes | None = None
     shots: StrictInt | None = Field(None, ge=1, description="training examples per class")
-    #: Fixed knobs of the source model; its trunk knobs are the target's too.
-    params: dict[str, Scalar] = Field(default_factory=dict)
+    #: Fixed knobs of the source model; its trunk knobs are the target's too. A list is a
+    #: per-layer knob (``units = [256, 128]``).
+    params: dict[str, Union[Scalar, list[Scalar]]] = Field(default_factory=dict)
 
 
 class TaskDef(_Strict):
@@ -365,7 +366,7 @@ def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str
     transfer_only = {k.name for k in models.TRANSFER_KNOBS}
     for name, value in merged.items():
         where = ("tasks", index, "space", name) if name in task.space else ("space", name)
-        if name in trunk:
+        if models.layer_knob(task.model, name)[0] in trunk:
             problems.append(locate(where, f"task {task.name!r} is a transfer task: {name} shapes the pretrained "
                                           f"trunk, so it is set in tasks[{index}].source.params, not searched"))
             continue
@@ -390,6 +391,8 @@ def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str
                 problems.append(locate(where, f"task {task.name!r}: {problem}"))
                 break
         params.append(param)
+    for problem in models.check_layers(task.model, {p.name: _extremes(p) for p in params}):
+        problems.append(locate(("tasks", index, "space") if task.space else ("space",), f"task {task.name!r}: {problem}"))
     _check_unfreeze(task, index, params, problems, locate)
     return Task(definition=task, space=SearchSpace(tuple(params)), name=task.name,
                 shots=task.shots if isinstance(task.shots, int) else None)
@@ -435,6 +438,8 @@ def _check_transfer(task: TaskDef, index: int, problems: list[str], locate: "_Lo
         problems.append(locate(where + ("model",), f"transfer tasks train {' or '.join(models.TRUNK_KNOBS)} models, "
                                                    f"not {task.model!r}"))
         return
+    for problem in models.check_layers(task.model, {k: [v] for k, v in task.source.params.items()}):
+        problems.append(locate(where + ("source", "params"), problem))
     for name, value in task.source.params.items():
         problem = models.check_value(task.model, name, value)
         if problem is None and name in {k.name for k in models.TRANSFER_KNOBS}:
@@ -465,6 +470,8 @@ def _parse_param(name: str, value: Any, where: tuple, problems: list[str], locat
     if not isinstance(value, dict):
         if isinstance(value, (bool, int, float, str)):
             return FixedParam(name, value)
+        if isinstance(value, list) and all(isinstance(v, (bool, int, float, str)) for v in value):
+            return FixedParam(name, tuple(value))  # a per-layer knob (units = [256, 128]); the model checks it
         problems.append(locate(where, f"expected a fixed value or a table with type = int|float|categorical, got {value!r}"))
         return None
     try:

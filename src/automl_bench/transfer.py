@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from automl_bench.downloads import data_root
-from automl_bench.models import TRUNK_KNOBS, ModelConfig, build_config
+from automl_bench.models import TRUNK_KNOBS, ModelConfig, build_config, layer_knob
 from automl_bench.records import Splits, TrialRequest
 
 
@@ -31,7 +31,7 @@ def target_config(request: TrialRequest) -> ModelConfig:
     """The trial's config, with the trunk knobs its source model was built with."""
     task = request.task
     assert task.source is not None
-    trunk = {k: v for k, v in task.source.params.items() if k in TRUNK_KNOBS[task.family]}
+    trunk = {k: v for k, v in task.source.params.items() if layer_knob(task.family, k)[0] in TRUNK_KNOBS[task.family]}
     return build_config(task.family, {**request.params, **trunk}, request.max_epochs)
 
 

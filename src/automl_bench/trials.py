@@ -13,6 +13,7 @@ import os
 import time
 import traceback
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from automl_bench.records import DataRef, EpochReport, Splits, TaskRef, TrialOutcome, TrialRequest
@@ -131,6 +132,7 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, backe
         if request.evaluate_test:
             metrics.update({f"test_{k}": float(v) for k, v in backend.evaluate(model, splits.x_test, splits.y_test).items()})
         t2 = time.perf_counter()
+        model_file = str(_export(backend, model, config, request.save_model)) if request.save_model else ""
         backend.release(model)
         del model
         train_seconds, eval_seconds = t1 - t0, t2 - t1
@@ -149,7 +151,17 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, backe
         return_freed_memory()
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history),
-                        dataset=data)
+                        dataset=data, model_file=model_file)
+
+
+def _export(backend: Any, model: Any, config: Any, stem: str) -> Path | str:
+    """Save the trained model where the request asks; "" from a backend that cannot save models."""
+    path = Path(stem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return backend.export(model, config, path)
+    except NotImplementedError:
+        return ""
 
 
 def load_splits(host: Any, ref: DataRef, task: TaskRef, cache: dict) -> Splits:

@@ -135,6 +135,14 @@ class KerasBackend(Backend):
     def count_trainable(self, model) -> int:
         return sum(_size(w.shape) for w in model.trainable_weights)
 
+    def export(self, model, config, path):
+        """A ``.keras`` file (Keras' own format: architecture, weights, no optimizer state), which
+        ``keras.saving.load_model`` reads on either engine. It reads inputs channels-last
+        (`automl_bench.as_model_input`) and returns logits."""
+        file = path.with_suffix(".keras")
+        model.save(file, include_optimizer=False)
+        return file
+
     def evaluate(self, model, x, y):
         return scores(model, as_model_input(x, model.family), y)
 
@@ -286,12 +294,12 @@ def build_model(keras, config, input_shape, n_classes: int, vocab_size: int | No
         x = L.Embedding(vocab_size, config.embedding,
                         embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05))(x)
     if config.family == "mlp":
-        for block in range(config.layers):
-            x = dense_block(x, config.units, block)
+        for block, units in enumerate(config.hidden_units):
+            x = dense_block(x, units, block)
     elif config.family == "cnn":
         pool = L.MaxPooling2D if config.pooling == "max" else L.AveragePooling2D
-        for block in range(config.conv_blocks):
-            x = L.Conv2D(config.filters * 2 ** block, config.kernel_size, padding="same", kernel_initializer=init,
+        for block, filters in enumerate(config.block_filters):
+            x = L.Conv2D(filters, config.kernel_size, padding="same", kernel_initializer=init,
                          kernel_regularizer=reg, name=f"block{block}_conv")(x)
             if config.batch_norm:
                 x = L.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"block{block}_bn")(x)

@@ -19,10 +19,13 @@ from automl_bench import (
     EpochReport,
     augment,
     calibration_data,
+    config_dict,
+    config_from_dict,
     hookimpl,
 )
 
 EVAL_CHUNK = 2048
+SAVED_FORMAT = "automl-bench torch model 1"
 
 
 class TorchBackend(Backend):
@@ -109,6 +112,16 @@ class TorchBackend(Backend):
 
     def count_trainable(self, model) -> int:
         return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    def export(self, model, config, path):
+        """A ``.pt`` file: the state dict (on the CPU) with the config and shapes that rebuild the
+        module; `load_model` reads it back."""
+        file = path.with_suffix(".pt")
+        self.torch.save({"format": SAVED_FORMAT, "torch": str(self.torch.__version__), "config": config_dict(config),
+                         "input_shape": [int(d) for d in model.input_shape], "n_classes": int(model.n_classes),
+                         "vocab_size": model.vocab_size,
+                         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, file)
+        return file
 
     def _adapt(self, model, config, pretrained) -> list:
         """Load the pretrained trunk, freeze the blocks this mode keeps fixed; return those blocks' modules."""
@@ -203,6 +216,28 @@ class TorchBackend(Backend):
         return {"loss": loss_sum / n, "accuracy": correct / n}
 
 
+def load_model(path, device: str = "cpu"):
+    """A model `TorchBackend.export` saved, rebuilt in eval mode on ``device``. It reads inputs
+    as `arrange_input` lays them out and returns logits.
+
+    Only PyTorch's safe loader runs (``weights_only=True``): the file holds tensors, numbers and
+    strings, no code."""
+    import torch
+
+    saved = torch.load(path, map_location=device, weights_only=True)
+    model = build_model(torch, config_from_dict(saved["config"]), tuple(saved["input_shape"]), saved["n_classes"],
+                        saved["vocab_size"])
+    model.load_state_dict(saved["state_dict"])
+    return model.to(device).eval()
+
+
+def arrange_input(x, family: str):
+    """Samples as this backend's models read them (a NumPy array or a tensor): see `_arrange`."""
+    import torch
+
+    return _arrange(torch.as_tensor(x), family)
+
+
 def _arrange(x, family: str):
     """mlp: (n, features); cnn: (n, channels, h, w); rnn: (n, steps, features)."""
     if family == "mlp":
@@ -294,6 +329,7 @@ def build_model(torch, config, input_shape: tuple[int, ...], n_classes: int, voc
             return self.head(self.body(x))
 
     model = Net()
+    model.input_shape, model.n_classes, model.vocab_size = tuple(input_shape), n_classes, vocab_size
     model.blocks = _blocks(model.body, config)
     _initialise(torch, model, config)
     return model
@@ -331,14 +367,13 @@ def _body(nn, config, input_shape: tuple[int, ...]):
         width = 1
         for d in input_shape:
             width *= d
-        for _ in range(config.layers):
-            layers += _dense_block(nn, config, width, config.units)
-            width = config.units
+        for units in config.hidden_units:
+            layers += _dense_block(nn, config, width, units)
+            width = units
         return nn.Sequential(*layers), width
     channels, h, w = input_shape
     pool = nn.MaxPool2d if config.pooling == "max" else nn.AvgPool2d
-    for block in range(config.conv_blocks):
-        filters = config.filters * 2 ** block
+    for filters in config.block_filters:
         layers.append(nn.Conv2d(channels, filters, config.kernel_size, padding=config.kernel_size // 2))
         if config.batch_norm:
             layers.append(nn.BatchNorm2d(filters, eps=BN_EPSILON, momentum=1 - BN_MOMENTUM))

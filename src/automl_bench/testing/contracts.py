@@ -36,7 +36,8 @@ import json
 import math
 import os
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -301,6 +302,51 @@ class BackendContract(_BackendUnderTest):
                               **self.reduce_lr_params)
         rates = [r.metrics["learning_rate"] for r in reports]
         assert rates == pytest.approx([1e-7, 1e-7, 5e-8])
+
+    def load_exported(self, path: Path) -> Callable[[Any], Any]:
+        """Load a file `Backend.export` wrote, with the framework's own API, and return a function
+        from samples (as `tiny_digits` holds them) to logits. Define it where the backend exports."""
+        raise NotImplementedError
+
+    def test_exported_model_loads_and_predicts_as_trained(self, backend, family, trained, tmp_path):
+        """Optional (`Backend.export`): the saved final model, loaded back through
+        `load_exported`, makes the predictions the trained model scored with."""
+        import numpy as np
+
+        model, _ = trained
+        config = build_config(family, {**self.params[family], **self.training})
+        try:
+            file = Path(backend.export(model, config, tmp_path / "model"))
+        except NotImplementedError:
+            pytest.skip("this backend saves no models (Backend.export)")
+        assert file.exists() and file.parent == tmp_path and file.name.startswith("model.")
+        predict = self.load_exported(file)
+        data = tiny_digits()
+        logits = np.asarray(predict(data.x_val))
+        assert logits.shape == (len(data.y_val), data.n_classes)
+        accuracy = float((logits.argmax(axis=1) == data.y_val).mean())
+        assert accuracy == pytest.approx(backend.evaluate(model, data.x_val, data.y_val)["accuracy"])
+
+    def test_builds_per_layer_sizes(self, backend, family):
+        """``units`` (mlp) and ``filters`` (cnn) lists give each layer its own size, and
+        ``units_<i>`` overrides one layer: the model trains, and where the backend counts its
+        parameters, the count is the one docs/models.md's architecture gives."""
+        if family == "rnn":
+            pytest.skip("per-layer sizes are mlp and cnn knobs")
+        from automl_bench.models import trainable_parameters
+
+        layered = {"mlp": {"units": [24, 12], "units_1": 8}, "cnn": {"filters": [8, 6]}}[family]
+        base = {k: v for k, v in self.params[family].items() if k not in ("layers", "conv_blocks")}
+        config = build_config(family, {**base, **self.training, **layered})
+        assert (config.hidden_units if family == "mlp" else config.block_filters) == ((24, 8) if family == "mlp" else (8, 6))
+        data = tiny_digits()
+        model = backend.fit(data=data, config=config, seed=0, report=lambda r: None)
+        assert backend.evaluate(model, data.x_val, data.y_val)["accuracy"] > 0.3  # chance is 0.1
+        try:
+            counted = backend.count_trainable(model)
+        except NotImplementedError:
+            pytest.skip("this backend does not count its parameters (Backend.count_trainable)")
+        assert counted == trainable_parameters(config, data.input_shape, data.n_classes)
 
     def test_invalid_config_is_a_clear_error(self, backend, family):
         with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):

@@ -107,7 +107,7 @@ class SklearnBackend(Backend):
         if problems:
             raise ValueError("; ".join(problems))
         model = _mlp_class()(
-            hidden_layer_sizes=(config.units,) * config.layers, activation=ACTIVATIONS[config.activation],
+            hidden_layer_sizes=config.hidden_units, activation=ACTIVATIONS[config.activation],
             solver=config.optimizer, alpha=2 * config.l2 * config.batch_size, batch_size=config.batch_size,
             learning_rate_init=config.learning_rate, beta_1=config.beta1, beta_2=config.beta2,
             epsilon=config.epsilon, momentum=config.momentum, nesterovs_momentum=config.nesterov,

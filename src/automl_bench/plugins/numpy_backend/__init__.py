@@ -20,6 +20,8 @@ from automl_bench import (
     as_model_input,
     augment,
     calibration_data,
+    config_dict,
+    config_from_dict,
     hookimpl,
 )
 
@@ -80,6 +82,29 @@ class NumpyBackend(Backend):
     def evaluate(self, model, x, y):
         return scores(model, as_model_input(x, model.config.family), y)
 
+    def count_trainable(self, model):
+        return sum(p.value.size for p in model.params)
+
+    def export(self, model, config, path):
+        """An ``.npz`` archive (``numpy.load`` reads it, no pickle): ``param<i>`` for the network's
+        parameters in order, ``bn<j>_mean``/``bn<j>_var`` for batch norm's statistics, and
+        ``config`` (JSON), ``input_shape``, ``n_classes``, ``vocab_size``; `load_model` rebuilds it."""
+        import json
+
+        import numpy as np
+
+        from .layers import BatchNorm
+
+        arrays = {f"param{i}": p.value for i, p in enumerate(model.params)}
+        for j, layer in enumerate(l for l in model.layers if isinstance(l, BatchNorm)):
+            arrays[f"bn{j}_mean"], arrays[f"bn{j}_var"] = layer.mean, layer.var
+        file = path.with_suffix(".npz")
+        with open(file, "wb") as f:
+            np.savez(f, **arrays, config=np.array(json.dumps(config_dict(config))),
+                     input_shape=np.array(model.input_shape), n_classes=np.array(model.n_classes),
+                     vocab_size=np.array(model.vocab_size or 0))
+        return file
+
     def calibration_workload(self):
         """`CALIBRATION`'s MLP in plain NumPy (matrix products, not this backend's layers);
         each call trains it one pass."""
@@ -107,6 +132,27 @@ class NumpyBackend(Backend):
                     weights[i] -= 0.01 * step
 
         return workload
+
+
+def load_model(path):
+    """A network `NumpyBackend.export` saved: ``load_model(path).forward(x, training=False)``
+    gives logits for samples laid out by `automl_bench.as_model_input`."""
+    import json
+
+    import numpy as np
+
+    from .layers import BatchNorm
+    from .network import Network
+
+    with np.load(path, allow_pickle=False) as saved:
+        config = config_from_dict(json.loads(str(saved["config"])))
+        net = Network(config, tuple(int(d) for d in saved["input_shape"]), int(saved["n_classes"]), seed=0,
+                      vocab_size=int(saved["vocab_size"]) or None)
+        for i, p in enumerate(net.params):
+            p.value = saved[f"param{i}"]
+        for j, layer in enumerate(l for l in net.layers if isinstance(l, BatchNorm)):
+            layer.mean, layer.var = saved[f"bn{j}_mean"], saved[f"bn{j}_var"]
+    return net
 
 
 def scores(net, x, y) -> dict[str, float]:

@@ -14,6 +14,7 @@ class Network:
         init_rng = np.random.default_rng([seed, 0])
         self.dropout_rng = np.random.default_rng([seed, 1])
         self.config, self.dtype, self.vocab_size = config, dtype, vocab_size
+        self.input_shape, self.n_classes = tuple(input_shape), n_classes
         self.layers: list[Layer] = []
         width = self._body(config, input_shape, init_rng)
         self.layers.append(Dense(init_rng, width, n_classes, config.initializer, dtype))
@@ -32,14 +33,13 @@ class Network:
     def _body(self, c, input_shape, rng) -> int:
         if c.family == "mlp":
             width = int(np.prod(input_shape))
-            for _ in range(c.layers):
-                self._dense_block(rng, width, c.units)
-                width = c.units
+            for units in c.hidden_units:
+                self._dense_block(rng, width, units)
+                width = units
             return width
         if c.family == "cnn":
             h, w, channels = input_shape
-            for block in range(c.conv_blocks):
-                filters = c.filters * 2 ** block
+            for filters in c.block_filters:
                 self.layers.append(Conv2D(rng, channels, filters, c.kernel_size, c.initializer, self.dtype))
                 if c.batch_norm:
                     self.layers.append(BatchNorm(filters, self.dtype))

@@ -1,0 +1,96 @@
+"""Each cell's final model is saved in its framework's format, and the leaderboard names it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_bench.runner import RunOptions, run_suite
+from automl_bench.suite import load_suite
+
+SUITE = """\
+name = "saved"
+seeds = [0, 1]
+
+[budget]
+max_trials = 2
+
+[matrix]
+backends = ["torch", "numpy", "toy"]
+strategies = ["random"]
+
+[space]
+units = [32, 16]
+learning_rate = { type = "float", low = 1e-3, high = 1e-2, log = true }
+epochs = 2
+
+[[tasks]]
+name = "digits-mlp"
+dataset = "digits"
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One run shared by the tests below (the suite trains 12 small models)."""
+    from automl_bench.manager import get_plugin_manager
+
+    host = get_plugin_manager(["automl_bench.testing.toy"])
+    out = tmp_path_factory.mktemp("saved")
+    path = out / "saved.toml"
+    path.write_text(SUITE)
+    return run_suite(load_suite(path, host), host, RunOptions(out=out / "results"))
+
+
+def test_every_final_model_is_saved_under_models(run):
+    finals = run.finals.set_index(["backend", "seed"])
+    for backend, suffix in (("torch", ".pt"), ("numpy", ".npz")):
+        for seed in (0, 1):
+            name = finals.loc[(backend, seed), "model"]
+            assert name == f"models/digits-mlp/{backend}/random/seed{seed}{suffix}"
+            assert (run.directory / name).is_file()
+    assert (finals.loc["toy", "model"] == "").all()  # the toy backend saves no models: said, not faked
+
+
+def test_the_leaderboard_names_the_best_seeds_model(run):
+    board = pd.read_csv(run.directory / "leaderboard.csv", keep_default_na=False).set_index("backend")
+    seeds = run.trials[run.trials["backend"] == "torch"].groupby("seed")["value"].max()
+    assert board.loc["torch", "model"] == f"models/digits-mlp/torch/random/seed{seeds.idxmax()}.pt"
+    assert board.loc["toy", "model"] == ""
+
+
+def test_a_saved_torch_model_loads_with_torch_and_scores_its_recorded_test_accuracy(run, host):
+    import torch
+
+    from automl_bench import config_from_dict
+    from automl_bench.plugins.torch_backend import arrange_input, build_model
+
+    final = run.finals[(run.finals["backend"] == "torch") & (run.finals["seed"] == 0)].iloc[0]
+    saved = torch.load(run.directory / final["model"], weights_only=True)
+    config = config_from_dict(saved["config"])
+    assert config.hidden_units == (32, 16)
+    model = build_model(torch, config, tuple(saved["input_shape"]), saved["n_classes"], saved["vocab_size"])
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    splits = _test_split(host, run)
+    logits = model(arrange_input(splits.x_test.astype(np.float32), "mlp")).detach().numpy()
+    assert (logits.argmax(1) == splits.y_test).mean() == pytest.approx(final["test_accuracy"])
+
+
+def test_a_saved_numpy_model_loads_and_scores_its_recorded_test_accuracy(run, host):
+    from automl_bench.data import as_model_input
+    from automl_bench.plugins.numpy_backend import load_model
+
+    final = run.finals[(run.finals["backend"] == "numpy") & (run.finals["seed"] == 1)].iloc[0]
+    net = load_model(run.directory / final["model"])
+    splits = _test_split(host, run)
+    logits = net.forward(as_model_input(splits.x_test, "mlp"), training=False)
+    assert (logits.argmax(1) == splits.y_test).mean() == pytest.approx(final["test_accuracy"])
+
+
+def _test_split(host, run):
+    """The task's splits: the suite keeps the defaults (20% validation, 20% test, split seed 0)."""
+    from automl_bench.data import make_splits
+
+    return make_splits(host.dataset("digits").load(), val_fraction=0.2, test_fraction=0.2, seed=0)
