@@ -94,3 +94,22 @@ def _test_split(host, run):
     from automl_bench.data import make_splits
 
     return make_splits(host.dataset("digits").load(), val_fraction=0.2, test_fraction=0.2, seed=0)
+
+
+def test_a_one_trial_search_is_its_own_final_and_is_trained_once(tmp_path, host, monkeypatch):
+    """With one trial per cell there is nothing to choose: that trial is scored on the test split
+    and its model saved, rather than the same configuration trained again from the same seed."""
+    fits = tmp_path / "fits"
+    fits.mkdir()
+    monkeypatch.setenv("TOY_RECORD", str(fits))  # the toy backend writes one file per fit
+    path = tmp_path / "one.toml"
+    path.write_text(SUITE.replace("max_trials = 2", "max_trials = 1").replace('"torch", "numpy", "toy"',
+                                                                              '"numpy", "toy"'))
+    results = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "out"))
+    assert len(results.trials) == 4 and len(results.finals) == 4  # 2 backends x 2 seeds, one trial each
+    merged = results.trials.merge(results.finals, on=["backend", "seed"], suffixes=("", "_final"))
+    assert (merged["trial_final"] == 0).all()
+    assert (merged["test_accuracy"] == merged["test_accuracy_final"]).all()  # the same training, not a second
+    assert len(list(fits.glob("*.json"))) == 2  # the toy trained once per seed
+    numpy = merged[merged["backend"] == "numpy"]
+    assert list(numpy["model"]) == [f"models/digits-mlp/numpy/random/seed{s}.npz" for s in numpy["seed"]]

@@ -30,6 +30,13 @@ from automl_bench.models import (
     config_dict,
     config_from_dict,
 )
+from automl_bench.published import (
+    IMAGENET_BGR_MEAN,
+    PUBLISHED,
+    PublishedModel,
+    missing_weights_message,
+    published_input_size,
+)
 from automl_bench.records import (
     BackendSpec,
     CellKey,
@@ -103,6 +110,11 @@ __all__ = [
     "EpochControl",
     "as_model_input",
     "augment",
+    "PUBLISHED",
+    "PublishedModel",
+    "IMAGENET_BGR_MEAN",
+    "published_input_size",
+    "missing_weights_message",
     "build_config",
     "config_dict",
     "config_from_dict",

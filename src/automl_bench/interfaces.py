@@ -116,6 +116,15 @@ class Backend(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} does not run transfer tasks")
 
+    def published_weights(self, name: str, file: "Path | None") -> "tuple[Path, Mapping[str, Any]]":
+        """For a backend whose spec lists the framework in ``weights``: the file of published
+        weights ``name`` (``keras:VGG16``), fetched once through the framework's own checked
+        download, or ``file`` when the suite gives a copy; and what every row records of them
+        (at least ``weights`` and the file's ``file_sha256``). Weights that cannot be had raise
+        `DataError` saying which file to put where. ``fit`` then gets the file as ``pretrained``
+        and ``config.published`` names the network to build."""
+        raise NotImplementedError(f"{type(self).__name__} does not load published weights")
+
     def count_trainable(self, model: Any) -> int:
         """How many parameters the model trains (frozen ones not counted)."""
         raise NotImplementedError(f"{type(self).__name__} does not count trainable parameters")

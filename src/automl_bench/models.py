@@ -46,6 +46,8 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping, Sequence
 
+from automl_bench.published import PUBLISHED
+
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 INITIALIZERS = ("he", "glorot")
@@ -259,6 +261,10 @@ class ModelConfig:
     mode: str = "scratch"
     trunk_lr_factor: float = 0.1
     unfreeze_blocks: int = 1
+    #: Not knobs: set from a task's source of published weights (automl_bench.published). The
+    #: trunk is that network's base, images resized to ``input_size`` (0: its rule).
+    published: str = ""
+    input_size: int = 0
 
     @property
     def hidden_units(self) -> tuple[int, ...]:
@@ -279,7 +285,7 @@ class ModelConfig:
 
     def trainable_blocks(self) -> range:
         """Indices of the trunk blocks that train in this config's mode (scratch: all)."""
-        n = self.trunk_blocks
+        n = PUBLISHED[self.published].blocks if self.published else self.trunk_blocks
         if self.mode == "partial" and not 1 <= self.unfreeze_blocks < n:
             raise ValueError(f"partial: unfreeze_blocks must be 1..{n - 1} for a trunk of {n} blocks, "
                              f"got {self.unfreeze_blocks} (all blocks training is mode 'finetune')")

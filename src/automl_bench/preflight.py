@@ -50,7 +50,7 @@ def check_cells(host: Any, cells: Iterable[Any], pool: "Executor") -> dict[CellK
     cache: dict[Any, Any] = {}
     for cell in cells:
         ref = cell.task_ref
-        refs = [ref.data] + ([ref.source.data] if ref.source is not None else [])
+        refs = [ref.data] + ([ref.source.data] if ref.source is not None and ref.source.data is not None else [])
         for data in refs:
             key = (data, ref.val_fraction, ref.test_fraction, ref.split_seed)
             if key not in data_problems:

@@ -39,6 +39,9 @@ class BackendSpec:
     max_trials_per_worker: int | None = None
     #: Whether it runs transfer tasks: ``fit(..., pretrained=path)`` and ``save(model, path)``.
     transfer: bool = False
+    #: The published weights it loads, by framework: ``("keras",)`` runs sources such as
+    #: ``weights = "keras:VGG16"`` (`automl_bench.published`), through `Backend.published_weights`.
+    weights: tuple[str, ...] = ()
     #: Problems this backend has with a task's search space (a knob value it cannot build, such as
     #: ``dropout`` on a framework without dropout), reported with file and line when a suite is
     #: validated; None: it builds every value of every knob of its families.
@@ -230,10 +233,15 @@ class DataRef:
 
 @dataclass(frozen=True)
 class SourceRef:
-    """A transfer task's source: the data and fixed model knobs its trunk is pretrained with."""
+    """A transfer task's source: the data and fixed model knobs its trunk is pretrained with;
+    or, with ``weights``, a published network (``keras:VGG16``), from ``weights_file`` if given
+    (an absolute path), with images resized to ``input_size`` (None: automl_bench.published)."""
 
-    data: DataRef
+    data: DataRef | None
     params: Mapping[str, Any]
+    weights: str = ""
+    weights_file: str = ""
+    input_size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,10 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
         "dataset": data.get("name", ""), "dataset_sha256": data.get("sha256", ""),
         "dataset_sizes": "/".join(map(str, data.get("sizes", []))),  # train/val/test
         # transfer tasks: the cached source model the trial started from, and its source data
-        "pretrained": data.get("pretrained", {}).get("key", ""),
+        # (or the published weights it started from, with their file's sha256)
+        "pretrained": data.get("pretrained", {}).get("key", "") or data.get("pretrained", {}).get("weights", ""),
         "source_dataset_sha256": data.get("pretrained", {}).get("sha256", ""),
+        "pretrained_file_sha256": data.get("pretrained", {}).get("file_sha256", ""),
         "epochs": r["epochs"], "train_seconds": round(r["train_seconds"], 4),
         "eval_seconds": round(r["eval_seconds"], 4), "wall_seconds": round(r["wall_seconds"], 4),
         "error": r["error"],

@@ -349,13 +349,16 @@ class Runner:
 
     def _job(self, cell: Cell, number: int, params: dict, *, final: bool) -> Job:
         t = cell.task.definition
+        # A search of one trial has its best already: that trial is scored on the test split and
+        # saved, instead of training the same configuration from the same seed a second time.
+        tested = final or (cell.max_trials == 1 and cell.pruner is None)
         request = TrialRequest(
             key=f"{cell.key}#{'final' if final else number}", task=cell.task_ref, params=params,
-            seed=cell.trial_seed(number), max_epochs=self.max_epochs, evaluate_test=final,
+            seed=cell.trial_seed(number), max_epochs=self.max_epochs, evaluate_test=tested,
             prune=cell.pruner is not None and not final,
             # One source model per suite seed, shared by every trial, shots value and mode of the task.
             source_seed=derive_seed(cell.key.seed, t.name, "source"),
-            save_model=str(self.directory / model_path(cell.key)) if final else "",
+            save_model=str(self.directory / model_path(cell.key)) if tested else "",
         )
         return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout, context=(cell, number, final))
 
@@ -379,6 +382,9 @@ class Runner:
             outcome = replace(outcome, status="failed", error=f"backend reported no {cell.objective}")
         store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
                            event.wall_seconds, {**event.placement, "retries": event.retries})
+        if event.job.request.evaluate_test and outcome.status == "ok":  # a one-trial search: its final too
+            store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory))
+            cell.final_state, cell.tested = "done", number
         trial = FinishedTrial(number, params, outcome.status, value)
         cell.in_flight.discard(number)
         cell.done[number] = trial
@@ -427,7 +433,8 @@ def _task_ref(task: Task) -> TaskRef:
     source = None
     if t.source is not None:
         s = t.source
-        source = SourceRef(DataRef(s.dataset, tuple(s.classes) if s.classes else None, s.shots), dict(s.params))
+        data = DataRef(s.dataset, tuple(s.classes) if s.classes else None, s.shots) if s.dataset else None
+        source = SourceRef(data, dict(s.params), s.weights or "", s.weights_file or "", s.input_size)
     return TaskRef(task.name, t.dataset, t.model, t.val_fraction, t.test_fraction, t.split_seed,
                    classes=tuple(t.classes) if t.classes else None, shots=task.shots, source=source)
 

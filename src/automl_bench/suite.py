@@ -31,6 +31,7 @@ from pydantic import (
 
 from automl_bench import models
 from automl_bench.errors import SuiteError
+from automl_bench.published import PUBLISHED, check_source
 from automl_bench.space import (
     CategoricalParam,
     Condition,
@@ -135,9 +136,17 @@ Classes = Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(min_le
 
 
 class SourceDef(_Strict):
-    """A transfer task's source: pretrained once per backend and seed, then cached."""
+    """A transfer task's source: a model the harness pretrains on ``dataset`` (once per backend
+    and seed, then cached), or published ``weights`` (``keras:VGG16``; automl_bench.published)."""
 
-    dataset: str
+    dataset: str | None = None
+    #: Published weights, by framework and name; ``weights_file``: a copy of them on disk (a path
+    #: relative to the suite file), used instead of the framework's download.
+    weights: str | None = None
+    weights_file: str | None = None
+    #: Published weights: the square size images are resized to (default: the data's own size,
+    #: or the smallest the published network accepts).
+    input_size: StrictInt | None = Field(None, ge=1, le=4096)
     classes: Classes | None = None
     shots: StrictInt | None = Field(None, ge=1, description="training examples per class")
     #: Fixed knobs of the source model; its trunk knobs are the target's too. A list is a
@@ -359,6 +368,11 @@ def content_sha256(data: Any) -> str:
 
 
 def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str], locate: "_Locator") -> Task:
+    if task.source is not None and task.source.weights_file is not None:  # relative to the suite file
+        file = Path(locate.path).parent / Path(task.source.weights_file).expanduser()
+        if not file.is_file():
+            problems.append(locate(("tasks", index, "source", "weights_file"), f"no such file: {file}"))
+        task = task.model_copy(update={"source": task.source.model_copy(update={"weights_file": str(file.resolve())})})
     merged = {**model.space, **task.space}
     params: list[Param] = []
     _check_transfer(task, index, problems, locate)
@@ -407,8 +421,9 @@ def _check_unfreeze(task: TaskDef, index: int, params: list[Param], problems: li
     if "partial" not in modes:
         return
     try:
-        n = models.build_config(task.model, dict(task.source.params)).trunk_blocks
-    except ValueError:
+        n = PUBLISHED[task.source.weights].blocks if task.source.weights else \
+            models.build_config(task.model, dict(task.source.params)).trunk_blocks
+    except (ValueError, KeyError):
         return  # the source's own problem is reported where its params are checked
     values = _extremes(by_name["unfreeze_blocks"]) if "unfreeze_blocks" in by_name else [1]
     bad = [v for v in values if not 1 <= v < n]
@@ -438,6 +453,25 @@ def _check_transfer(task: TaskDef, index: int, problems: list[str], locate: "_Lo
         problems.append(locate(where + ("model",), f"transfer tasks train {' or '.join(models.TRUNK_KNOBS)} models, "
                                                    f"not {task.model!r}"))
         return
+    source = task.source
+    if (source.dataset is None) == (source.weights is None):
+        problems.append(locate(where + ("source",), "a source names a dataset to pretrain on, or published weights "
+                                                    "(weights = \"keras:VGG16\"): one of the two"))
+        return
+    if source.weights is not None:
+        problem = check_source(source.weights, None, None, source.input_size)
+        if problem is None and task.model != "cnn":
+            problem = f"published weights are a cnn's trunk; task model is {task.model!r}"
+        if problem:
+            problems.append(locate(where + ("source", "weights"), problem))
+        for key in ("classes", "shots", "params"):
+            if getattr(source, key):
+                problems.append(locate(where + ("source", key), f"{key} describe a source the harness pretrains; "
+                                                                f"{source.weights} comes pretrained"))
+        return
+    for key in ("weights_file", "input_size"):
+        if getattr(source, key) is not None:
+            problems.append(locate(where + ("source", key), f"{key} applies to published weights only"))
     for problem in models.check_layers(task.model, {k: [v] for k, v in task.source.params.items()}):
         problems.append(locate(where + ("source", "params"), problem))
     for name, value in task.source.params.items():
@@ -531,14 +565,17 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
                 problems.append(locate(("matrix", "strategies", i), f"task {task.name!r}: {problem}"))
     for i, task in enumerate(model.tasks):
         spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
-        for built in (t for t in tasks if t.definition is task):  # each task its shots and modes axes made
-            if spec is not None and spec.input_shape is not None:
+        # each task its shots and modes axes made (by name: a definition may have been copied to resolve a path)
+        for built in (t for t in tasks if t.definition.name == task.name):
+            if spec is not None and spec.input_shape is not None and not (task.source and task.source.weights):
                 values = {p.name: _extremes(p) for p in built.space}
                 if task.source is not None:  # the trunk's knobs come from the source
                     values.update({k: [v] for k, v in task.source.params.items()})
                 for problem in models.check_input(task.model, spec.input_shape, values, spec.kind):
                     problems.append(locate(("tasks", i, "model"), f"task {built.name!r} on {task.dataset!r}: {problem}"))
-        if task.source is not None:
+        if task.source is not None and task.source.weights is not None:
+            problems += _check_published(model, i, task, spec, backends, locate)
+        elif task.source is not None and task.source.dataset is not None:
             source = check(("tasks", i, "source", "dataset"), "dataset", task.source.dataset, datasets)
             if source is not None and spec is not None and None not in (source.input_shape, spec.input_shape) \
                     and source.input_shape != spec.input_shape:
@@ -573,6 +610,29 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
             problems.append(locate(("execution", key), f"expected {type(executor.options[key]).__name__}, "
                                                        f"got {value!r}"))
     problems += _check_options(model, tasks, strategies, pruners, locate) if not problems else []
+    return problems
+
+
+def _check_published(model: SuiteModel, index: int, task: TaskDef, spec: Any, backends: dict,
+                     locate: "_Locator") -> list[str]:
+    """A source of published weights: the data must be images it can read, and every backend of
+    the matrix must load weights of that framework (`BackendSpec.weights`)."""
+    assert task.source is not None and task.source.weights is not None
+    where = ("tasks", index, "source", "weights")
+    name = task.source.weights
+    if name not in PUBLISHED:
+        return []  # reported with the source's other problems
+    problems = []
+    if spec is not None:
+        problem = check_source(name, spec.input_shape, spec.kind, task.source.input_size)
+        if problem:
+            problems.append(locate(where, f"task {task.name!r} on {task.dataset!r}: {problem}"))
+    framework = PUBLISHED[name].framework
+    able = sorted(b for b, s in backends.items() if framework in s.weights)
+    for i, backend in enumerate(model.matrix.backends):
+        if backend in backends and framework not in backends[backend].weights:
+            problems.append(locate(("matrix", "backends", i), f"backend {backend!r} cannot load {name} (task "
+                                   f"{task.name!r}); these can: {', '.join(able) or 'none installed'}"))
     return problems
 
 

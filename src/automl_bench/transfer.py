@@ -28,9 +28,13 @@ def pretrained_root() -> Path:
 
 
 def target_config(request: TrialRequest) -> ModelConfig:
-    """The trial's config, with the trunk knobs its source model was built with."""
+    """The trial's config, with the trunk knobs its source model was built with (or the
+    published network its trunk is)."""
     task = request.task
     assert task.source is not None
+    if task.source.weights:
+        config = build_config(task.family, request.params, request.max_epochs)
+        return dataclasses.replace(config, published=task.source.weights, input_size=task.source.input_size or 0)
     trunk = {k: v for k, v in task.source.params.items() if layer_knob(task.family, k)[0] in TRUNK_KNOBS[task.family]}
     return build_config(task.family, {**request.params, **trunk}, request.max_epochs)
 

@@ -115,12 +115,21 @@ def run_trial(host: Any, backend: Any, request: TrialRequest, cache: dict, backe
 
             config = target_config(request)  # with the source's trunk knobs
             config.trainable_blocks()  # a bad unfreeze_blocks fails here, before any pretraining
-        problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in asdict(config).items()},
-                               host.dataset(task.dataset).kind)
+        kind = host.dataset(task.dataset).kind
+        if config.published:  # the trunk is a published network: it reads images of any size
+            from automl_bench.published import check_source
+
+            problems = [p for p in [check_source(config.published, splits.input_shape, kind, config.input_size or None)]
+                        if p]
+        else:
+            problems = check_input(task.family, splits.input_shape, {k: [v] for k, v in asdict(config).items()}, kind)
         if problems:
             raise ValueError(f"task {task.name!r} on {task.dataset!r}: {'; '.join(problems)}")
         extra: dict[str, Any] = {}
-        if task.source is not None and config.mode != "scratch":
+        if task.source is not None and task.source.weights and config.mode != "scratch":
+            file, data["pretrained"] = backend.published_weights(task.source.weights, task.source.weights_file or None)
+            extra["pretrained"] = Path(file)
+        elif task.source is not None and config.mode != "scratch":
             source = load_splits(host, task.source.data, task, cache)
             extra["pretrained"], data["pretrained"] = source_weights(backend_name, backend, request, source, describe)
             if on_start is not None:

@@ -8,7 +8,9 @@ same `EpochControl` every backend uses, through a Keras callback.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 from typing import Any, Mapping
 
 from automl_bench import (
@@ -35,6 +37,7 @@ class KerasBackend(Backend):
         self.engine = engine  # "tensorflow" or "torch"
         self.keras: Any = None
         self.device = "cpu"
+        self._hashes: dict[tuple, str] = {}  # sha256 of published weights files, by path, size and mtime
 
     def setup(self, *, threads: int, device: str) -> None:
         os.environ["KERAS_BACKEND"] = self.engine
@@ -107,7 +110,8 @@ class KerasBackend(Backend):
         model = build_model(keras, config, x_train.shape[1:], data.n_classes, data.dataset.vocab_size)
         trunk: set[str] = set()  # names of pretrained layers that train at trunk_lr_factor
         if pretrained is not None:
-            trunk = _adapt(model, config, pretrained)
+            trunk = _adapt_published(model, config, pretrained) if config.published else \
+                _adapt(model, config, pretrained)
         model.compile(optimizer=make_optimizer(keras, config, trunk),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         callback = _report_callback(keras)(EpochControl(config), report, x_val, data.y_val, config.restore_best)
@@ -135,12 +139,35 @@ class KerasBackend(Backend):
     def count_trainable(self, model) -> int:
         return sum(_size(w.shape) for w in model.trainable_weights)
 
+    def published_weights(self, name, file):
+        """Keras' checked download (``keras.utils.get_file`` with the md5 its applications use),
+        cached under ``~/.keras/models``; or the given copy."""
+        from automl_bench import DataError
+        from automl_bench import PUBLISHED, missing_weights_message
+
+        spec = PUBLISHED[name]
+        if file is None:
+            try:
+                path = Path(self.keras.utils.get_file(spec.file, spec.origin, cache_subdir="models", file_hash=spec.md5))
+            except Exception as exc:  # noqa: BLE001 - offline, Keras raises a plain Exception
+                raise DataError(missing_weights_message(spec, f"{type(exc).__name__}: {exc}")) from None
+        else:
+            path = Path(file)
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in self._hashes:
+            with open(path, "rb") as f:
+                self._hashes[key] = hashlib.file_digest(f, "sha256").hexdigest()
+        return path, {"weights": name, "file": str(path) if file else spec.file, "file_sha256": self._hashes[key]}
+
     def export(self, model, config, path):
         """A ``.keras`` file (Keras' own format: architecture, weights, no optimizer state), which
         ``keras.saving.load_model`` reads on either engine. It reads inputs channels-last
         (`automl_bench.as_model_input`) and returns logits."""
         file = path.with_suffix(".keras")
-        model.save(file, include_optimizer=False)
+        # The same layers and weights, uncompiled: a transfer trial's optimizer trains its trunk
+        # at another rate through a function, which the format cannot hold, and no user needs it.
+        self.keras.Model(model.inputs, model.outputs).save(file)
         return file
 
     def evaluate(self, model, x, y):
@@ -202,6 +229,49 @@ def _adapt(model, config, pretrained) -> set[str]:
             else:
                 layer.trainable = False
     return training
+
+
+def _adapt_published(model, config, path) -> set[str]:
+    """Load published weights into the model's base and freeze the blocks this mode keeps
+    fixed; return the names of the base's layers that train."""
+    base = model.get_layer("published")
+    base.load_weights(str(path))
+    trainable = config.trainable_blocks()
+    training: set[str] = set()
+    for layer in base.layers:
+        if not layer.name.startswith("block") or not layer.weights:
+            continue
+        if int(layer.name[5:].split("_")[0]) - 1 in trainable:  # Keras numbers blocks from 1
+            training.add(layer.name)
+        else:
+            layer.trainable = False
+    return training
+
+
+def _published_trunk(keras, config, input_shape):
+    """The input, a fixed layer that prepares images as the publisher did, and the published base
+    (fresh weights: `_adapt_published` loads them). Images are resized to the base's size;
+    the preparing 1x1 convolution maps [0, 1] grey or RGB to the 0-255 BGR values, ImageNet mean
+    subtracted, that Keras' "caffe" preprocessing gives, and never trains."""
+    import numpy as np
+
+    from automl_bench import IMAGENET_BGR_MEAN, PUBLISHED, published_input_size
+
+    L = keras.layers
+    spec = PUBLISHED[config.published]
+    h, w, channels = input_shape
+    size = published_input_size(spec, h, w, config.input_size or None)
+    inputs = keras.Input(shape=tuple(input_shape))
+    x = L.Resizing(size, size, interpolation="bilinear", name="resize")(inputs) if (h, w) != (size, size) else inputs
+    prepare = L.Conv2D(3, 1, name="prepare", trainable=False)
+    x = prepare(x)
+    kernel = np.zeros((1, 1, channels, 3), np.float32)
+    for out in range(3):  # BGR out, from RGB in (or the one grey channel)
+        kernel[0, 0, 2 - out if channels == 3 else 0, out] = 255.0
+    prepare.set_weights([kernel, -np.asarray(IMAGENET_BGR_MEAN, np.float32)])
+    base = getattr(keras.applications, spec.constructor)(include_top=False, weights=None, input_shape=(size, size, 3),
+                                                         name="published")
+    return inputs, base(x)
 
 
 def _report_callback(keras):
@@ -288,6 +358,12 @@ def build_model(keras, config, input_shape, n_classes: int, vocab_size: int | No
         x = L.Activation(config.activation)(x)
         return L.Dropout(config.dropout)(x) if config.dropout > 0 else x
 
+    if config.published:  # a published network's base is the trunk; the head is as below
+        inputs, x = _published_trunk(keras, config, input_shape)
+        x = dense_block(L.Flatten()(x), config.dense_units)
+        model = keras.Model(inputs, L.Dense(n_classes, kernel_initializer=init, kernel_regularizer=reg)(x))
+        model.family = config.family
+        return model
     inputs = keras.Input(shape=tuple(input_shape), dtype="int32" if config.embedding else None)
     x = inputs
     if config.embedding:
@@ -326,6 +402,6 @@ def bench_backends(register):
     # (keras-team/keras#21090, tensorflow/tensorflow#61791): bound it by recycling the worker.
     register(BackendSpec("keras", "Keras 3 on TensorFlow: MLP, CNN, RNN", lambda: KerasBackend("tensorflow"),
                          families=families, packages=("keras", "tensorflow", "tensorflow-cpu"),
-                         max_trials_per_worker=25, transfer=True))
+                         max_trials_per_worker=25, transfer=True, weights=("keras",)))
     register(BackendSpec("keras-torch", "Keras 3 on PyTorch: MLP, CNN, RNN", lambda: KerasBackend("torch"),
-                         families=families, packages=("keras", "torch"), transfer=True))
+                         families=families, packages=("keras", "torch"), transfer=True, weights=("keras",)))

@@ -445,6 +445,17 @@ class TransferContract(_BackendUnderTest):
                     blocks.setdefault(int(name[5:].split("/")[0]), {})[name] = arrays[name]
         return blocks
 
+    @pytest.mark.parametrize("mode", ["frozen", "partial"])
+    def test_an_adapted_model_can_be_exported(self, backend, family, pretrained, mode, tmp_path):
+        """Optional (`Backend.export`): a transfer trial's final model saves like any other, its
+        optimizer's per-block rates notwithstanding."""
+        model, config = self.adapt(backend, family, mode, pretrained)
+        try:
+            file = Path(backend.export(model, config, tmp_path / "adapted"))
+        except NotImplementedError:
+            pytest.skip("this backend saves no models (Backend.export)")
+        assert file.is_file() and file.stat().st_size > 0
+
     @pytest.mark.parametrize("mode", ["scratch", "frozen", "partial", "finetune"])
     def test_each_mode_trains_exactly_its_parameters(self, backend, family, pretrained, mode):
         from automl_bench.models import trainable_parameters
