@@ -72,12 +72,11 @@ class TorchBackend(Backend):
         frozen = self._adapt(model, config, pretrained) if pretrained is not None else []
         penalised = [p for p in _kernels(torch, model) if p.requires_grad] if config.l2 > 0 else []
         opt = make_optimizer(torch, config, param_groups(model, config, pretrained is not None))
-        control = EpochControl(config)
+        epochs = Epochs(model, opt, config, report)
         loss_fn = torch.nn.CrossEntropyLoss()
         shuffle = torch.Generator(device="cpu").manual_seed(seed)
         augmenting = np.random.default_rng([seed, 3]) if config.shift or config.flip else None
         n, bs = x_train.shape[0], config.batch_size
-        best_state = None  # restore_best: the weights (and batch-norm statistics) of the best epoch
         for epoch in range(1, config.epochs + 1):
             model.train()
             for module in frozen:  # frozen batch norm keeps its pretrained statistics
@@ -96,20 +95,9 @@ class TorchBackend(Backend):
                 loss.backward()
                 opt.step()
                 total += loss.detach() * idx.shape[0]
-            val = self._scores(model, x_val, y_val)
-            metrics = {"train_loss": float(total) / n, "val_loss": val["loss"], "val_accuracy": val["accuracy"],
-                       "learning_rate": opt.param_groups[0]["lr"]}
-            report(EpochReport(epoch, metrics))
-            decision = control.after_epoch(metrics)
-            if config.restore_best and decision.improved:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            for group in opt.param_groups:
-                group["lr"] = decision.learning_rate * group["scale"]
-            if decision.stop:
+            if epochs.end(epoch, float(total) / n, self._scores(model, x_val, y_val)):
                 break
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        return model
+        return epochs.finish()
 
     def save(self, model, path) -> None:
         import numpy as np
@@ -365,6 +353,35 @@ def param_groups(model, config, transfer: bool) -> list[dict]:
         groups.append({"params": trunk, "scale": config.trunk_lr_factor,
                        "lr": config.learning_rate * config.trunk_lr_factor})
     return groups
+
+
+class Epochs:
+    """The end of every epoch, for every torch model: report the metrics, let `EpochControl`
+    decide, copy the weights (batch-norm statistics too) of the best epoch under restore_best,
+    and set each optimizer group's rate (``lr = decision * scale``)."""
+
+    def __init__(self, model, opt, config, report) -> None:
+        self.model, self.opt, self.config, self.report = model, opt, config, report
+        self.control = EpochControl(config)
+        self.best: dict | None = None
+
+    def end(self, epoch: int, train_loss: float, val: Mapping[str, float]) -> bool:
+        """Close ``epoch``; True when training should stop."""
+        metrics = {"train_loss": train_loss, "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+                   "learning_rate": self.opt.param_groups[0]["lr"]}
+        self.report(EpochReport(epoch, metrics))
+        decision = self.control.after_epoch(metrics)
+        if self.config.restore_best and decision.improved:
+            self.best = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        for group in self.opt.param_groups:
+            group["lr"] = decision.learning_rate * group["scale"]
+        return decision.stop
+
+    def finish(self):
+        """The model, with the best epoch's weights under restore_best."""
+        if self.best is not None:
+            self.model.load_state_dict(self.best)
+        return self.model
 
 
 def make_optimizer(torch, config, params):

@@ -9,15 +9,14 @@ attention mask and L2-normalised, as sentence-transformers does for this model, 
 The encoder's 6 transformer layers are the trunk's blocks: ``frozen`` keeps them all fixed
 (every text is then encoded once per worker and data, and only the head trains), ``partial``
 trains the top ``unfreeze_blocks``, ``finetune`` all six (both at ``trunk_lr_factor`` times the
-rate), ``scratch`` trains the same architecture from fresh weights. Layers that stay fixed run
+rate; the token embeddings below them stay fixed), ``scratch`` trains the same architecture,
+embeddings included, from fresh weights. Layers that stay fixed run
 in inference mode (no dropout). transformers is imported here, in the worker, never at plugin load.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from automl_bench import EpochControl, EpochReport
 
 MAX_TOKENS = 128  # longer texts are truncated (sentence-transformers allows this model 256)
 BATCH = 128  # texts per encoding pass when nothing trains
@@ -96,6 +95,10 @@ def fit_text(backend, data, config, seed: int, report, pretrained) -> Any:
 
     from automl_bench import PUBLISHED
 
+    from .torch_backend import Epochs, make_optimizer
+
+    if config.shift or config.flip:
+        raise ValueError("shift and flip augment images; this task's samples are text")
     torch, device = backend.torch, backend.device
     torch.manual_seed(seed)
     model_dir = pretrained if pretrained is not None else backend.published_dir(config.published)
@@ -111,15 +114,13 @@ def fit_text(backend, data, config, seed: int, report, pretrained) -> Any:
         module.requires_grad_(False)
     encoder_trains = [p for p in model.encoder.parameters() if p.requires_grad]
     head = [*model.body.parameters(), *model.head.parameters()]
-    from .torch_backend import make_optimizer
-
     groups = [{"params": head, "scale": 1.0}]
     if encoder_trains:
         scale = config.trunk_lr_factor if pretrained is not None else 1.0
         groups.append({"params": encoder_trains, "scale": scale, "lr": config.learning_rate * scale})
     opt = make_optimizer(torch, config, groups)
     kernels = [m.weight for m in [*model.body.modules(), model.head] if isinstance(m, torch.nn.Linear)]
-    control = EpochControl(config)
+    epochs = Epochs(model, opt, config, report)
     shuffle = torch.Generator(device="cpu").manual_seed(seed)
     y_train = torch.as_tensor(data.y_train, device=device)
     frozen_all = not encoder_trains
@@ -127,7 +128,6 @@ def fit_text(backend, data, config, seed: int, report, pretrained) -> Any:
     if frozen_all:  # nothing in the encoder trains: encode every text once
         features = backend.encoded(model, data.x_train)
     n, bs = len(data.x_train), config.batch_size
-    best_state = None
     for epoch in range(1, config.epochs + 1):
         model.train()
         for module in fixed:
@@ -147,17 +147,6 @@ def fit_text(backend, data, config, seed: int, report, pretrained) -> Any:
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
-        val = backend.text_scores(model, data.x_val, data.y_val)
-        metrics = {"train_loss": total / n, "val_loss": val["loss"], "val_accuracy": val["accuracy"],
-                   "learning_rate": opt.param_groups[0]["lr"]}
-        report(EpochReport(epoch, metrics))
-        decision = control.after_epoch(metrics)
-        if config.restore_best and decision.improved:
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        for group in opt.param_groups:
-            group["lr"] = decision.learning_rate * group["scale"]
-        if decision.stop:
+        if epochs.end(epoch, total / n, backend.text_scores(model, data.x_val, data.y_val)):
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return model
+    return epochs.finish()
