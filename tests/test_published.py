@@ -32,8 +32,8 @@ name = "digits-vgg"
 dataset = "digits"
 model = "cnn"
 shots = 10
-val_fraction = 0.1
-test_fraction = 0.1
+val_fraction = 0.05
+test_fraction = 0.05
 modes = {modes}
 [tasks.source]
 {source}
