@@ -36,6 +36,7 @@ from automl_bench.published import (
     PublishedModel,
     missing_weights_message,
     published_input_size,
+    weights_sha256,
 )
 from automl_bench.records import (
     BackendSpec,
@@ -115,6 +116,7 @@ __all__ = [
     "IMAGENET_BGR_MEAN",
     "published_input_size",
     "missing_weights_message",
+    "weights_sha256",
     "build_config",
     "config_dict",
     "config_from_dict",

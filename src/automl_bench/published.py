@@ -15,6 +15,8 @@ backend that loads it (Keras: `automl_bench.plugins.keras_backend`) builds the n
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,19 @@ def keras_cache() -> Path:
     ``~/.keras/models`` (Keras falls back to /tmp/.keras when the home directory is read-only)."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home) / "models"
+
+
+def weights_sha256(path: str | Path) -> str:
+    """sha256 of a weights file, computed once per file version (path, size, mtime) in a process:
+    every row records it, and a worker serves many trials from the same file."""
+    stat = Path(path).stat()
+    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def published_input_size(model: PublishedModel, height: int, width: int, asked: int | None = None) -> int:

@@ -8,7 +8,6 @@ same `EpochControl` every backend uses, through a Keras callback.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -37,7 +36,6 @@ class KerasBackend(Backend):
         self.engine = engine  # "tensorflow" or "torch"
         self.keras: Any = None
         self.device = "cpu"
-        self._hashes: dict[tuple, str] = {}  # sha256 of published weights files, by path, size and mtime
 
     def setup(self, *, threads: int, device: str) -> None:
         os.environ["KERAS_BACKEND"] = self.engine
@@ -142,7 +140,7 @@ class KerasBackend(Backend):
     def published_weights(self, name, file):
         """Keras' checked download (``keras.utils.get_file`` with the md5 its applications use),
         cached under ``~/.keras/models``; or the given copy."""
-        from automl_bench import PUBLISHED, DataError, missing_weights_message
+        from automl_bench import PUBLISHED, DataError, missing_weights_message, weights_sha256
 
         spec = PUBLISHED[name]
         if file is None:
@@ -152,12 +150,7 @@ class KerasBackend(Backend):
                 raise DataError(missing_weights_message(spec, f"{type(exc).__name__}: {exc}")) from None
         else:
             path = Path(file)
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if key not in self._hashes:
-            with open(path, "rb") as f:
-                self._hashes[key] = hashlib.file_digest(f, "sha256").hexdigest()
-        return path, {"weights": name, "file": str(path) if file else spec.file, "file_sha256": self._hashes[key]}
+        return path, {"weights": name, "file": str(path) if file else spec.file, "file_sha256": weights_sha256(path)}
 
     def export(self, model, config, path):
         """A ``.keras`` file (Keras' own format: architecture, weights, no optimizer state), which

@@ -34,7 +34,6 @@ class TorchBackend(Backend):
         self.torch: Any = None
         self.device: Any = None
         self._tensors: tuple[Any, Any] | None = None  # (cache key, device tensors)
-        self._hashes: dict[tuple, str] = {}  # sha256 of published weights, by file and mtime
         self._encoded: dict[tuple, Any] = {}  # sentence vectors of texts, by encoder and texts
 
     def setup(self, *, threads: int, device: str) -> None:
@@ -122,15 +121,11 @@ class TorchBackend(Backend):
     def published_weights(self, name, file):
         """Sentence encoders a package ships (``sbert:all-MiniLM-L6-v2``): no download. ``file``:
         a directory in the same layout (config, tokenizer, model.safetensors) instead."""
-        import hashlib
+        from automl_bench import weights_sha256
 
         directory = Path(file) if file else self.published_dir(name)
-        weights = directory / "model.safetensors"
-        key = (str(weights), weights.stat().st_mtime_ns)
-        if key not in self._hashes:
-            with open(weights, "rb") as f:
-                self._hashes[key] = hashlib.file_digest(f, "sha256").hexdigest()
-        return directory, {"weights": name, "file": str(directory), "file_sha256": self._hashes[key]}
+        return directory, {"weights": name, "file": str(directory),
+                           "file_sha256": weights_sha256(directory / "model.safetensors")}
 
     def encoded(self, model, texts):
         """Sentence vectors of ``texts`` from a pretrained encoder that does not train, kept for
