@@ -1,6 +1,7 @@
 # Two targets do all the set-up on a fresh machine (Python 3.11+ with venv):
 #   make quickstart   install, then run the offline default suite and print its leaderboard
-#   make test         install with test extras and the example plugins, then run every test
+#   make test         install with test extras and the example plugins, then run every test: two at a
+#                     time (pytest-xdist), then the ones that start Ray, alone
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,8 +20,9 @@ quickstart: $(STAMP) debian-data
 	$(BIN)/bench run suites/quickstart.toml
 
 test: $(STAMP) debian-data
-	$(BIN)/ruff check src tests benchmarks plugins
-	$(BIN)/python -m pytest
+	$(BIN)/ruff check automl_bench tests benchmarks plugins
+	$(BIN)/python -m pytest -m "not serial"
+	$(BIN)/python -m pytest -m serial -n 0
 
 install: $(STAMP)
 

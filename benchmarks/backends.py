@@ -57,12 +57,12 @@ def median_time(fn, reps: int) -> float:
 def torch_baseline(config, data, seed):
     import torch
 
-    from automl_bench.plugins.torch_backend import _arrange, build_model
+    from automl_bench._plugins.torch_backend import arrange, build_model
 
     torch.manual_seed(seed)
-    xt = _arrange(torch.as_tensor(data.x_train), config.family)
+    xt = arrange(torch.as_tensor(data.x_train), config.family)
     yt = torch.as_tensor(data.y_train)
-    xv = _arrange(torch.as_tensor(data.x_val), config.family)
+    xv = arrange(torch.as_tensor(data.x_val), config.family)
     yv = torch.as_tensor(data.y_val)
     model = build_model(torch, config, tuple(xt.shape[1:]), 10)
     opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -86,8 +86,8 @@ def torch_baseline(config, data, seed):
 def keras_baseline(config, data, seed):
     import keras
 
-    from automl_bench.data import as_model_input
-    from automl_bench.plugins.keras_backend import build_model
+    from automl_bench._plugins.keras_backend import build_model
+    from automl_bench.backend import as_model_input
 
     keras.utils.set_random_seed(seed)
     xt, xv = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
@@ -102,10 +102,10 @@ def keras_baseline(config, data, seed):
 def numpy_baseline(config, data, seed):
     import numpy as np
 
-    from automl_bench.data import as_model_input
-    from automl_bench.plugins.numpy_backend import scores
-    from automl_bench.plugins.numpy_backend.network import Network
-    from automl_bench.plugins.numpy_backend.optimizers import Optimizer
+    from automl_bench._plugins.numpy_backend import scores
+    from automl_bench._plugins.numpy_backend.network import Network
+    from automl_bench._plugins.numpy_backend.optimizers import Optimizer
+    from automl_bench.backend import as_model_input
 
     xt, xv = as_model_input(data.x_train, config.family), as_model_input(data.x_val, config.family)
     net = Network(config, xt.shape[1:], 10, seed)
@@ -127,10 +127,10 @@ BASELINES = {"torch": torch_baseline, "keras": keras_baseline, "keras-torch": ke
 
 
 def measure(backend_name: str, families: list[str], epochs: int, reps: int, trials: int) -> dict:
-    from automl_bench.data import make_splits
-    from automl_bench.manager import get_plugin_manager
-    from automl_bench.models import build_config
-    from automl_bench.trials import return_freed_memory
+    from automl_bench._data import make_splits
+    from automl_bench._manager import get_plugin_manager
+    from automl_bench._trials import return_freed_memory
+    from automl_bench.backend import build_config
 
     host = get_plugin_manager()
     backend = host.backend(backend_name).factory()
@@ -171,7 +171,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--trials", type=int, default=20, help="repeated one-epoch fits for the memory check")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one backend, print JSON
+    parser.add_argument("--smoke", action="store_true", help="torch and numpy, mlp, one epoch: the script still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.backends, args.families, args.epochs, args.reps, args.trials = "torch,numpy", "mlp", 1, 1, 2
     families = args.families.split(",")
     if args.one:
         print("RESULT " + json.dumps(measure(args.one, families, args.epochs, args.reps, args.trials)))

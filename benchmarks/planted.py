@@ -19,7 +19,7 @@ import os
 import time
 
 from automl_bench import BackendSpec, EpochReport, hookimpl
-from automl_bench.plugins import torch_backend
+from automl_bench._plugins import torch_backend
 
 
 def _shift() -> float:

@@ -42,8 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from automl_bench.baseline import from_results, read
-from automl_bench.compare import Settings, compare
+from automl_bench._baseline import from_results, read
+from automl_bench._compare import Settings, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = str(Path(sys.executable).with_name("bench"))
@@ -245,7 +245,10 @@ def main() -> None:
     parser.add_argument("--contention", type=int, default=10, help="busy-machine runs (torch)")
     parser.add_argument("--suites", default="torch,toy")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--smoke", action="store_true", help="the toy suite, 2 runs, no contention: the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.contention, args.suites = 2, 0, "toy"
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
         for name in args.suites.split(","):

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/report.py            # both sizes
     .venv/bin/python benchmarks/report.py --trials 1000
+    .venv/bin/python benchmarks/report.py --smoke    # seconds: 160 trials, 3 epochs (tests run this)
 
 Each store has 4 tasks x 2 backends x 4 strategies x 5 seeds (160 cells), trials spread evenly
 over the cells, 10 and then 100 epochs of history each (memory should not grow with them). Prints the wall time and the peak resident memory
@@ -22,8 +23,9 @@ from pathlib import Path
 
 import psutil
 
-from automl_bench.records import CellKey, EpochReport, TrialOutcome
-from automl_bench.store import Store
+from automl_bench import CellKey, EpochReport
+from automl_bench._store import Store
+from automl_bench.executor import TrialOutcome
 
 TARGETS = {1_000: 10.0, 100_000: 60.0}
 
@@ -49,15 +51,11 @@ def synthetic_store(directory: Path, trials: int, epochs: int = 10) -> None:
                             for e in range(1, epochs + 1))
             rows.append((cell, number, TrialOutcome("ok", {"val_accuracy": value}, epochs=epochs, train_seconds=1.0,
                                                     eval_seconds=0.1, history=history), value))
-    with store._tx():  # one transaction: building the benchmark's input is not what is measured
-        for cell, number, outcome, value in rows:
-            store.db.execute(
-                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (cell.task, cell.backend, cell.strategy, cell.seed, number, run, 7, json.dumps({"lr": 0.1}), "ok",
-                 value, json.dumps(outcome.metrics), epochs, 1.0, 0.1, 1.2, "",
-                 json.dumps([{"epoch": r.epoch, **r.metrics} for r in outcome.history]), time.time(), "{}"))
-    for cell in cells:
-        store.record_final(cell, 0, run, {"lr": 0.1}, TrialOutcome("ok", {"test_accuracy": 0.9}))
+    with store.batch():  # one transaction: building the benchmark's input is not what is measured
+        for cell, number, outcome, value in rows:  # through the store's own writer: its columns can grow
+            store.record_trial(cell, number, run, 7, {"lr": 0.1}, outcome, value, 1.2)
+        for cell in cells:
+            store.record_final(cell, 0, run, {"lr": 0.1}, TrialOutcome("ok", {"test_accuracy": 0.9}))
     store.close()
 
 
@@ -82,14 +80,17 @@ def main() -> None:
     parser.add_argument("--trials", type=int, nargs="*", default=sorted(TARGETS))
     parser.add_argument("--epochs", type=int, nargs="*", default=[10, 100],
                         help="epochs of history per trial: memory should not grow with them")
+    parser.add_argument("--smoke", action="store_true", help="a tiny store, to check the script still runs")
     args = parser.parse_args()
-    load = "from automl_bench.results import load_results; import sys; load_results(sys.argv[1])"
+    if args.smoke:
+        args.trials, args.epochs = [160], [3]
+    load = "from automl_bench._results import load_results; import sys; load_results(sys.argv[1])"
     for n, epochs in [(n, e) for n in args.trials for e in args.epochs]:
         with tempfile.TemporaryDirectory() as tmp:
             directory = Path(tmp) / "synthetic"
             synthetic_store(directory, n, epochs)
             load_s, load_mib = measure([sys.executable, "-c", load, str(directory)])
-            report_s, report_mib = measure([sys.executable, "-m", "automl_bench.cli", "report", str(directory)])
+            report_s, report_mib = measure([sys.executable, "-m", "automl_bench", "report", str(directory)])
             target = TARGETS.get(n)
             verdict = "" if target is None else f"  target {target:.0f} s: {'met' if report_s <= target else 'MISSED'}"
             print(f"{n:>7} trials x {epochs:>3} epochs: bench report {report_s:6.1f} s, peak {report_mib:5.0f} MiB | load only "

@@ -31,9 +31,9 @@ import statistics
 import sys
 import time
 
-from automl_bench.manager import get_plugin_manager
-from automl_bench.records import FinishedTrial
-from automl_bench.runner import derive_seed
+from automl_bench import FinishedTrial
+from automl_bench._driver import derive_seed
+from automl_bench._manager import get_plugin_manager
 from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
 
 ACT_PENALTY = {"relu": 0.0, "gelu": 0.05, "tanh": 0.3, "sigmoid": 0.8}
@@ -74,8 +74,8 @@ OBJECTIVES = {
 
 
 def make_real_objective():
-    from automl_bench.data import make_splits
-    from automl_bench.models import build_config
+    from automl_bench._data import make_splits
+    from automl_bench.backend import build_config
 
     host = get_plugin_manager()
     backend = host.backend("torch").factory()
@@ -147,7 +147,10 @@ def main() -> None:
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--overhead-trials", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true", help="three strategies, 2 seeds, 10 trials: the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.strategies, args.seeds, args.trials, args.skip_real, args.overhead_trials = "random,grid,tpe", 2, 10, True, 60
     host = get_plugin_manager()
     names = args.strategies.split(",")
     specs = {n: host.strategy(n) for n in names}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 from importlib.metadata import entry_points
@@ -11,6 +12,20 @@ import pytest
 TESTS = Path(__file__).parent
 FOREIGN_PLUGINS = sorted(ep.name for ep in entry_points(group="automl_bench")
                          if ep.dist is None or ep.dist.name != "automl-bench")
+
+
+#: Tests that start Ray: by their name (``TestRayExecutor``, ``test_ray_...``) or their ``ray``
+#: parameter. A Ray instance starts, heartbeats and times out on wall-clock time, so these run
+#: after the rest, one at a time (``make test``: ``pytest -m serial -n 0``), never beside other
+#: tests on a 2-core machine; and they are heavy, so ``pytest -m "not slow"`` leaves them out.
+_RAY = re.compile(r"(?<![a-z])ray(?![a-z])|Ray")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _RAY.search(item.nodeid.split("::", 1)[-1]):
+            item.add_marker(pytest.mark.serial)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -28,10 +43,9 @@ def _plugin_environment(monkeypatch):
 
 
 @pytest.fixture
-def host():
-    from automl_bench.manager import get_plugin_manager
-
-    return get_plugin_manager(["automl_bench.testing.toy"])
+def host(bench_host):
+    """The host with the toy plugin: the ``bench_host`` fixture automl_bench.testing ships."""
+    return bench_host
 
 
 TOY_SUITE = """

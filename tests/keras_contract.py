@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from automl_bench.manager import get_plugin_manager
+from automl_bench._manager import get_plugin_manager
 from automl_bench.testing import BackendContract, TransferContract
 
 NAME = {"tensorflow": "keras", "torch": "keras-torch"}[os.environ.get("KERAS_BACKEND", "tensorflow")]
@@ -21,7 +21,7 @@ class TestKerasBackend(BackendContract):
     def load_exported(self, path):
         import keras
 
-        from automl_bench.data import as_model_input
+        from automl_bench._data import as_model_input
 
         model = keras.saving.load_model(path)  # Keras' own loader: no automl-bench code involved
         return lambda x: keras.ops.convert_to_numpy(model(as_model_input(x, _family(model)), training=False))
@@ -51,12 +51,12 @@ def test_same_config_builds_models_of_the_same_size_on_every_backend():
     import numpy as np
     import torch
 
-    from automl_bench.data import as_model_input as arrange
-    from automl_bench.models import build_config
-    from automl_bench.plugins.keras_backend import build_model as keras_model
-    from automl_bench.plugins.numpy_backend.network import Network
-    from automl_bench.plugins.torch_backend import _arrange as torch_arrange
-    from automl_bench.plugins.torch_backend import build_model as torch_model
+    from automl_bench._data import as_model_input as arrange
+    from automl_bench._models import build_config
+    from automl_bench._plugins.keras_backend import build_model as keras_model
+    from automl_bench._plugins.numpy_backend.network import Network
+    from automl_bench._plugins.torch_backend import build_model as torch_model
+    from automl_bench._plugins.torch_backend.networks import arrange as torch_arrange
 
     sample = np.zeros((1, 8, 8), np.float32)  # one digits image
     for family, params in SAME_MODEL_CASES:
@@ -82,10 +82,10 @@ def test_an_embedding_rnn_has_the_same_size_on_every_backend():
     import numpy as np
     import torch
 
-    from automl_bench.models import build_config
-    from automl_bench.plugins.keras_backend import build_model as keras_model
-    from automl_bench.plugins.numpy_backend.network import Network
-    from automl_bench.plugins.torch_backend import build_model as torch_model
+    from automl_bench._models import build_config
+    from automl_bench._plugins.keras_backend import build_model as keras_model
+    from automl_bench._plugins.numpy_backend.network import Network
+    from automl_bench._plugins.torch_backend import build_model as torch_model
 
     config = build_config("rnn", {"cell": "lstm", "units": 5, "embedding": 4, "bidirectional": True})
     k = keras_model(keras, config, (9,), 3, vocab_size=30)

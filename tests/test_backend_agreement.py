@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from automl_bench.manager import get_plugin_manager
-from automl_bench.runner import RunOptions, run_suite
-from automl_bench.suite import load_suite
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._manager import get_plugin_manager
+from automl_bench._suite import load_suite
 
 SUITE = """
 name = "agreement"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from automl_bench.baseline import Baseline, SeedRow, SuiteInfo
-from automl_bench.cli import cli
-from automl_bench.compare import Settings, compare
+from automl_bench._baseline import Baseline, SeedRow, SuiteInfo
+from automl_bench._cli import cli
+from automl_bench._compare import Settings, compare
 from automl_bench.testing import TOY_PLUGIN, toy_suite
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -28,9 +28,9 @@ EPOCH = 0.02  # seconds an epoch of the toy backend sleeps: times well above the
 
 def _run(directory: Path, suite_text: str, env: dict[str, str], **options) -> Path:
     """A toy run in ``directory``, with the toy's planting variables set; returns its results dir."""
-    from automl_bench.manager import get_plugin_manager
-    from automl_bench.runner import RunOptions, run_suite
-    from automl_bench.suite import load_suite
+    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._manager import get_plugin_manager
+    from automl_bench._suite import load_suite
 
     directory.mkdir(parents=True, exist_ok=True)
     suite = directory / "suite.toml"
@@ -98,7 +98,7 @@ def test_export_writes_a_small_file_with_everything_to_reproduce(runs, tmp_path)
     assert row["epoch_seconds"] == pytest.approx(EPOCH, rel=0.5)
     assert 0 < row["best_val"] <= 1 and row["test"] == pytest.approx(row["best_val"], abs=1e-6)
     # the file reads back as the directory it came from
-    from automl_bench.baseline import from_results, read
+    from automl_bench._baseline import from_results, read
 
     assert read(out).rows == from_results(runs["base"]).rows
 
@@ -107,7 +107,7 @@ def test_calibrate_false_records_no_calibration(tmp_path):
     """`[execution] calibrate = false` skips the workload: no figure is recorded, and the export says so
     by leaving the backend out (compare then does not judge its times across machines)."""
     results = _run(tmp_path, SUITE.replace("[budget]", "[execution]\ncalibrate = false\n\n[budget]"), {})
-    from automl_bench.baseline import from_results
+    from automl_bench._baseline import from_results
 
     assert from_results(results).calibration == {}
 

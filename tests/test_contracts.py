@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from automl_bench.manager import get_plugin_manager
+from automl_bench._manager import get_plugin_manager
 from automl_bench.space import Condition, FixedParam, FloatParam, IntParam, SearchSpace
 from automl_bench.testing import BackendContract, PrunerContract, StrategyContract, TransferContract
 
@@ -137,8 +137,8 @@ class TestTorchBackend(BackendContract):
         """PyTorch's own loader and ``load_state_dict``; the module comes from the saved config."""
         import torch
 
-        from automl_bench import config_from_dict
-        from automl_bench.plugins.torch_backend import arrange_input, build_model
+        from automl_bench._plugins.torch_backend import arrange_input, build_model
+        from automl_bench.backend import config_from_dict
 
         saved = torch.load(path, weights_only=True)  # tensors, numbers and strings only: no code runs
         config = config_from_dict(saved["config"])
@@ -168,13 +168,14 @@ class TestNumpyBackend(BackendContract):
         return HOST.backend("numpy").factory()
 
     def load_exported(self, path):
-        from automl_bench.data import as_model_input
-        from automl_bench.plugins.numpy_backend import load_model
+        from automl_bench._data import as_model_input
+        from automl_bench._plugins.numpy_backend import load_model
 
         net = load_model(path)  # numpy.load, no pickle
         return lambda x: net.forward(as_model_input(x, net.config.family), training=False)
 
 
+@pytest.mark.slow  # the whole contract on real Keras, a subprocess per engine: a minute and a half
 @pytest.mark.parametrize("engine", ["tensorflow", "torch"])
 def test_keras_backends_pass_the_contract(engine):
     """Keras fixes its engine at import, so each engine's contract runs in its own pytest process."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from automl_bench.data import make_dataset, make_splits
+from automl_bench._data import make_dataset, make_splits
+from automl_bench._manager import get_plugin_manager
 from automl_bench.errors import DataError
-from automl_bench.manager import get_plugin_manager
 
 HOST = get_plugin_manager()
 
@@ -55,7 +55,7 @@ def test_make_dataset_rejects_bad_arrays(x, y, message):
 
 def _word_lists(directory, shared="zzzshared"):
     """Six made-up word lists, each language with its own letters, and one word in two lists."""
-    from automl_bench.plugins.wordlist_datasets import LANGUAGES
+    from automl_bench._plugins.wordlist_datasets import LANGUAGES
 
     rng = np.random.default_rng(0)
     directory.mkdir()
@@ -70,7 +70,7 @@ def _word_lists(directory, shared="zzzshared"):
 
 
 def test_languages_from_word_lists_are_one_hot_balanced_and_fixed(tmp_path):
-    from automl_bench.plugins.wordlist_datasets import ALPHABET, encode, load_languages
+    from automl_bench._plugins.wordlist_datasets import ALPHABET, encode, load_languages
 
     directory = _word_lists(tmp_path / "dict")
     ds = load_languages(directory)
@@ -84,7 +84,7 @@ def test_languages_from_word_lists_are_one_hot_balanced_and_fixed(tmp_path):
 
 
 def test_languages_without_the_word_lists_names_the_packages(tmp_path):
-    from automl_bench.plugins.wordlist_datasets import load_languages
+    from automl_bench._plugins.wordlist_datasets import load_languages
 
     directory = _word_lists(tmp_path / "dict")
     (directory / "italian").unlink()

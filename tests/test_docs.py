@@ -19,15 +19,15 @@ def test_every_hookspec_is_documented_with_its_signature():
 
 
 def test_the_knob_reference_is_up_to_date():
-    from automl_bench.models import knob_reference
+    from automl_bench._models import knob_reference
 
     path = Path(__file__).parents[1] / "docs" / "models.md"
-    assert path.read_text() == knob_reference(), "run: python -m automl_bench.models > docs/models.md"
+    assert path.read_text() == knob_reference(), "run: python -m automl_bench._models > docs/models.md"
 
 
 def test_the_readme_suite_example_is_a_valid_suite(tmp_path):
-    from automl_bench.manager import get_plugin_manager
-    from automl_bench.suite import load_suite
+    from automl_bench._manager import get_plugin_manager
+    from automl_bench._suite import load_suite
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     section = readme[readme.index("## A suite"):]

@@ -11,9 +11,9 @@ import tarfile
 import numpy as np
 import pytest
 
-from automl_bench.downloads import RemoteFile, fetch, md5_of
+from automl_bench._downloads import RemoteFile, fetch, md5_of
+from automl_bench._plugins import image_datasets as images
 from automl_bench.errors import DataError
-from automl_bench.plugins import image_datasets as images
 
 CLOSED_PORT = "http://127.0.0.1:9/"  # nothing listens: refused at once, no network needed
 

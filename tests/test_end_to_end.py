@@ -14,7 +14,7 @@ ROOT = Path(__file__).parents[1]
 
 @pytest.mark.slow
 def test_quickstart_smoke_run_trains_real_models(tmp_path):
-    cmd = [sys.executable, "-m", "automl_bench.cli", "run", str(ROOT / "suites" / "quickstart.toml"),
+    cmd = [sys.executable, "-m", "automl_bench", "run", str(ROOT / "suites" / "quickstart.toml"),
            "--out", str(tmp_path), "--max-trials", "3", "--seeds", "0", "--quiet"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -35,7 +35,7 @@ def test_quickstart_smoke_run_trains_real_models(tmp_path):
 def test_every_shipped_suite_validates():
     from click.testing import CliRunner
 
-    from automl_bench.cli import cli
+    from automl_bench._cli import cli
 
     suites = sorted(str(p) for p in (ROOT / "suites").glob("*.toml"))
     assert suites

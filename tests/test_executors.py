@@ -15,23 +15,24 @@ import threading
 import time
 
 import pytest
+from test_suite import choices
 
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._suite import load_suite
 from automl_bench.errors import PreflightError, SuiteError
-from automl_bench.runner import RunOptions, run_suite
-from automl_bench.suite import load_suite
 from automl_bench.testing import ExecutorContract
 
 
 class TestLocalExecutor(ExecutorContract):
     def make_executor(self, settings):
-        from automl_bench.plugins.local_executor import LocalExecutor
+        from automl_bench._plugins.local_executor import LocalExecutor
 
         return LocalExecutor(settings)
 
 
 class TestRayExecutor(ExecutorContract):
     def make_executor(self, settings):
-        from automl_bench.plugins.ray_executor import RayExecutor
+        from automl_bench._plugins.ray_executor import RayExecutor
 
         return RayExecutor(settings)
 
@@ -107,7 +108,7 @@ def check_placement(results, records, per_gpu):
 
 
 def test_local_places_k_trials_per_gpu_and_records_each_rows_gpu(tmp_path, host, record, monkeypatch):
-    monkeypatch.setattr("automl_bench.plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)  # faked: no GPU here
+    monkeypatch.setattr("automl_bench._plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)  # faked: no GPU here
     suite = gpu_suite(tmp_path, 'gpus = "all"\ntrials_per_gpu = 2')
     results = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
     assert (results.trials["status"] == "ok").all() and len(results.trials) == 8
@@ -119,7 +120,7 @@ def test_local_places_k_trials_per_gpu_and_records_each_rows_gpu(tmp_path, host,
 
 
 def test_local_with_an_explicit_gpu_list_uses_those_alone(tmp_path, host, record, monkeypatch):
-    monkeypatch.setattr("automl_bench.plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)
+    monkeypatch.setattr("automl_bench._plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)
     suite = gpu_suite(tmp_path, "gpus = [1]\ntrials_per_gpu = 3", max_trials=6)
     results = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
     crowding = check_placement(results, fits(record), per_gpu=3)
@@ -128,9 +129,9 @@ def test_local_with_an_explicit_gpu_list_uses_those_alone(tmp_path, host, record
 
 
 def test_two_backends_never_share_a_gpu_beyond_its_slots(tmp_path, record, monkeypatch):
-    from automl_bench.manager import get_plugin_manager
+    from automl_bench._manager import get_plugin_manager
 
-    monkeypatch.setattr("automl_bench.plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)
+    monkeypatch.setattr("automl_bench._plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)
     host = get_plugin_manager(["automl_bench.testing.toy", "second_toy"])
     suite = gpu_suite(tmp_path, 'gpus = "all"', max_trials=6, seeds="[0, 1]")
     suite.write_text(suite.read_text().replace('backends = ["toy"]', 'backends = ["toy", "toy2"]'))
@@ -141,14 +142,14 @@ def test_two_backends_never_share_a_gpu_beyond_its_slots(tmp_path, record, monke
 
 
 def test_a_gpu_the_machine_lacks_is_a_preflight_error(tmp_path, host, monkeypatch):
-    monkeypatch.setattr("automl_bench.plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)
+    monkeypatch.setattr("automl_bench._plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)
     suite = gpu_suite(tmp_path, "gpus = [0, 3]")
     with pytest.raises(PreflightError, match=r"gpus names GPU 3, which this machine does not have \(GPUs found: 0, 1\)"):
         run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
 
 
 def test_gpus_all_without_a_gpu_runs_on_the_cpu_and_rows_say_so(tmp_path, host, record, monkeypatch):
-    monkeypatch.setattr("automl_bench.plugins.local_executor.detect_gpus", lambda: [])  # as on this machine
+    monkeypatch.setattr("automl_bench._plugins.local_executor.detect_gpus", lambda: [])  # as on this machine
     suite = gpu_suite(tmp_path, 'gpus = "all"', max_trials=3)
     results = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
     assert (results.trials["status"] == "ok").all()
@@ -233,7 +234,7 @@ def test_execution_mistakes_are_suite_errors_with_their_line(tmp_path, host):
     cases = {
         'gpus = "all"\ndevice = "cpu"': 'device = "cpu" keeps them off',
         "trials_per_gpu = 2": "trials_per_gpu needs gpus",
-        'executor = "slurm"': "unknown executor 'slurm'; choose one of: local, ray",
+        'executor = "slurm"': f"unknown executor 'slurm'; choose one of: {choices('executor')}",
         "ray_adress = \"x\"": "unknown key for executor 'local'; valid keys: workers, threads",
         'executor = "ray"\nray_address = 5': "expected str, got 5",
         'gpus = [-1]': "greater than or equal to 0",
@@ -262,3 +263,57 @@ def test_ray_refuses_more_threads_than_any_node_has(tmp_path, host):
     suite = gpu_suite(tmp_path, 'executor = "ray"\nthreads = 64')
     with pytest.raises(PreflightError, match="threads = 64 CPUs, and no node of the cluster has more than"):
         run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
+
+
+def test_the_worker_slot_state_machine_moves_each_typed_message():
+    """`WorkerSlots` alone, with a recording executor: what each message does to a slot and what
+    the driver is told; both built-in executors only carry these messages."""
+    from automl_bench import EpochReport
+    from automl_bench.executor import (
+        Done,
+        Epoch,
+        ExecutionSettings,
+        Finished,
+        Job,
+        Ready,
+        SetupFailed,
+        Started,
+        TrialOutcome,
+        WorkerSlot,
+        WorkerSlots,
+    )
+
+    class Recording(WorkerSlots):
+        def __init__(self):
+            super().__init__(ExecutionSettings(max_trials_per_worker={"toy": 2}))
+            self.retired = []
+
+        def finish(self, slot, outcome):
+            finished = Finished(slot.job, outcome)
+            slot.job = None
+            return finished
+
+        def retire(self, slot):
+            self.retired.append(slot)
+
+    executor, slot = Recording(), WorkerSlot("toy")
+    assert executor.receive(slot, Ready({"device": "cpu"}, {"seconds": 1.0})) == []
+    assert executor.environments == {"toy": {"device": "cpu"}} and executor.calibrations == {"toy": {"seconds": 1.0}}
+    job = Job("toy", None, timeout=5.0)
+    slot.assign(job)
+    assert slot.started_at is None and slot.deadline() > slot.sent_at  # set-up time first
+    executor.receive(slot, Started())
+    assert slot.deadline() == pytest.approx(slot.started_at + 5.0)
+    [progressed] = executor.receive(slot, Epoch(EpochReport(1, {"val_accuracy": 0.5})))
+    assert progressed.job is job and slot.epochs_seen == 1
+    [done] = executor.receive(slot, Done(TrialOutcome("ok", {"val_accuracy": 0.5})))
+    assert done.job is job and done.outcome.status == "ok" and slot.job is None and executor.retired == []
+    slot.assign(job)
+    executor.receive(slot, Done(TrialOutcome("failed", error="CUDA out of memory", replace_worker=True)))
+    assert executor.retired == [slot]  # asked for a fresh process (and it reached max_trials_per_worker)
+    fresh = WorkerSlot("toy")
+    fresh.assign(job)
+    [failed] = executor.receive(fresh, SetupFailed("ImportError: no toy"))
+    assert failed.outcome.infrastructure and executor.unavailable["toy"] == "backend 'toy' could not start: " \
+        "ImportError: no toy"
+    assert executor.refused(job).outcome.error == executor.unavailable["toy"]

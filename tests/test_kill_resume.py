@@ -14,7 +14,7 @@ import pytest
 
 
 def bench(*args, **kwargs):
-    cmd = [sys.executable, "-m", "automl_bench.cli", "-p", "automl_bench.testing.toy", *args]
+    cmd = [sys.executable, "-m", "automl_bench", "-p", "automl_bench.testing.toy", *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
 

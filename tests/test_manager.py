@@ -6,9 +6,10 @@ import sys
 import textwrap
 
 import pytest
+from test_suite import choices
 
+from automl_bench._manager import get_plugin_manager
 from automl_bench.errors import PluginError, UnknownComponentError
-from automl_bench.manager import get_plugin_manager
 from automl_bench.testing import TOY_PLUGIN
 
 
@@ -59,7 +60,7 @@ def test_registration_hooks_run_once_per_host(plugin_module):
 
 
 def test_unknown_name_lists_the_choices(host):
-    with pytest.raises(UnknownComponentError, match="unknown backend 'tf'; choose one of: keras, keras-torch, numpy, torch, toy"):
+    with pytest.raises(UnknownComponentError, match=f"unknown backend 'tf'; choose one of: {choices('backend')}"):
         host.backend("tf")
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from automl_bench.data import as_model_input as arrange
-from automl_bench.models import build_config
-from automl_bench.plugins.numpy_backend.network import Network, cross_entropy
-from automl_bench.plugins.numpy_backend.optimizers import Optimizer
+from automl_bench._data import as_model_input as arrange
+from automl_bench._models import build_config
+from automl_bench._plugins.numpy_backend.network import Network, cross_entropy
+from automl_bench._plugins.numpy_backend.optimizers import Optimizer
 
 CASES = [
     ("mlp", {"layers": 2, "units": 5, "activation": "relu", "l2": 0.01}, (6,)),
@@ -57,8 +57,8 @@ def test_gradients_match_finite_differences(family, params, shape):
                                               ("sgd", {}), ("rmsprop", {"momentum": 0.5})])
 def test_optimizers_match_pytorch(optimizer, extra):
     torch = pytest.importorskip("torch")
-    from automl_bench.plugins.numpy_backend.layers import Param
-    from automl_bench.plugins.torch_backend import make_optimizer
+    from automl_bench._plugins.numpy_backend.layers import Param
+    from automl_bench._plugins.torch_backend import make_optimizer
 
     config = build_config("mlp", {"optimizer": optimizer, "learning_rate": 0.05, **extra})
     start = np.random.default_rng(0).normal(size=(3, 4))

@@ -6,11 +6,13 @@ import json
 import textwrap
 
 import pytest
+from test_suite import the_one
 
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._model_checks import trainable_parameters
+from automl_bench._models import build_config, check_value
+from automl_bench._suite import load_suite
 from automl_bench.errors import SuiteError
-from automl_bench.models import build_config, check_value, trainable_parameters
-from automl_bench.runner import RunOptions, run_suite
-from automl_bench.suite import load_suite
 
 SUITE = """\
 name = "layers"
@@ -84,7 +86,7 @@ def test_check_value_accepts_lists_only_for_per_layer_knobs():
 def test_validate_places_per_layer_mistakes(tmp_path, host, space, expected):
     with pytest.raises(SuiteError) as info:
         load_suite(write(tmp_path, space), host)
-    assert any(expected in p for p in info.value.problems), info.value.problems
+    the_one(info.value.problems, expected)
 
 
 def test_a_search_per_layer_runs_and_records_each_layers_units(tmp_path, host):
@@ -120,5 +122,4 @@ def test_a_transfer_source_takes_a_units_list_and_its_layers_are_not_searched(tm
     path.write_text(text.format(extra='units_1 = 8'))
     with pytest.raises(SuiteError) as info:
         load_suite(path, host)
-    assert any("units_1 shapes the pretrained trunk, so it is set in tasks[0].source.params" in p
-               for p in info.value.problems), info.value.problems
+    the_one(info.value.problems, "units_1 shapes the pretrained trunk, so it is set in tasks[0].source.params")

@@ -10,12 +10,12 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from automl_bench.cli import cli
+from automl_bench._cli import cli
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._manager import get_plugin_manager
+from automl_bench._results import exit_status
+from automl_bench._suite import load_suite
 from automl_bench.errors import PreflightError, ResultsError
-from automl_bench.manager import get_plugin_manager
-from automl_bench.results import exit_status
-from automl_bench.runner import RunOptions, run_suite
-from automl_bench.suite import load_suite
 from automl_bench.testing import TOY_PLUGIN
 
 #: A dataset that loads only once a file exists ($FLAKY_DATA_FILE), and, with $FLAKY_DATA_IN_WORKERS

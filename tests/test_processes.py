@@ -24,7 +24,7 @@ def start(write_suite, tmp_path, *, activation='"relu"', max_trials=2):
     marker = uuid.uuid4().hex
     suite = write_suite(max_trials=max_trials, timeout=120, activation=activation)
     env = {**os.environ, "BENCH_TEST_MARKER": marker}
-    process = subprocess.Popen([sys.executable, "-m", "automl_bench.cli", "-p", TOY_PLUGIN, "run", str(suite),
+    process = subprocess.Popen([sys.executable, "-m", "automl_bench", "-p", TOY_PLUGIN, "run", str(suite),
                                 "--out", str(tmp_path / "out"), "--quiet"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     return process, marker

@@ -1,87 +1,131 @@
-"""The public API: everything a plugin may use is exported from `automl_bench`, and the built-in
-plugins use nothing else, so they can do nothing a third-party plugin could not."""
+"""The public API, derived from the tree: a module or package whose name starts with ``_`` is the
+host's machinery, everything else is public. The built-in plugins import only public modules, so
+they can do nothing a third-party plugin could not, and no import circle exists anywhere in the
+package, counting imports inside functions and under ``TYPE_CHECKING``."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import graphlib
+import importlib
 import re
 from pathlib import Path
+
+import pytest
 
 import automl_bench
 
 PACKAGE = Path(automl_bench.__file__).parent
-ROOT = PACKAGE.parents[1]
+ROOT = PACKAGE.parent
 DOCS = (ROOT / "docs" / "plugins.md").read_text()
 
-#: Records, bases and helpers: what plugins see. The host's orchestration (below) may import these,
-#: never the other way round, so the public records form no import circle with the host.
-#: The modules a plugin may import: the API, and the statistics the report and leaderboard use.
-PUBLIC_MODULES = ("automl_bench", "automl_bench.statistics")
-TYPES = ("records", "interfaces", "hookspecs", "space", "models", "data", "training", "downloads", "errors")
-ORCHESTRATION = ("manager", "runner", "store", "results", "worker", "suite", "cli", "progress", "leaderboard",
-                 "transfer", "environment")
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def host_imports(path: Path, *, module_level_only: bool = False) -> list[tuple[int, str]]:
-    """(line, module) for every import of an automl_bench module in a file; with ``module_level_only``,
-    imports inside functions are left out (they run late, and make no import circle)."""
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def is_public(module: str) -> bool:
+    return not any(part.startswith("_") for part in module.split(".")[1:])
+
+
+PUBLIC = sorted(m for m in MODULES if is_public(m))
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every import of an automl_bench module in a file, wherever it stands
+    (inside functions and under TYPE_CHECKING too). ``from automl_bench import x`` counts as an
+    import of the submodule ``automl_bench.x`` when there is one, else of the root."""
     found: list[tuple[int, str]] = []
-
-    def visit(node: ast.AST) -> None:
-        if module_level_only and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("automl_bench"):
-            found.append((node.lineno, node.module))
+    package = module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:  # relative: resolved against the module's package
+            base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+        if isinstance(node, ast.ImportFrom) and base.split(".")[0] == "automl_bench":
+            subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES]
+            found += [(node.lineno, m) for m in subs]
+            if len(subs) < len(node.names):
+                found.append((node.lineno, base))
         elif isinstance(node, ast.Import):
-            found.extend((node.lineno, a.name) for a in node.names if a.name.startswith("automl_bench"))
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(ast.parse(path.read_text()))
+            found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "automl_bench"]
     return found
 
 
-def test_built_in_plugins_import_only_the_public_api():
-    plugins = sorted((PACKAGE / "plugins").rglob("*.py"))
+def test_the_tree_draws_the_boundary():
+    """What a newcomer reads off the file names is what the package says it is."""
+    assert {"automl_bench", "automl_bench.space", "automl_bench.backend", "automl_bench.executor",
+            "automl_bench.datasets", "automl_bench.statistics", "automl_bench.testing"} <= set(PUBLIC)
+    assert "automl_bench._driver" in MODULES and not is_public("automl_bench._plugins.torch_backend")
+    for module in PUBLIC:  # every public module says what it holds
+        assert ast.get_docstring(ast.parse(MODULES[module].read_text())), f"{module} needs a docstring"
+
+
+def test_built_in_plugins_import_only_public_modules():
+    plugins = [m for m in MODULES if m.startswith("automl_bench._plugins.")]
     assert len(plugins) > 10
     offending = []
-    for path in plugins:
-        own = ".".join(("automl_bench", *path.relative_to(PACKAGE).parts[:2])).removesuffix(".py")
-        for line, module in host_imports(path):
-            if module not in PUBLIC_MODULES and not module.startswith(own):
-                offending.append(f"{path.relative_to(ROOT)}:{line}: imports {module}")
-    assert offending == [], f"plugins may import only {PUBLIC_MODULES}:\n" + "\n".join(offending)
+    for module in plugins:
+        own = ".".join(module.split(".")[:3])  # a plugin package may import its own modules
+        for line, imported in imports(MODULES[module]):
+            if not is_public(imported) and not imported.startswith(own):
+                offending.append(f"{MODULES[module].relative_to(ROOT)}:{line}: imports {imported}")
+    assert offending == [], "built-in plugins may import only public modules:\n" + "\n".join(offending)
 
 
-def test_the_public_names_exist_and_are_documented():
-    missing = [name for name in automl_bench.__all__ if not hasattr(automl_bench, name)]
-    assert missing == []
-    undocumented = [name for name in automl_bench.__all__
-                    if name != "__version__" and not re.search(rf"`{re.escape(name)}[`(]", DOCS)]
-    assert undocumented == [], f"document these in docs/plugins.md: {undocumented}"
-
-
-def test_public_records_and_bases_import_nothing_of_the_host_machinery():
+def test_the_example_plugins_import_only_public_modules():
     offending = []
-    for name in TYPES:
-        for line, module in host_imports(PACKAGE / f"{name}.py", module_level_only=True):
-            if module.split(".")[1:2] and module.split(".")[1] in ORCHESTRATION:
-                offending.append(f"{name}.py:{line}: imports {module}")
+    for path in sorted((ROOT / "plugins").rglob("*.py")):
+        offending += [f"{path.relative_to(ROOT)}:{line}: imports {m}" for line, m in imports(path) if not is_public(m)]
     assert offending == []
 
 
-def test_records_a_plugin_receives_are_frozen():
-    import dataclasses
+def test_no_import_circle():
+    """Every import edge between the package's modules, late imports included, forms no cycle."""
+    graph = {module: {m for _, m in imports(path) if m != module and m in MODULES} for module, path in MODULES.items()}
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as err:
+        pytest.fail(f"import circle: {' -> '.join(err.args[1])}")
 
-    for name in ("CellKey", "RunResults", "FinishedTrial", "EpochReport", "Dataset", "Splits", "ModelConfig",
-                 "BackendSpec", "StrategySpec", "DatasetSpec", "PrunerSpec", "ReporterSpec"):
-        record = getattr(automl_bench, name)
-        assert dataclasses.is_dataclass(record) and record.__dataclass_params__.frozen, name
+
+def test_the_root_stays_small_and_every_public_name_exists_and_is_documented():
+    assert len(automl_bench.__all__) <= 30, "the root holds what every plugin needs; themed modules hold the rest"
+    for module in PUBLIC:
+        mod = importlib.import_module(module)
+        missing = [name for name in getattr(mod, "__all__", ()) if not hasattr(mod, name)]
+        assert missing == [], module
+    names = [n for m in ("automl_bench", "automl_bench.backend", "automl_bench.executor", "automl_bench.datasets",
+                         "automl_bench.space") for n in importlib.import_module(m).__all__]
+    undocumented = [n for n in names if n != "__version__" and not re.search(rf"`{re.escape(n)}[`(]", DOCS)]
+    assert undocumented == [], f"document these in docs/plugins.md: {undocumented}"
+
+
+def test_public_modules_export_only_what_they_name():
+    """A themed module's ``__all__`` lists public names only, and none twice across modules."""
+    seen: dict[str, str] = {}
+    for module in ("automl_bench", "automl_bench.backend", "automl_bench.executor", "automl_bench.datasets"):
+        for name in importlib.import_module(module).__all__:
+            assert not name.startswith("_") or name == "__version__"
+            assert name not in seen, f"{name} is exported by both {seen.get(name)} and {module}"
+            seen[name] = module
+
+
+def test_records_a_plugin_receives_are_frozen():
+    from automl_bench.backend import ModelConfig
+
+    for record in (ModelConfig, *(getattr(automl_bench, n) for n in (
+            "CellKey", "RunResults", "FinishedTrial", "EpochReport", "Dataset", "Splits", "BackendSpec",
+            "StrategySpec", "DatasetSpec", "PrunerSpec", "ReporterSpec", "ReportSectionSpec", "ExecutorSpec"))):
+        assert dataclasses.is_dataclass(record) and record.__dataclass_params__.frozen, record
 
 
 def test_a_backend_written_to_the_base_class_must_name_its_device():
-    import pytest
-
     class NoEnvironment(automl_bench.Backend):
         def fit(self, *, data, config, seed, report, pretrained=None):
             return None

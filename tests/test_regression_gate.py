@@ -43,6 +43,7 @@ def planted_bench(tmp_path: Path) -> str:
     return str(wrapper)
 
 
+@pytest.mark.slow  # the gate's script end to end: three runs of the CI suite
 def test_stored_baseline_mode(tmp_path):
     made = gate(tmp_path, "--out", "main")  # the job on main: run and export
     assert made.returncode == 0, made.stderr
@@ -66,6 +67,7 @@ def test_stored_baseline_mode(tmp_path):
     assert lenient.returncode == 0, lenient.stdout + lenient.stderr
 
 
+@pytest.mark.slow  # both sides of the gate, seed by seed, real training
 def test_interleaved_mode_runs_both_sides_seed_by_seed(tmp_path, planted_bench):
     done = gate(tmp_path, "--base-bench", "bench", "--bench", planted_bench, "--out", "gate")
     assert done.returncode == 1, done.stdout + done.stderr

@@ -10,15 +10,15 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from automl_bench import EpochReport, ReportSection, ReportSpec, hookimpl
+from automl_bench import EpochReport, ReportSection, ReportSectionSpec, hookimpl
 from automl_bench import statistics as stats
-from automl_bench.cli import cli
+from automl_bench._cli import cli
+from automl_bench._manager import get_plugin_manager
+from automl_bench._records import CellKey, TrialOutcome
+from automl_bench._report import write_report
+from automl_bench._results import load_results
+from automl_bench._store import Store
 from automl_bench.errors import ResultsError
-from automl_bench.manager import get_plugin_manager
-from automl_bench.records import CellKey, TrialOutcome
-from automl_bench.report import write_report
-from automl_bench.results import load_results
-from automl_bench.store import Store
 
 #: Best validation score of each entry on seeds 0-5. A beats B on every seed by a different
 #: margin, B beats C except on seed 5, where they tie.
@@ -147,8 +147,8 @@ def test_a_broken_section_plugin_costs_only_its_own_section(results, monkeypatch
     class Broken:
         @hookimpl
         def bench_report_sections(self, register):
-            register(ReportSpec("boom", "fails", lambda results, out: 1 / 0, order=1))
-            register(ReportSpec("extra", "works", lambda results, out: ReportSection("Extra", "hello"), order=99))
+            register(ReportSectionSpec("boom", "fails", lambda results, out: 1 / 0, order=1))
+            register(ReportSectionSpec("extra", "works", lambda results, out: ReportSection("Extra", "hello"), order=99))
 
     host = get_plugin_manager()
     host.pm.register(Broken())

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_bench.runner import RunOptions, run_suite
-from automl_bench.suite import load_suite
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._suite import load_suite
 
 SUITE = """\
 name = "saved"
@@ -34,7 +34,7 @@ dataset = "digits"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """One run shared by the tests below (the suite trains 12 small models)."""
-    from automl_bench.manager import get_plugin_manager
+    from automl_bench._manager import get_plugin_manager
 
     host = get_plugin_manager(["automl_bench.testing.toy"])
     out = tmp_path_factory.mktemp("saved")
@@ -63,8 +63,8 @@ def test_the_leaderboard_names_the_best_seeds_model(run):
 def test_a_saved_torch_model_loads_with_torch_and_scores_its_recorded_test_accuracy(run, host):
     import torch
 
-    from automl_bench import config_from_dict
-    from automl_bench.plugins.torch_backend import arrange_input, build_model
+    from automl_bench._plugins.torch_backend import arrange_input, build_model
+    from automl_bench.backend import config_from_dict
 
     final = run.finals[(run.finals["backend"] == "torch") & (run.finals["seed"] == 0)].iloc[0]
     saved = torch.load(run.directory / final["model"], weights_only=True)
@@ -79,8 +79,8 @@ def test_a_saved_torch_model_loads_with_torch_and_scores_its_recorded_test_accur
 
 
 def test_a_saved_numpy_model_loads_and_scores_its_recorded_test_accuracy(run, host):
-    from automl_bench.data import as_model_input
-    from automl_bench.plugins.numpy_backend import load_model
+    from automl_bench._data import as_model_input
+    from automl_bench._plugins.numpy_backend import load_model
 
     final = run.finals[(run.finals["backend"] == "numpy") & (run.finals["seed"] == 1)].iloc[0]
     net = load_model(run.directory / final["model"])
@@ -89,9 +89,27 @@ def test_a_saved_numpy_model_loads_and_scores_its_recorded_test_accuracy(run, ho
     assert (logits.argmax(1) == splits.y_test).mean() == pytest.approx(final["test_accuracy"])
 
 
+@pytest.mark.parametrize("backend, seed", [("torch", 1), ("numpy", 0)])
+def test_the_public_loader_reads_each_saved_model_by_its_suffix(run, host, backend, seed):
+    from automl_bench.saved import load_model, model_input
+
+    final = run.finals[(run.finals["backend"] == backend) & (run.finals["seed"] == seed)].iloc[0]
+    model = load_model(run.directory / final["model"])
+    x = model_input(_test_split(host, run).x_test.astype(np.float32), "mlp", backend)
+    logits = model(x).detach().numpy() if backend == "torch" else model.forward(x, training=False)
+    assert (logits.argmax(1) == _test_split(host, run).y_test).mean() == pytest.approx(final["test_accuracy"])
+
+
+def test_the_public_loader_names_what_it_reads(tmp_path):
+    from automl_bench.saved import load_model
+
+    with pytest.raises(ValueError, match=r"not a saved model; automl-bench saves \.keras, \.pt, \.npz files"):
+        load_model(tmp_path / "model.h5")
+
+
 def _test_split(host, run):
     """The task's splits: the suite keeps the defaults (20% validation, 20% test, split seed 0)."""
-    from automl_bench.data import make_splits
+    from automl_bench._data import make_splits
 
     return make_splits(host.dataset("digits").load(), val_fraction=0.2, test_fraction=0.2, seed=0)
 

@@ -7,11 +7,11 @@ import hashlib
 import numpy as np
 import pytest
 
-from automl_bench.downloads import RemoteFile
+from automl_bench._downloads import RemoteFile
+from automl_bench._manager import get_plugin_manager
+from automl_bench._model_checks import check_input
+from automl_bench._plugins import text_datasets as text
 from automl_bench.errors import DataError
-from automl_bench.manager import get_plugin_manager
-from automl_bench.models import check_input
-from automl_bench.plugins import text_datasets as text
 
 HOST = get_plugin_manager()
 CLOSED_PORT = "http://127.0.0.1:9/"

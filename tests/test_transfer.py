@@ -7,12 +7,13 @@ import json
 
 import numpy as np
 import pytest
-from test_suite import load, problems
+from test_suite import load, problems, the_one
 
-from automl_bench.data import augment, make_dataset, make_splits, select_classes, take_shots
+from automl_bench import leaderboard
+from automl_bench._data import augment, make_dataset, make_splits, select_classes, take_shots
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._manager import get_plugin_manager
 from automl_bench.errors import DataError
-from automl_bench.manager import get_plugin_manager
-from automl_bench.runner import RunOptions, run_suite
 
 HOST = get_plugin_manager()
 
@@ -76,14 +77,14 @@ def test_transfer_mistakes_are_reported_where_they_are(tmp_path, old, new, expec
     text = (TRANSFER + '"""').replace(old, new, 1).removesuffix('"""')
     assert text != TRANSFER
     found = problems(tmp_path, text, HOST)
-    assert any(expected in p for p in found), found
-    assert all(p.startswith(str(tmp_path / "suite.toml") + ":") for p in found)
+    the_one(found, expected)
+    assert found[0].startswith(str(tmp_path / "suite.toml") + ":")
 
 
 def test_transfer_knobs_on_an_ordinary_task_are_rejected(tmp_path):
     text = TRANSFER.split("[tasks.source]")[0].replace('modes = ["scratch", "frozen", "finetune"]\n', "")
     found = problems(tmp_path, text + "[tasks.space]\nmode = \"frozen\"\n", HOST)
-    assert any("mode applies to transfer tasks only" in p for p in found), found
+    the_one(found, "mode applies to transfer tasks only")
 
 
 def test_select_classes_relabels_in_the_order_given():
@@ -139,7 +140,7 @@ def test_the_source_model_is_pretrained_once_and_reused(tmp_path, monkeypatch):
     assert {r["dataset_sizes"].split("/")[0] for r in rows} == {"25", "100"}  # k x 5 classes
     note = json.loads(made[0].with_suffix(".json").read_text())
     assert note["summary"]["name"] == "digits[0,1,2,3,4]" and note["recipe"]["config"]["filters"] == 4
-    table = first.markdown().split("by mode")[1]
+    table = leaderboard.markdown(first).split("by mode")[1]
     header, rows = table.strip().splitlines()[0], table.strip().splitlines()[2:]
     assert header.index("scratch:") < header.index("frozen:") < header.index("finetune:")
     assert [r.split("|")[4].strip() for r in rows] == ["5", "20"] and all(r.count("**") == 2 for r in rows)
@@ -153,8 +154,8 @@ def test_the_source_model_is_pretrained_once_and_reused(tmp_path, monkeypatch):
 
 
 def test_the_target_takes_the_trunk_from_the_source_and_max_epochs_caps_both():
-    from automl_bench.records import DataRef, SourceRef, TaskRef, TrialRequest
-    from automl_bench.transfer import source_config, target_config
+    from automl_bench._records import DataRef, SourceRef, TaskRef, TrialRequest
+    from automl_bench._transfer import source_config, target_config
 
     source = SourceRef(DataRef("digits", (0, 1)), {"conv_blocks": 1, "filters": 6, "epochs": 9, "learning_rate": 0.1})
     task = TaskRef("t", "digits", "cnn", 0.2, 0.2, 0, classes=(2, 3), source=source)

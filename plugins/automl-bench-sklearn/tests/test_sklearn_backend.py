@@ -36,7 +36,7 @@ class TestSklearnBackend(BackendContract):
 
 def test_the_suite_validator_names_what_the_backend_lacks(bench_host, tmp_path):
     from automl_bench.errors import SuiteError
-    from automl_bench.suite import load_suite
+    from automl_bench.testing import load_suite
 
     suite = tmp_path / "bad.toml"
     suite.write_text(

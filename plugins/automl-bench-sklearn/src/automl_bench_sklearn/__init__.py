@@ -20,18 +20,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from automl_bench import (
-    Backend,
-    BackendSpec,
-    BackendUnavailableError,
-    CategoricalParam,
-    EpochControl,
-    EpochReport,
-    FixedParam,
-    SearchSpace,
-    augment,
-    hookimpl,
-)
+from automl_bench import Backend, BackendSpec, BackendUnavailableError, EpochReport, hookimpl
+from automl_bench.backend import EpochControl, augment
+from automl_bench.space import CategoricalParam, FixedParam, SearchSpace
 
 ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic"}
 OPTIMIZERS = ("adam", "sgd")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping
 
-from automl_bench import FinishedTrial, SearchSpace, Strategy, StrategySpec, hookimpl
+from automl_bench import FinishedTrial, Strategy, StrategySpec, hookimpl
+from automl_bench.space import SearchSpace
 
 
 class LocalSearch(Strategy):

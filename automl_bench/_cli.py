@@ -1,0 +1,338 @@
+"""The `bench` command. Each command parses its arguments, calls one library function and
+prints the result. No framework (torch, tensorflow, keras) and no pandas is imported here."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from automl_bench._version import __version__
+
+if TYPE_CHECKING:  # the host is built on first use: `bench --help` imports none of it
+    from automl_bench._manager import Host
+from automl_bench.errors import BenchError
+
+EXIT_USAGE, EXIT_INTERRUPTED = 1, 130
+MAX_REASONS = 5  # failure reasons listed at the end of a run; the rest are counted
+EXIT_CODES = """\b
+Exit status:
+  0    every cell ran (trials that failed because of their configuration are results)
+  1    usage or suite error
+  2    a cell could not run (data, framework, GPU, results directory), or every trial
+       of a cell failed; with --strict, any failed or timed-out trial
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); finished trials are kept"""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@dataclass
+class State:
+    debug: bool
+    plugins: tuple[str, ...]
+    _host: "Host | None" = None
+
+    @property
+    def host(self) -> "Host":
+        """The plugin host, built on first use; what went wrong loading plugins is said once, on stderr."""
+        return self.build_host(announce=True)
+
+    def build_host(self, announce: bool) -> "Host":
+        if self._host is None:
+            from automl_bench._manager import get_plugin_manager
+
+            self._host = get_plugin_manager(self.plugins)
+            self._host.plugins()  # every registration hook runs now, so every warning is known
+            for broken in self._host.broken if announce else ():
+                click.echo(f"warning: plugin {broken.name!r} ({broken.distribution}) not loaded: {broken.error}",
+                           err=True)
+            for warning in self._host.warnings if announce else ():
+                click.echo(f"warning: plugin {warning.name!r} ({warning.distribution}): {warning.message}", err=True)
+        return self._host
+
+
+class BenchGroup(click.Group):
+    """Turns every `BenchError` into a clean message and its exit status, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # click's own is 2, which `bench run` uses for "a cell could not run"; `bench compare`
+            # keeps 1 for "a regression", so its usage errors are 2, "cannot compare"
+            command = exc.ctx.command if exc.ctx is not None else None
+            exc.exit_code = getattr(command, "usage_exit_code", EXIT_USAGE)
+            raise
+        except BenchError as exc:
+            if ctx.obj is not None and ctx.obj.debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: finished trials are saved; rerun the same command to resume", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(s) for s in value.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers such as 0,1,2, got {value!r}") from None
+
+
+@click.group(cls=BenchGroup, epilog=EXIT_CODES)
+@click.version_option(__version__, prog_name="automl-bench")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of short error messages.")
+@click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Load an extra plugin module by import path, or block a plugin with no:NAME (repeatable).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
+    """Benchmark neural-network hyperparameter search: backends x strategies x tasks."""
+    ctx.obj = State(debug, plugins)
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.argument("suite", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"), show_default=True,
+              help="Results directory; results go to OUT/<suite name>/ (OUT/<suite name>+epochs<N>/ with "
+                   "--max-epochs below the suite's, +seeds<...>/ with seeds it lacks).")
+@click.option("--workers", type=click.IntRange(min=1), help="Trials run at once (default: the suite's).")
+@click.option("--executor", metavar="NAME", help="What runs the trials: local, ray, or a plugin's (default: the "
+                                                 "suite's [execution] executor; see bench plugins).")
+@click.option("--max-trials", type=click.IntRange(min=1), help="Cap trials per cell (smoke runs).")
+@click.option("--max-epochs", type=click.IntRange(min=1), help="Cap epochs per trial (smoke runs).")
+@click.option("--seeds", callback=_seeds, help="Comma-separated seeds replacing the suite's, e.g. 0,1,2.")
+@click.option("--fresh", is_flag=True, help="Discard earlier results of this suite and start over.")
+@click.option("--keep-going", is_flag=True, help="Run the cells that can run when some cannot (exit status 2 still).")
+@click.option("--retry-failed", is_flag=True,
+              help="Run the recorded failed and timed-out trials again (their rows are kept, marked superseded).")
+@click.option("--strict", is_flag=True, help="Exit 2 if any trial failed or timed out (CI smoke runs).")
+@click.option("--no-report", is_flag=True, help="Skip the report (statistics and pictures) at the end.")
+@click.option("--quiet", is_flag=True, help="No live progress display.")
+@click.pass_obj
+def run(state: State, suite: Path, out: Path, workers: int | None, executor: str | None, max_trials: int | None,
+        max_epochs: int | None, seeds: list[int] | None, fresh: bool, keep_going: bool, retry_failed: bool,
+        strict: bool, no_report: bool, quiet: bool) -> None:
+    """Run (or resume) every cell of SUITE and print its leaderboard."""
+    from automl_bench import leaderboard
+    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._progress import RichProgress
+    from automl_bench._results import exit_status
+    from automl_bench._suite import load_suite
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # what schedulers and CI runners send: as Ctrl-C
+        signal.signal(signum, _interrupt)
+    loaded = load_suite(suite, state.host)
+    if executor is not None:
+        state.host.executor(executor)  # an unknown name is a usage error that lists the valid ones
+    options = RunOptions(out=out, workers=workers, executor=executor, max_trials=max_trials, max_epochs=max_epochs,
+                         seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed)
+    results = run_suite(loaded, state.host, options, None if quiet else RichProgress())
+    click.echo(leaderboard.markdown(results))
+    counts = results.trials["status"].value_counts().to_dict() if not results.trials.empty else {}
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
+    click.echo(f"{len(results.trials)} trials ({summary}); results in {results.directory}/")
+    if counts.get("failed") or counts.get("timeout"):  # every reason, commonest first: nobody has to dig
+        failed = results.trials[results.trials["status"].isin(["failed", "timeout"])]
+        reasons = failed["error"].value_counts()
+        for error, n in reasons.head(MAX_REASONS).items():
+            click.echo(f"  {n} x {error}", err=True)
+        if len(reasons) > MAX_REASONS:
+            rest = int(reasons.iloc[MAX_REASONS:].sum())
+            click.echo(f"  {rest} more, for {len(reasons) - MAX_REASONS} other reasons: see the error column of "
+                       f"{results.directory}/trials.csv", err=True)
+    if not no_report:
+        from automl_bench._report import write_report
+
+        click.echo(f"report: {write_report(state.host, results)[1]}")
+    status, problems = exit_status(results, strict=strict)
+    for problem in problems:
+        click.echo(f"Error: {problem}", err=True)
+    sys.exit(status)
+
+
+@cli.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--open", "open_", is_flag=True, help="Open index.html in the default browser.")
+@click.pass_obj
+def report(state: State, results_dir: Path, open_: bool) -> None:
+    """Rebuild RESULTS_DIR's reports from its store, training nothing: report/ (index.html,
+    report.md, pictures) and the default reporters' files (trials.csv, leaderboards)."""
+    from automl_bench._report import write_report
+    from automl_bench._results import load_results, write_reports
+
+    results = load_results(results_dir)
+    write_reports(state.host, results, None)
+    written = write_report(state.host, results)
+    for path in written:
+        click.echo(str(path))
+    if open_:
+        click.launch(str(written[1]))
+
+
+@cli.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=Path("-"),
+              show_default=True, help="The file to write (- for standard output).")
+@click.pass_obj
+def export(state: State, results_dir: Path, output: Path) -> None:
+    """Write RESULTS_DIR's measurements per cell and seed, with the suite's identity, the
+    environment and each backend's calibration figure, as a small JSON file to commit or keep
+    as a CI artifact: the baseline of `bench compare`."""
+    from automl_bench._baseline import from_results, write
+
+    baseline = from_results(results_dir)
+    if str(output) == "-":
+        click.echo(baseline.to_json(), nl=False)
+        return
+    write(baseline, output)
+    click.echo(f"{output}: {len(baseline.rows)} cell-seeds of suite {baseline.suite.name!r}", err=True)
+
+
+COMPARE_EXIT_CODES = """\b
+Exit status:
+  0    no gated metric regressed (or --fail-on never)
+  1    a gated metric regressed
+  2    the inputs cannot be compared: a missing or corrupt file, another suite version,
+       other budgets (unless --allow-suite-change), no common cell, a bad option"""
+
+
+def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    from typing import get_args
+
+    from automl_bench._suite import GatedMetric
+
+    if value is None:
+        return None
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    valid = get_args(GatedMetric)
+    bad = [n for n in names if n not in valid]
+    if bad or not names:
+        raise click.BadParameter(f"{', '.join(bad) or 'nothing'}: choose from {', '.join(valid)}")
+    return names
+
+
+@cli.command(epilog=COMPARE_EXIT_CODES)
+@click.argument("baseline", type=click.Path(path_type=Path))
+@click.argument("current", type=click.Path(path_type=Path))
+@click.option("--alpha", type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
+              help="False-alarm rate over the whole comparison (Holm) [suite's [regression], else 0.05].")
+@click.option("--max-score-drop", type=click.FloatRange(0, 1, max_open=True),
+              help="Tolerated drop of a score, absolute [suite's, else 0.01].")
+@click.option("--max-slowdown", type=click.FloatRange(1, 100), help="Tolerated time ratio [suite's, else 1.10].")
+@click.option("--gate", callback=_gate, metavar="METRICS",
+              help="Comma-separated metrics to judge: best_val, test, epoch_seconds, wall_seconds "
+                   "[suite's, else best_val,test,epoch_seconds].")
+@click.option("--fail-on", type=click.Choice(["regression", "never"]), default="regression", show_default=True,
+              help="Exit 1 on a regression, or never (report only).")
+@click.option("--allow-suite-change", is_flag=True,
+              help="Compare results of different suite versions, epoch caps or trial budgets anyway.")
+@click.option("--time-basis", type=click.Choice(["auto", "raw", "calibrated"]), default="auto", show_default=True,
+              help="auto: raw times on one machine, calibrated times across machines.")
+@click.option("--aa", is_flag=True, help="Both sides ran the same code: also show each metric's noise, to set "
+                                         "tolerances from.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the markdown (printed on standard output) to this file.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write JUnit XML: a test case per cell and metric, a regression a failure.")
+@click.option("--json-scores", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write scores in github-action-benchmark's format (tool: customBiggerIsBetter).")
+@click.option("--json-times", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write times in github-action-benchmark's format (tool: customSmallerIsBetter).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw every change with its interval and the tolerance, as a PNG.")
+@click.pass_obj
+def compare(state: State, baseline: Path, current: Path, alpha: float | None, max_score_drop: float | None,
+            max_slowdown: float | None, gate: tuple[str, ...] | None, fail_on: str, allow_suite_change: bool,
+            time_basis: str, aa: bool, markdown_path: Path | None, junit_path: Path | None,
+            json_scores: Path | None, json_times: Path | None, plot_path: Path | None) -> None:
+    """Is CURRENT worse than BASELINE by more than the tolerances? Each is a results directory or a
+    file written by `bench export`. Prints markdown; see docs/regression.md."""
+    from automl_bench import _baseline as baselines
+    from automl_bench import _compare_formats as formats
+    from automl_bench._compare import Settings
+    from automl_bench._compare import compare as run_compare
+
+    base, cur = baselines.read(baseline), baselines.read(current)
+    settings = Settings.resolve(cur, alpha=alpha, max_score_drop=max_score_drop, max_slowdown=max_slowdown,
+                                gate=gate, time_basis=time_basis, allow_suite_change=allow_suite_change)
+    comparison = run_compare(base, cur, settings)
+    text = formats.markdown(comparison, aa=aa)
+    click.echo(text, nl=False)
+    for path, content in ((markdown_path, lambda: text), (junit_path, lambda: formats.junit(comparison)),
+                          (json_scores, lambda: formats.benchmark_json(comparison, "scores")),
+                          (json_times, lambda: formats.benchmark_json(comparison, "times"))):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content(), encoding="utf-8")
+    if plot_path is not None:
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        formats.plot(comparison, plot_path)
+    for warning in comparison.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    status = comparison.exit_status(fail_on)  # type: ignore[arg-type]
+    if comparison.regressions:
+        click.echo(f"{len(comparison.regressions)} regression(s): " + ", ".join(
+            f"{r.cell} {r.metric}" for r in comparison.regressions[:5]), err=True)
+    sys.exit(status)
+
+
+compare.usage_exit_code = 2  # type: ignore[attr-defined]
+
+
+@cli.command()
+@click.argument("suites", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def validate(state: State, suites: tuple[Path, ...]) -> None:
+    """Check SUITES without running them; report every problem found."""
+    from automl_bench._suite import load_suite
+    from automl_bench.errors import SuiteError
+
+    failed = False
+    for path in suites:
+        try:
+            s = load_suite(path, state.host)
+        except SuiteError as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+            continue
+        m = s.model
+        cells = len(s.tasks) * len(m.matrix.backends) * len(m.matrix.strategies) * len(m.seeds)
+        click.echo(f"{path}: ok: suite {s.name!r}, {len(s.tasks)} tasks, {cells} cells, "
+                   f"up to {cells * m.budget.max_trials} trials")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_obj
+def plugins(state: State) -> None:
+    """List every plugin, where it came from, and what it registers."""
+    host = state.build_host(announce=False)  # its problems are listed below, each with its plugin
+    warnings: dict[str, list[str]] = {}
+    for warning in host.warnings:
+        warnings.setdefault(warning.name, []).append(warning.message)
+    for info in host.plugins():
+        click.echo(f"{info.name}  ({info.distribution}: {info.module})")
+        for kind, name, summary in info.components:
+            click.echo(f"    {kind + ':' + name:<22} {summary}")
+        for message in warnings.get(info.name, []):
+            click.echo(f"    warning: {message}")
+    for broken in host.broken:
+        click.echo(f"{broken.name}  ({broken.distribution})  NOT LOADED: {broken.error}")
+
+
+def main() -> None:
+    cli(prog_name="bench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The built-in sections of a report, registered through ``bench_report_sections`` like any
+plugin's: statistics over seeds, ranks and tests, and pictures. numpy, pandas, scipy,
+statsmodels and matplotlib are imported only when a report is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from automl_bench import ReportSection, ReportSectionSpec, RunResults, hookimpl
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    return "-" if value != value or value is None else f"{value:.{digits}f}"
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
+def _table(frame: Any) -> str:
+    # disable_numparse: cells keep the digits they were formatted with (no "-0" from "-0.0000")
+    return frame.to_markdown(index=False, disable_numparse=True) if len(frame) else "*(nothing to show)*"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _palette(results: RunResults) -> dict[str, Any]:
+    from automl_bench.statistics import entry_label
+
+    from .figures import colours
+
+    trials = results.trials
+    several = trials["backend"].nunique() > 1
+    labels = [entry_label(b, s, several) for b, s in set(zip(trials["backend"], trials["strategy"]))]
+    return colours(labels + sorted(set(trials["backend"])))
+
+
+def leaderboard(results: RunResults, out: Path) -> ReportSection | None:
+    """The run's leaderboard (which carries the intervals and ranks), with the test interval and
+    the seeds in which no trial completed spelled out."""
+    import pandas as pd
+
+    from automl_bench.statistics import NEEDS, cell_scores
+
+    board = results.leaderboard
+    if board.empty:
+        return None
+    none_ok = cell_scores(results).query("ok == 0").groupby(["task", "backend", "strategy"]).size()
+
+    def ci(low: float, high: float) -> str:
+        return NEEDS if low != low else f"[{low:.4f}, {high:.4f}]"
+
+    rows = []
+    for r in board.to_dict("records"):
+        empty = int(none_ok.get((r["task"], r["backend"], r["strategy"]), 0))
+        rows.append({
+            "task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seeds": r["seeds"],
+            "best val (mean ± std)": f"{_num(r['val_mean'])} ± {_num(r['val_std'])}",
+            "best val 95% CI": ci(r["val_ci_low"], r["val_ci_high"]),
+            "test of best (mean ± std)": f"{_num(r['test_mean'])} ± {_num(r['test_std'])}",
+            "test 95% CI": ci(r["test_ci_low"], r["test_ci_high"]),
+            "trials to best": _num(r["trials_to_best"], 1), "compute s/seed": _num(r["compute_seconds"], 1),
+            "trials (failed, pruned)": f"{r['trials']} ({r['failed']}, {r['pruned']})"
+                                       + (f"; {_seeds(empty)} with none ok" if empty else ""),
+            "avg rank": _num(r["avg_rank"], 2),
+        })
+    legend = (
+        "- **best val**: the best validation score each search found; mean ± sample standard deviation over "
+        "seeds, and a 95% percentile-bootstrap interval of the mean (9,999 resamples; with three to five seeds "
+        "such an interval is rough). \n"
+        "- **test of best**: the best configuration of each search retrained once and scored on the test split.\n"
+        "- **trials to best**: the 1-based trial that first reached the search's best. **compute s/seed**: train "
+        "+ evaluate seconds per search.\n"
+        "- **trials (failed, pruned)**: trials run, those that failed or timed out, and those a pruner stopped; "
+        "seeds in which no trial completed are counted (their scores show as `-`).\n"
+        "- **avg rank**: the entry's rank among the task's entries by best val on each seed, averaged (1 = best).")
+    return ReportSection("Leaderboard", _table(pd.DataFrame(rows)) + "\n\n" + legend)
+
+
+def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
+    import pandas as pd
+
+    from automl_bench.statistics import (
+        MIN_SEEDS,
+        NEEDS,
+        average_ranks,
+        cell_scores,
+        entry_label,
+        friedman,
+        pairwise_wilcoxon,
+        ranks,
+    )
+
+    from .figures import critical_difference, rank_table
+
+    if results.trials.empty:
+        return None
+    scores = cell_scores(results)
+    ranked = ranks(scores)
+    several = results.trials["backend"].nunique() > 1
+    ranked["entry"] = [entry_label(b, s, several) for b, s in zip(ranked["backend"], ranked["strategy"])]
+    parts = []
+    table = ranked.pivot_table(index="entry", columns="task", values="rank", aggfunc="mean")
+    if table.shape[0] > 1:
+        parts.append(f"![Average rank of each entry on each task]({rank_table(table, out / 'ranks.png').name})")
+    across = [f"{by}: " + ", ".join(f"{name} {rank:.2f}" for name, rank in average_ranks(ranked, [by]).items())
+              for by in ("strategy", "backend") if ranked[by].nunique() > 1]
+    if across:
+        parts.append("Average rank across tasks and seeds, " + "; ".join(across) + ".")
+    cd = critical_difference(ranked, out / "critical-difference.png", _palette(results))
+    if cd is not None:
+        parts.append(f"![Critical-difference diagram]({cd.name})\n\nEntries joined by a bar do not differ "
+                     "significantly (Friedman, then Nemenyi's post-hoc test at alpha 0.05, scikit-posthocs), "
+                     "with every task and seed as a block.")
+    tests = []
+    for task in sorted(scores["task"].unique()):
+        result = friedman(scores, task)
+        if result is not None:
+            parts.append(f"**{task}**: Friedman χ² = {result[0]:.2f}, p = {result[1]:.3g} over {result[2]} seeds.")
+        tests.append(pairwise_wilcoxon(scores, task))
+    pairs = pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()
+    if len(pairs):
+        shown = pairs.assign(
+            mean_difference=pairs["mean_difference"].map(_num),
+            p=[NEEDS if p != p else f"{p:.3g}" for p in pairs["p"]],
+            p_holm=[NEEDS if p != p else f"{p:.3g}" for p in pairs["p_holm"]],
+            significant=["-" if p != p else ("yes" if s else "no") for p, s in zip(pairs["p"], pairs["significant"])])
+        parts.append("Pairwise: Wilcoxon signed-rank tests of best val between the entries of each task, paired by "
+                     "seed, Holm-corrected per task (statsmodels). `mean_difference` is a minus b. With n seeds no "
+                     f"p-value falls below 2/2^n, so fewer than 6 seeds cannot show p < 0.05; fewer than {MIN_SEEDS} "
+                     "are not tested.\n\n" + _table(shown))
+    return ReportSection("Ranks and significance", "\n\n".join(parts)) if parts else None
+
+
+def anytime(results: RunResults, out: Path) -> ReportSection | None:
+    from automl_bench.statistics import cell_scores, normalised, time_to_target
+
+    from .figures import anytime as draw
+
+    if results.trials.empty:
+        return None
+    palette = _palette(results)
+    parts = [f"![Anytime performance on {task}]({draw(results, task, out / f'anytime-{_safe(task)}.png', palette).name})"
+             for task in sorted(results.trials["task"].unique())]
+    parts.insert(0, "Best validation score found so far, against trials and against compute seconds: the median over "
+                    "seeds as a line, the interquartile range as a band.")
+    norm = normalised(cell_scores(results))
+    if norm is not None:
+        table = norm.groupby(["task", "backend", "strategy"])["normalised"].median().reset_index()
+        parts.append("Normalised score (Bayesmark): 0 = the best score seen on the task, 1 = random search's median "
+                     "best; median over seeds, lower is better.\n\n" + _table(table.round(3)))
+    target = time_to_target(results)
+    if len(target):
+        reached = target.groupby(["task", "backend", "strategy", "target"]).agg(
+            seeds=("trials", "size"), reached=("trials", "count"), median_trials=("trials", "median"),
+            median_seconds=("seconds", "median")).reset_index()
+        parts.append("Time to target (the MLPerf idea): trials and compute seconds until a search first reached 95% "
+                     "and 99% of the best score seen on its task; median over the seeds that reached it.\n\n"
+                     + _table(reached.round(2)))
+    return ReportSection("Anytime performance", "\n\n".join(parts))
+
+
+def learning(results: RunResults, out: Path) -> ReportSection | None:
+    from .figures import learning_curves
+
+    if results.trials.empty:
+        return None
+    palette = _palette(results)
+    parts = []
+    for task in sorted(results.trials["task"].unique()):
+        path = learning_curves(results, task, out / f"learning-{_safe(task)}.png", palette)
+        if path is not None:
+            parts.append(f"![Learning curves on {task}]({path.name})")
+    return ReportSection("Learning curves", "Validation score and loss per epoch of each cell's best trial, one line "
+                         "per seed.\n\n" + "\n\n".join(parts)) if parts else None
+
+
+def transfer(results: RunResults, out: Path) -> ReportSection | None:
+    """The leaderboard's test score and its interval for each transfer task, by shots and mode."""
+    from .figures import colours
+    from .figures import transfer as draw
+
+    variants = {t: v for t, v in results.variants.items() if "shots" in v and "mode" in v}
+    board = results.leaderboard[results.leaderboard["task"].isin(variants)]
+    if board.empty:
+        return None
+    # one line per mode, and per backend and strategy where the matrix has several
+    naming = [c for c in ("backend", "strategy") if board[c].nunique() > 1]
+    table = board.assign(
+        base=[variants[t]["base"] for t in board["task"]], shots=[variants[t]["shots"] for t in board["task"]],
+        label=["/".join([*(r[c] for c in naming), variants[r["task"]]["mode"]]) for r in board.to_dict("records")],
+    ).rename(columns={"test_mean": "mean", "test_ci_low": "ci_low", "test_ci_high": "ci_high"})
+    palette = colours(list(table["label"]))
+    parts = [f"![Transfer on {base}]({draw(group, base, out / f'transfer-{_safe(base)}.png', palette).name})"
+             for base, group in table.groupby("base")]
+    return ReportSection("Transfer", "Test score of each search's best configuration against labelled examples "
+                         "per class, by mode; bars are 95% bootstrap intervals over seeds.\n\n" + "\n\n".join(parts))
+
+
+def speed(results: RunResults, out: Path) -> ReportSection | None:
+    from .figures import speed as draw
+
+    trials = results.trials
+    if trials.empty or not results.tasks:
+        return None
+    ran = trials[trials["epochs"] > 0].copy()
+    ran["family"] = ran["task"].map(lambda t: results.tasks.get(t, {}).get("model", "?"))
+    ran["seconds_per_epoch"] = ran["train_seconds"] / ran["epochs"]
+    table = ran.groupby(["backend", "family"])["seconds_per_epoch"].median().reset_index()
+    if table.empty:
+        return None
+    path = draw(table, out / "speed.png", _palette(results))
+    return ReportSection("Backend speed", f"![Seconds per epoch]({path.name})\n\nMedian training seconds per epoch "
+                         "of every trial, by backend and model family (data, batch size and model size differ "
+                         "between tasks: compare backends within a family).\n\n" + _table(table.round(4)))
+
+
+@hookimpl
+def bench_report_sections(register):
+    register(ReportSectionSpec("leaderboard", "per-cell statistics over seeds with bootstrap intervals and ranks",
+                        leaderboard, order=10))
+    register(ReportSectionSpec("ranks", "ranks, Friedman and Wilcoxon-Holm tests, critical-difference diagram",
+                        rank_and_tests, order=20))
+    register(ReportSectionSpec("anytime", "anytime curves, normalised score, time to target", anytime, order=30))
+    register(ReportSectionSpec("learning-curves", "per-epoch curves of each cell's best trial", learning, order=40))
+    register(ReportSectionSpec("transfer", "test score against shots by transfer mode", transfer, order=50))
+    register(ReportSectionSpec("speed", "seconds per epoch per backend and model family", speed, order=60))

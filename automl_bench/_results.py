@@ -1,0 +1,170 @@
+"""A run's results as tables: every trial with its environment, and the leaderboard."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from automl_bench._records import RunResults
+from automl_bench.leaderboard import build_leaderboard
+
+if TYPE_CHECKING:
+    from automl_bench._manager import Host
+    from automl_bench._store import Store
+    from automl_bench._suite import Suite
+
+
+def describe_suite(suite: "Suite") -> dict[str, Any]:
+    """What a report needs to know of a suite beyond its store: kept in the store's meta table."""
+    metrics = {t.definition.metric for t in suite.tasks}
+    return {
+        "name": suite.name,
+        "metric": metrics.pop() if len(metrics) == 1 else "score",
+        "variants": {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant},
+        "tasks": {t.name: {"model": t.definition.model, "dataset": t.definition.dataset} for t in suite.tasks},
+        "regression": suite.model.regression.model_dump(),  # how `bench compare` judges these results
+    }
+
+
+def load_results(directory: Path) -> RunResults:
+    """A results directory's `RunResults`, from its store alone (nothing is trained)."""
+    directory = Path(directory)
+    store = open_store(directory)
+    try:
+        return collect(store, directory, recorded_description(store))
+    finally:
+        store.close()
+
+
+def open_store(directory: Path) -> "Store":
+    """The store of a results directory, or a `ResultsError` saying what was given instead; an
+    older schema is migrated as a run would."""
+    from automl_bench._store import DB_NAME, Store
+    from automl_bench.errors import ResultsError
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ResultsError(f"{directory} is not a directory; give a results directory such as results/quickstart/")
+    if not (directory / DB_NAME).is_file():
+        inside = sorted(p.name for p in directory.iterdir() if (p / DB_NAME).is_file())
+        hint = f"; these directories in it hold results: {', '.join(inside)}" if inside else ""
+        raise ResultsError(f"{directory} holds no results store ({DB_NAME}): it is not the directory of a "
+                           f"`bench run`{hint}")
+    return Store(directory / DB_NAME)
+
+
+def recorded_description(store: "Store") -> dict[str, Any]:
+    """`describe_suite` as the last run recorded it, or guessed for a store older than that."""
+    recorded = store.meta("suite")
+    return json.loads(recorded) if recorded else _guess_description(store)
+
+
+def _guess_description(store: "Store") -> dict[str, Any]:
+    """For stores written before the suite was recorded with them: its name; the metric from the
+    trials' metric names; no variants and no model families (the pictures that need them say so)."""
+    trials = store.rows("trials", without=("history",))  # the metric names are all it needs
+    names = {k for r in trials[:100] for k in json.loads(r["metrics"]) if k.startswith("val_") and k != "val_loss"}
+    return {"name": store.meta("suite_name") or "suite", "variants": {}, "tasks": {},
+            "metric": names.pop().removeprefix("val_") if len(names) == 1 else "score"}
+
+
+def collect(store: "Store", directory: Path, description: dict[str, Any],
+            not_run: dict[str, str] | None = None) -> RunResults:
+    import pandas as pd
+
+    name, metric = description["name"], description["metric"]
+    runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
+    rows = store.rows("trials", without=("history",))  # epochs are read on demand: memory stays flat in them
+    trials = [_trial_row(name, r, runs.get(r["run_id"], {})) for r in rows]
+    finals = [
+        {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
+         "trial": r["number"], "status": r["status"], "error": r["error"], "params": r["params"],
+         "model": r["model"], **json.loads(r["metrics"])}
+        for r in store.rows("finals")
+    ]
+    trials_df = pd.DataFrame(trials)
+    if not trials_df.empty:
+        trials_df = trials_df.sort_values(["task", "backend", "strategy", "seed", "trial"], ignore_index=True)
+    finals_df = pd.DataFrame(finals)
+    return RunResults(name, directory, metric, trials_df, finals_df,
+                      build_leaderboard(trials_df, finals_df, metric), partial(read_epochs, store.path),
+                      description.get("variants", {}), dict(not_run or {}), description.get("tasks", {}))
+
+
+def read_epochs(path: Path, keys: Any = None) -> Any:
+    """Per-epoch rows of a store's trials (all, or those ``keys`` names), as a DataFrame, read when asked for."""
+    import pandas as pd
+
+    from automl_bench._store import epoch_rows
+
+    return pd.DataFrame(epoch_rows(path, keys))
+
+
+def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+    backend_env = env.get("backends", {}).get(r["backend"], {})
+    packages = {**env.get("packages", {}), **{k: v for k, v in backend_env.items() if k != "device"}}
+    row = {
+        "suite": suite, "task": r["task"], "backend": r["backend"], "strategy": r["strategy"],
+        "seed": r["seed"], "trial": r["number"], "trial_seed": r["trial_seed"], "params": r["params"],
+        "status": r["status"], "value": r["value"],
+    }
+    row.update(json.loads(r["metrics"]))
+    data = json.loads(r["dataset"])
+    row.update({
+        "dataset": data.get("name", ""), "dataset_sha256": data.get("sha256", ""),
+        "dataset_sizes": "/".join(map(str, data.get("sizes", []))),  # train/val/test
+        # transfer tasks: the cached source model the trial started from, and its source data
+        # (or the published weights it started from, with their file's sha256)
+        "pretrained": data.get("pretrained", {}).get("key", "") or data.get("pretrained", {}).get("weights", ""),
+        "source_dataset_sha256": data.get("pretrained", {}).get("sha256", ""),
+        "pretrained_file_sha256": data.get("pretrained", {}).get("file_sha256", ""),
+        "epochs": r["epochs"], "train_seconds": round(r["train_seconds"], 4),
+        "eval_seconds": round(r["eval_seconds"], 4), "wall_seconds": round(r["wall_seconds"], 4),
+        "error": r["error"],
+        "finished": datetime.fromtimestamp(r["finished"], timezone.utc).isoformat(timespec="milliseconds"),
+        "suite_sha256": env.get("suite_sha256", ""), "git_commit": env.get("git_commit", ""),
+        "python": env.get("python", ""), "platform": env.get("platform", ""),
+        "cpu": f"{env.get('cpu', '')} x{env.get('cpu_count', '')}",
+        "device": backend_env.get("device", ""),
+        "packages": json.dumps(packages, sort_keys=True), "run_id": r["run_id"],
+    })
+    placement = json.loads(r.get("placement") or "{}")  # where it ran: empty in stores written before
+    row.update({
+        "executor": placement.get("executor", ""), "node": placement.get("node", ""),
+        "gpu": placement.get("gpu"), "gpu_name": placement.get("gpu_name", ""),
+        "gpu_memory_mib": placement.get("gpu_memory_mib"), "retries": placement.get("retries", 0),
+    })
+    return row
+
+
+def write_reports(host: "Host", results: RunResults, names: Sequence[str] | None) -> list[Path]:
+    """Run the suite's reporters (when the suite names none, every reporter whose spec says ``default``)."""
+    reporters = host.reporters()
+    chosen = [name for name, spec in reporters.items() if spec.default] if names is None else list(names)
+    results.directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name in chosen:
+        written += list(reporters[name].factory().write(results, results.directory))
+    return written
+
+
+def exit_status(results: RunResults, *, strict: bool = False) -> tuple[int, list[str]]:
+    """The exit status of `bench run` (README, "Exit codes") and the problems behind it.
+
+    0: every cell ran; trials that failed because of their configuration are results. 2: a cell
+    could not run, or every trial of a cell failed; with ``strict``, any failed or timed-out trial.
+    """
+    problems = [f"{cell}: not run: {reason}" for cell, reason in results.not_run.items()]
+    trials = results.trials
+    if not trials.empty:
+        bad = trials["status"].isin(["failed", "timeout"])
+        per_cell = bad.groupby([trials[c] for c in ("task", "backend", "strategy", "seed")]).all()
+        for (task, backend, strategy, seed), all_failed in per_cell.items():
+            if all_failed:
+                problems.append(f"{task}/{backend}/{strategy}/seed={seed}: every trial failed")
+        if strict and bad.any() and not problems:
+            problems.append(f"--strict: {int(bad.sum())} of {len(trials)} trials failed or timed out")
+    return (2 if problems else 0), problems

@@ -1,0 +1,116 @@
+"""Suite files: TOML parsed with tomllib, validated with pydantic, then checked against plugins.
+
+Every problem in a file is reported at once, each as ``file:line: key.path: message``.
+Unknown keys are rejected; unknown component names are answered with the valid choices.
+
+The rooms: `schema` (the keys, types and defaults), `tasks` (search spaces and task expansion),
+`checks` (against the installed plugins) and `locate` (where a problem is, and the collector).
+This module loads a file and hands its parts to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from automl_bench.errors import SuiteError
+
+from .checks import check_components
+from .locate import Locator, Problems, message, readable, toml_problem
+from .schema import DEFAULT_GATE, PLACEMENT_KEYS, Execution, GatedMetric, Regression, SuiteModel
+from .tasks import Task, build_task, expand
+
+if TYPE_CHECKING:
+    from automl_bench._manager import Host
+
+__all__ = ["DEFAULT_GATE", "GatedMetric", "Regression", "Suite", "SuiteModel", "Task", "content_sha256", "identity",
+           "load_suite"]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite: the parsed model, each task's search space, and its digests."""
+
+    path: Path
+    model: SuiteModel
+    tasks: tuple[Task, ...]
+    #: Of its content (`content_sha256`): what identifies the suite in a results directory.
+    sha256: str
+    #: Of the file's bytes, as results directories written before content hashing recorded it.
+    file_sha256: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+def load_suite(path: str | Path, host: "Host | None" = None) -> Suite:
+    """Parse and validate a suite file; with a plugin host, also check every component name.
+
+    Raises `SuiteError` listing every problem found.
+    """
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise SuiteError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
+    text = raw_bytes.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(str(path), [toml_problem(path, text, exc)]) from None
+    except RecursionError:
+        raise SuiteError(str(path), [f"{path}: malformed suite: tables or arrays nested too deeply to read (a suite "
+                                     "needs three levels)"]) from None
+
+    problems = Problems(Locator(str(path), text))
+    try:
+        model = SuiteModel.model_validate(data)
+    except ValidationError as exc:
+        for e in readable(exc.errors()):
+            problems.add(e["loc"], message(e), at=e["loc"][:-1] if e["type"] == "missing" else None)
+        raise SuiteError(str(path), list(problems)) from None
+
+    tasks: tuple[Task, ...] = ()
+    seen: dict[str, int] = {}
+    for i, definition in enumerate(model.tasks):
+        base = build_task(model, i, definition, problems)
+        for task in expand(base):
+            if task.name in seen:
+                problems.add(("tasks", i, "name"), f"duplicate task name {task.name!r}"
+                             + (f" (also made by tasks[{seen[task.name]}])" if seen[task.name] != i else ""))
+            seen.setdefault(task.name, i)
+            tasks += (task,)
+    if host is not None:
+        check_components(model, tasks, host, problems)
+    if problems:
+        raise SuiteError(str(path), list(problems))
+    return Suite(path=path, model=model, tasks=tasks, sha256=content_sha256(identity(data)),
+                 file_sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def identity(data: dict[str, Any]) -> dict[str, Any]:
+    """What of a suite decides its results: all but the `[regression]` table, which only says how
+    `bench compare` judges them (changing a tolerance does not make results incomparable), and
+    `[execution]`'s choice of executor, its own options and ``max_retries``, which say where
+    trials run, not what they are (a run started locally resumes on Ray)."""
+    kept = {k: v for k, v in data.items() if k != "regression"}
+    execution = data.get("execution")
+    if isinstance(execution, dict):
+        known = set(Execution.model_fields) - set(PLACEMENT_KEYS)
+        kept["execution"] = {k: v for k, v in execution.items() if k in known}
+        if not kept["execution"]:
+            del kept["execution"]
+    return kept
+
+
+def content_sha256(data: Any) -> str:
+    """sha256 of what a suite says, not how it is written: comments, layout, key order and the
+    spelling of numbers do not change it."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,143 @@
+"""Checking a suite against the plugins installed: every component it names exists, can train
+its tasks' models and read their data, and accepts the options the suite gives it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from automl_bench._model_checks import check_input
+from automl_bench._published import PUBLISHED, check_source
+
+from .locate import Problems
+from .schema import Execution, SuiteModel, TaskDef
+from .tasks import Task, extremes
+
+if TYPE_CHECKING:
+    from automl_bench._manager import Host
+
+
+def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", problems: Problems) -> None:
+    """Every component the suite names, against ``host``'s registries; the options of strategies
+    and pruners are tried on their constructors when nothing else was wrong with the components."""
+    before = len(problems)
+
+    def check(loc: tuple, kind: str, name: str, registry: dict) -> Any:
+        problem = host.problem(kind, name)
+        if problem is not None:
+            problems.add(loc, problem)
+            return None
+        return registry[name]
+
+    backends, strategies, datasets = host.backends(), host.strategies(), host.datasets()
+    for i, name in enumerate(model.matrix.backends):
+        spec = check(("matrix", "backends", i), "backend", name, backends)
+        for t, task in enumerate(model.tasks):
+            if spec is not None and task.model not in spec.families:
+                problems.add(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})")
+        for built in tasks if spec is not None and spec.check_space else ():
+            for problem in spec.check_space(built.space):
+                problems.add(("matrix", "backends", i), problem, task=built.name)
+    pruners = host.pruners()
+    for i, entry in enumerate(model.matrix.strategies):
+        name, _, pruner = entry.partition("+")
+        spec = check(("matrix", "strategies", i), "strategy", name, strategies)
+        if pruner:
+            check(("matrix", "strategies", i), "pruner", pruner, pruners)
+        for t, task in enumerate(tasks):
+            for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
+                problems.add(("matrix", "strategies", i), problem, task=task.name)
+    for i, task in enumerate(model.tasks):
+        spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
+        # each task its shots and modes axes made (by name: a definition may have been copied to resolve a path)
+        for built in (t for t in tasks if t.definition.name == task.name):
+            if spec is not None and spec.input_shape is not None and not (task.source and task.source.weights):
+                values = {p.name: extremes(p) for p in built.space}
+                if task.source is not None:  # the trunk's knobs come from the source
+                    values.update({k: [v] for k, v in task.source.params.items()})
+                for problem in check_input(task.model, spec.input_shape, values, spec.kind):
+                    problems.add(("tasks", i, "model"), f"on {task.dataset!r}: {problem}", task=built.name)
+        if task.source is not None and task.source.weights is not None:
+            _check_published(model, i, task, spec, backends, problems)
+        elif task.source is not None and task.source.dataset is not None:
+            source = check(("tasks", i, "source", "dataset"), "dataset", task.source.dataset, datasets)
+            if source is not None and spec is not None and None not in (source.input_shape, spec.input_shape) \
+                    and source.input_shape != spec.input_shape:
+                problems.add(("tasks", i, "source", "dataset"),
+                                       f"source samples have shape {source.input_shape}, the target's "
+                                       f"{spec.input_shape}: one trunk cannot read both")
+            for name in model.matrix.backends:
+                if name in backends and not backends[name].transfer:
+                    problems.add(("tasks", i, "source"), f"backend {name!r} cannot run transfer tasks; "
+                                   f"these can: {', '.join(sorted(b for b, s in backends.items() if s.transfer))}")
+    if model.reporters is not None:
+        reporters = host.reporters()
+        for i, name in enumerate(model.reporters):
+            check(("reporters", i), "reporter", name, reporters)
+    for kind, table, registry in (("strategy", model.strategy, strategies), ("pruner", model.pruner, pruners)):
+        for name, options in table.items():
+            spec = check((kind, name), kind, name, registry)
+            for key, value in (options.items() if spec is not None else ()):
+                if key not in spec.options:
+                    valid = ", ".join(spec.options) or f"(this {kind} takes no options)"
+                    problems.add((kind, name, key), f"unknown option for {kind} {name!r}; valid options: {valid}")
+                elif not _same_kind(spec.options[key], value):
+                    problems.add((kind, name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}")
+    executors = host.executors()
+    executor = check(("execution", "executor"), "executor", model.execution.executor, executors)
+    for key, value in model.execution.options.items() if executor is not None else ():
+        if key not in executor.options:
+            valid = ", ".join([k for k in Execution.model_fields if k != "executor"] + list(executor.options))
+            problems.add(("execution", key), f"unknown key for executor {executor.name!r}; valid keys: "
+                                                       f"{valid}")
+        elif not _same_kind(executor.options[key], value):
+            problems.add(("execution", key), f"expected {type(executor.options[key]).__name__}, "
+                                                       f"got {value!r}")
+    if len(problems) == before:
+        _check_options(model, tasks, strategies, pruners, problems)
+
+
+def _check_published(model: SuiteModel, index: int, task: TaskDef, spec: Any, backends: dict,
+                     problems: Problems) -> None:
+    """A source of published weights: the data must be what the network reads (images, or text),
+    and every backend of the matrix must load weights of that framework (`BackendSpec.weights`)."""
+    assert task.source is not None and task.source.weights is not None
+    where = ("tasks", index, "source", "weights")
+    name = task.source.weights
+    if name not in PUBLISHED:
+        return  # reported with the source's other problems
+    if spec is not None:
+        problem = check_source(name, spec.input_shape, spec.kind, task.source.input_size)
+        if problem:
+            problems.add(where, f"on {task.dataset!r}: {problem}", task=task.name)
+    framework = PUBLISHED[name].framework
+    able = sorted(b for b, s in backends.items() if framework in s.weights)
+    for i, backend in enumerate(model.matrix.backends):
+        if backend in backends and framework not in backends[backend].weights:
+            problems.add(("matrix", "backends", i), f"backend {backend!r} cannot load {name} (task "
+                                   f"{task.name!r}); these can: {', '.join(able) or 'none installed'}")
+
+
+def _check_options(model: SuiteModel, tasks: tuple[Task, ...], strategies: dict, pruners: dict,
+                   problems: Problems) -> None:
+    """Build each strategy and pruner whose options the suite sets, once: a value its constructor
+    rejects (``points = 0``) is reported here, not as a failed run."""
+    for kind, table, registry in (("strategy", model.strategy, strategies), ("pruner", model.pruner, pruners)):
+        for name, options in table.items():
+            spec = registry.get(name)
+            if spec is None or not options or not tasks:
+                continue
+            try:
+                arguments = {"space": tasks[0].space, "seed": 0} if kind == "strategy" else {}
+                spec.factory(**arguments, **{**spec.options, **options})
+            except Exception as exc:  # noqa: BLE001 - the plugin's own words say what is wrong
+                problems.add((kind, name), f"{kind} {name!r} rejects these options: {exc}")
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))

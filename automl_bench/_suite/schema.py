@@ -1,0 +1,240 @@
+"""The suite schema: every key a suite file may hold, with its type, default and constraint,
+as pydantic models. Unknown keys are rejected. A search-space parameter's own rules live in
+`automl_bench.space`: the definitions here check only types and keys, and build the parameter by
+name (`_ParamDef.to_param`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    model_validator,
+)
+
+from automl_bench import _models as models
+from automl_bench.space import CategoricalParam, Condition, FloatParam, IntParam, Param
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+
+
+MAX_INT = 2**53  # int range bounds: beyond this a float cannot hold them exactly
+
+
+Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bounds(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Bounds":
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        return self
+
+
+When = Annotated[dict[str, Union[list[Scalar], Bounds]], Field(min_length=1, max_length=1)]
+
+
+class _ParamDef(_Strict):
+    """The keys of one ``[space]`` parameter table, typed as TOML gives them. Its rules (low <= high,
+    log scales, steps, grids) are the space parameter's own: validation builds it, by name."""
+
+    @model_validator(mode="after")
+    def _check(self) -> "_ParamDef":
+        self.to_param("-", None)  # raises the parameter's own ValueError
+        return self
+
+    def to_param(self, name: str, when: Condition | None) -> Param:
+        """The `automl_bench.space` parameter this table describes, built by keyword."""
+        return PARAMS[self.type](name=name, when=when, **self.model_dump(exclude={"type", "when"}))
+
+
+class IntDef(_ParamDef):
+    type: Literal["int"]
+    low: Annotated[int, Field(strict=True, ge=-MAX_INT, le=MAX_INT)]
+    high: Annotated[int, Field(strict=True, ge=-MAX_INT, le=MAX_INT)]
+    log: bool = False
+    step: StrictInt = 1
+    grid: list[StrictInt] | None = None
+    points: StrictInt | None = Field(None, le=10_000, description="grid points for this parameter")
+    when: When | None = None
+
+
+class FloatDef(_ParamDef):
+    type: Literal["float"]
+    low: FiniteFloat
+    high: FiniteFloat
+    log: bool = False
+    step: FiniteFloat | None = None
+    grid: list[FiniteFloat] | None = None
+    points: StrictInt | None = Field(None, le=10_000, description="grid points for this parameter")
+    when: When | None = None
+
+
+class CategoricalDef(_ParamDef):
+    type: Literal["categorical"]
+    choices: list[Scalar]
+    when: When | None = None
+
+
+PARAMS: dict[str, type[Param]] = {"int": IntParam, "float": FloatParam, "categorical": CategoricalParam}
+
+
+ParamDef = Annotated[Union[IntDef, FloatDef, CategoricalDef], Field(discriminator="type")]
+
+
+PARAM_ADAPTER: TypeAdapter[Any] = TypeAdapter(ParamDef)
+
+
+Classes = Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(min_length=2)]
+
+
+class SourceDef(_Strict):
+    """A transfer task's source: a model the harness pretrains on ``dataset`` (once per backend
+    and seed, then cached), or published ``weights`` (``keras:VGG16``; automl_bench._published)."""
+
+    dataset: str | None = None
+    #: Published weights, by framework and name; ``weights_file``: a copy of them on disk (a path
+    #: relative to the suite file), used instead of the framework's download.
+    weights: str | None = None
+    weights_file: str | None = None
+    #: Published weights: the square size images are resized to (default: the data's own size,
+    #: or the smallest the published network accepts).
+    input_size: StrictInt | None = Field(None, ge=1, le=4096)
+    classes: Classes | None = None
+    shots: StrictInt | None = Field(None, ge=1, description="training examples per class")
+    #: Fixed knobs of the source model; its trunk knobs are the target's too. A list is a
+    #: per-layer knob (``units = [256, 128]``).
+    params: dict[str, Union[Scalar, list[Scalar]]] = Field(default_factory=dict)
+
+
+class TaskDef(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    dataset: str
+    model: Literal["mlp", "cnn", "rnn"] = "mlp"
+    metric: Literal["accuracy"] = "accuracy"
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    split_seed: Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)] = 0
+    #: Keep only these classes, relabelled 0..n-1 in this order.
+    classes: Classes | None = None
+    #: Training examples per class (the validation and test splits stay whole); a list is a
+    #: matrix axis: one task per value, named ``<name>-k<shots>``.
+    shots: Union[Annotated[int, Field(strict=True, ge=1)],
+                 Annotated[list[Annotated[int, Field(strict=True, ge=1)]], Field(min_length=1)], None] = None
+    source: SourceDef | None = None
+    #: Transfer modes as a matrix axis: one task per mode, named ``<name>-<mode>``. To search
+    #: the mode instead, put ``mode`` in the space.
+    modes: list[Literal[models.MODES]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
+    space: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_fractions(self) -> "TaskDef":
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(f"val_fraction + test_fraction must be < 1 (something must be left to train on), got "
+                             f"{self.val_fraction} + {self.test_fraction}")
+        return self
+
+
+class Budget(_Strict):
+    max_trials: StrictInt = Field(10, ge=1, le=100_000, description="trials per cell")
+    max_epochs: StrictInt | None = Field(None, ge=1, le=models.MAX_EPOCHS, description="cap on any trial's epochs")
+    trial_timeout: FiniteFloat = Field(600.0, gt=0, le=7 * 24 * 3600, description="seconds before a trial is stopped")
+
+
+class Matrix(_Strict):
+    backends: list[str] = Field(min_length=1)
+    #: "strategy" or "strategy+pruner", e.g. "tpe+asha"
+    strategies: list[str] = Field(min_length=1)
+
+
+class Execution(_Strict):
+    # Keys beyond these are the chosen executor's own options (`ExecutorSpec.options`, such as the
+    # ray executor's ``ray_address``), checked against it when a suite is validated with plugins.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    executor: str = Field("local", description="what runs the trials: local worker processes, ray, or a plugin's")
+    workers: StrictInt | None = Field(None, ge=1, le=1024, description="trials at once (default: local 1, or "
+                                                                        "GPUs x trials_per_gpu; ray: all that fit)")
+    threads: StrictInt = Field(1, ge=1, le=1024, description="framework threads per worker")
+    device: Literal["cpu", "cuda", "auto"] | None = Field(None, description='default "cpu", or "auto" with gpus')
+    gpus: Literal["all"] | Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(min_length=1)] | None = \
+        Field(None, description='GPUs to place trials on: "all" or a list of indices')
+    trials_per_gpu: StrictInt = Field(1, ge=1, le=64, description="trials sharing one GPU at once")
+    max_trials_per_worker: StrictInt | None = Field(
+        None, ge=1, description="replace a worker after this many trials (default: the backend's own limit)")
+    calibrate: StrictBool = Field(True, description="time each backend's calibration workload when a run starts "
+                                                    "(`bench compare` uses it across machines)")
+    max_retries: StrictInt = Field(2, ge=0, le=100, description="reruns of a trial whose process or machine the "
+                                                                "executor lost (a dead node)")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keys this table sets for its executor (`ExecutorSpec.options`)."""
+        return dict(self.model_extra or {})
+
+    @property
+    def effective_device(self) -> str:
+        return self.device or ("auto" if self.gpus is not None else "cpu")
+
+    @model_validator(mode="after")
+    def _device_fits_gpus(self) -> "Execution":
+        if self.gpus is not None and self.device == "cpu":
+            raise ValueError('gpus places trials on GPUs, device = "cpu" keeps them off: set device = "auto" '
+                             '(a GPU where there is one) or "cuda", or drop gpus')
+        if self.trials_per_gpu > 1 and self.gpus is None:
+            raise ValueError("trials_per_gpu needs gpus (\"all\" or a list of indices)")
+        return self
+
+
+#: Keys of `[execution]` that say where and how trials run, not what they are: left out of a
+#: suite's identity, so a run started on one executor resumes on another.
+PLACEMENT_KEYS = ("executor", "max_retries")
+
+
+#: The metrics `bench compare` can gate on (docs/regression.md), and those it gates on by default.
+GatedMetric = Literal["best_val", "test", "epoch_seconds", "wall_seconds"]
+
+
+DEFAULT_GATE = ("best_val", "test", "epoch_seconds")
+
+
+class Regression(_Strict):
+    """Settings of `bench compare` for this suite (docs/regression.md); the command line overrides them."""
+
+    alpha: FiniteFloat = Field(0.05, gt=0, lt=0.5, description="family-wise false-alarm rate (Holm over every test)")
+    max_score_drop: FiniteFloat = Field(0.01, ge=0, lt=1, description="tolerated drop of a score (absolute)")
+    max_slowdown: FiniteFloat = Field(1.10, ge=1, le=100, description="tolerated ratio of times, current / baseline")
+    gate: list[GatedMetric] = Field(default_factory=lambda: list(DEFAULT_GATE), min_length=1,
+                                    description="the metrics a regression is judged on")
+
+
+class SuiteModel(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    seeds: list[Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]] = Field(default_factory=lambda: [0],
+                                                                                min_length=1, max_length=10_000)
+    tasks: list[TaskDef] = Field(min_length=1)
+    space: dict[str, Any] = Field(default_factory=dict)
+    budget: Budget = Budget()
+    matrix: Matrix
+    strategy: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per strategy")
+    pruner: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per pruner")
+    execution: Execution = Execution()
+    reporters: list[str] | None = None
+    regression: Regression = Regression()

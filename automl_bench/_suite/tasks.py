@@ -1,0 +1,203 @@
+"""Building a suite's tasks: each task definition's search space (suite-wide and its own),
+checked against the model family's knobs and the transfer rules, then expanded into one task per
+value of its ``shots`` and ``modes`` axes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from automl_bench import _models as models
+from automl_bench._model_checks import check_layers
+from automl_bench._published import PUBLISHED, check_source
+from automl_bench.space import CategoricalParam, Condition, FixedParam, Param, SearchSpace
+
+from .locate import Problems, message, readable
+from .schema import PARAM_ADAPTER, SuiteModel, TaskDef
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of the matrix. A task definition with ``shots`` or ``modes`` lists expands into
+    one task per combination; ``variant`` holds its values, e.g. ``(("shots", 20), ("mode", "frozen"))``."""
+
+    definition: TaskDef
+    space: SearchSpace
+    name: str
+    shots: int | None = None
+    variant: tuple[tuple[str, Any], ...] = ()
+
+
+def build_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems) -> Task:
+    if task.source is not None and task.source.weights_file is not None:  # relative to the suite file
+        file = Path(problems.path).parent / Path(task.source.weights_file).expanduser()
+        if not file.exists():  # a file (keras:...) or a model directory (sbert:...)
+            problems.add(("tasks", index, "source", "weights_file"), f"no such file: {file}")
+        task = task.model_copy(update={"source": task.source.model_copy(update={"weights_file": str(file.resolve())})})
+    merged = {**model.space, **task.space}
+    params: list[Param] = []
+    _check_transfer(task, index, problems)
+    trunk = set(models.TRUNK_KNOBS.get(task.model, ())) if task.source is not None else set()
+    published = PUBLISHED.get(task.source.weights or "") if task.source is not None else None
+    if published is not None and published.reads == "text":
+        trunk = set()  # the encoder is the trunk: the mlp's knobs shape the head
+    transfer_only = {k.name for k in models.TRANSFER_KNOBS}
+    for name, value in merged.items():
+        where = ("tasks", index, "space", name) if name in task.space else ("space", name)
+        if models.layer_knob(task.model, name)[0] in trunk:
+            problems.add(where, f"is a transfer task: {name} shapes the pretrained "
+                         + (f"trunk, which is {published.name}'s: it cannot be set" if published
+                            else f"trunk, so it is set in tasks[{index}].source.params, not searched"), task=task.name)
+            continue
+        if name in transfer_only and task.source is None:
+            problems.add(where, f"{name} applies to transfer tasks only (give the task a [tasks.source])",
+                         task=task.name)
+            continue
+        if name == "mode" and task.modes is not None:
+            problems.add(where, "lists modes as a matrix axis; drop mode from the space or the modes list",
+                         task=task.name)
+            continue
+        param = _parse_param(name, value, where, problems)
+        if param is None:
+            continue
+        if param.when is not None and param.when.parent not in {p.name for p in params}:
+            problems.add(where + ("when",), f"condition on {param.when.parent!r}, which is not a parameter "
+                                                       "defined before this one")
+            continue
+        for v in extremes(param):
+            problem = models.check_value(task.model, name, v)
+            if problem:
+                problems.add(where, problem, task=task.name)
+                break
+        params.append(param)
+    for problem in check_layers(task.model, {p.name: extremes(p) for p in params}):
+        problems.add(("tasks", index, "space") if task.space else ("space",), problem, task=task.name)
+    _check_unfreeze(task, index, params, problems)
+    return Task(definition=task, space=SearchSpace(tuple(params)), name=task.name,
+                shots=task.shots if isinstance(task.shots, int) else None)
+
+
+def _check_unfreeze(task: TaskDef, index: int, params: list[Param], problems: Problems) -> None:
+    """Partial fine-tuning trains the top ``unfreeze_blocks`` of the source's trunk: 1..n-1 of its n blocks."""
+    if task.source is None or task.model not in models.TRUNK_KNOBS:
+        return
+    by_name = {p.name: p for p in params}
+    modes = set(task.modes or ()) | set(extremes(by_name["mode"]) if "mode" in by_name else ())
+    if "partial" not in modes:
+        return
+    try:
+        n = PUBLISHED[task.source.weights].blocks if task.source.weights else \
+            models.build_config(task.model, dict(task.source.params)).trunk_blocks
+    except (ValueError, KeyError):
+        return  # the source's own problem is reported where its params are checked
+    values = extremes(by_name["unfreeze_blocks"]) if "unfreeze_blocks" in by_name else [1]
+    bad = [v for v in values if not 1 <= v < n]
+    if bad:
+        where = ("tasks", index, "space", "unfreeze_blocks") if "unfreeze_blocks" in task.space else \
+            ("space", "unfreeze_blocks") if "unfreeze_blocks" in by_name else ("tasks", index, "source")
+        problems.add(where, f"partial mode trains the top unfreeze_blocks of the source's {n} trunk blocks, so "
+                            f"unfreeze_blocks must be 1..{n - 1}, got {bad[0]}", task=task.name)
+
+
+def _check_transfer(task: TaskDef, index: int, problems: Problems) -> None:
+    where = ("tasks", index)
+    for loc, classes in ((where + ("classes",), task.classes),
+                         (where + ("source", "classes"), task.source.classes if task.source else None)):
+        if classes is not None and len(set(classes)) != len(classes):
+            problems.add(loc, f"classes must be distinct, got {classes}")
+    if isinstance(task.shots, list) and len(set(task.shots)) != len(task.shots):
+        problems.add(where + ("shots",), f"shots must be distinct, got {task.shots}")
+    if task.modes is not None and len(set(task.modes)) != len(task.modes):
+        problems.add(where + ("modes",), f"modes must be distinct, got {task.modes}")
+    if task.source is None:
+        if task.modes is not None:
+            problems.add(where + ("modes",), "modes apply to transfer tasks only (give the task a "
+                                                      "[tasks.source])")
+        return
+    if task.model not in models.TRUNK_KNOBS:
+        problems.add(where + ("model",), f"transfer tasks train {' or '.join(models.TRUNK_KNOBS)} models, "
+                                                   f"not {task.model!r}")
+        return
+    source = task.source
+    if (source.dataset is None) == (source.weights is None):
+        problems.add(where + ("source",), "a source names a dataset to pretrain on, or published weights "
+                                                    "(weights = \"keras:VGG16\"): one of the two")
+        return
+    if source.weights is not None:
+        problem = check_source(source.weights, None, None, source.input_size)
+        family = "mlp" if source.weights in PUBLISHED and PUBLISHED[source.weights].reads == "text" else "cnn"
+        if problem is None and task.model != family:
+            problem = (f"{source.weights} is the trunk of a {family} task (its head: "
+                       f"{'the mlp' if family == 'mlp' else 'the dense layer and the output'}); "
+                       f"task model is {task.model!r}")
+        if problem:
+            problems.add(where + ("source", "weights"), problem)
+        for key in ("classes", "shots", "params"):
+            if getattr(source, key):
+                problems.add(where + ("source", key), f"{key} describe a source the harness pretrains; "
+                                                                f"{source.weights} comes pretrained")
+        return
+    for key in ("weights_file", "input_size"):
+        if getattr(source, key) is not None:
+            problems.add(where + ("source", key), f"{key} applies to published weights only")
+    for problem in check_layers(task.model, {k: [v] for k, v in task.source.params.items()}):
+        problems.add(where + ("source", "params"), problem)
+    for name, value in task.source.params.items():
+        problem = models.check_value(task.model, name, value)
+        if problem is None and name in {k.name for k in models.TRANSFER_KNOBS}:
+            problem = f"{name} is a knob of the target, not of the source"
+        if problem:
+            problems.add(where + ("source", "params", name), problem)
+
+
+def expand(task: Task) -> list[Task]:
+    """One task per value of the ``shots`` and ``modes`` axes (just the task itself without them)."""
+    d = task.definition
+    # a value listed twice is reported where the list is, not again as a duplicate task
+    shots: list[int | None] = list(dict.fromkeys(d.shots)) if isinstance(d.shots, list) else [None]
+    modes: list[str | None] = list(dict.fromkeys(d.modes)) if d.modes is not None else [None]
+    if shots == [None] and modes == [None]:
+        return [task]
+    out = []
+    for k in shots:
+        for mode in modes:
+            name = d.name + (f"-k{k}" if k is not None else "") + (f"-{mode}" if mode is not None else "")
+            space = task.space if mode is None else SearchSpace(task.space.params + (FixedParam("mode", mode),))
+            variant = tuple((key, v) for key, v in (("shots", k), ("mode", mode)) if v is not None)
+            out.append(Task(definition=d, space=space, name=name, shots=k if k is not None else task.shots,
+                            variant=variant))
+    return out
+
+
+def _parse_param(name: str, value: Any, where: tuple, problems: Problems) -> Param | None:
+    if not isinstance(value, dict):
+        if isinstance(value, (bool, int, float, str)):
+            return FixedParam(name, value)
+        if isinstance(value, list) and all(isinstance(v, (bool, int, float, str)) for v in value):
+            return FixedParam(name, tuple(value))  # a per-layer knob (units = [256, 128]); the model checks it
+        problems.add(where, f"expected a fixed value or a table with type = int|float|categorical, got {value!r}")
+        return None
+    try:
+        d = PARAM_ADAPTER.validate_python(value)
+    except ValidationError as exc:
+        for e in readable(exc.errors()):
+            loc = tuple(x for x in e["loc"] if x not in ("int", "float", "categorical"))
+            problems.add(where + loc, message(e))
+        return None
+    when = None
+    if d.when is not None:
+        ((parent, rule),) = d.when.items()
+        when = Condition(parent, values=tuple(rule)) if isinstance(rule, list) else \
+            Condition(parent, minimum=rule.min, maximum=rule.max)
+    return d.to_param(name, when)
+
+
+def extremes(param: Param) -> list[Any]:
+    if isinstance(param, FixedParam):
+        return [param.value]
+    if isinstance(param, CategoricalParam):
+        return list(param.choices)
+    return [param.low, param.high, *(param.grid or ())]

@@ -1,0 +1,189 @@
+"""Statistics over seeds, from a run's tables: scipy and statsmodels do the statistics.
+
+A public module (beside `automl_bench` and `automl_bench.testing`): the leaderboard, the
+report's sections and any plugin's use the same functions. It imports numpy and pandas, so
+import it where a report or leaderboard is built, not at a plugin module's top.
+
+An *entry* is one backend x strategy of a task; seeds are its repeated measures. Seeds are
+shared across entries (trial seeds and data splits match), so comparisons between entries of
+one task are paired by seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_bench._records import CELL, ENTRY, RunResults
+
+#: Fewer seeds than this and a confidence interval or a test is not computed: it says so.
+MIN_SEEDS = 3
+NEEDS = f"needs ≥ {MIN_SEEDS} seeds"
+
+
+def entry_label(backend: str, strategy: str, several_backends: bool) -> str:
+    return f"{backend}/{strategy}" if several_backends else strategy
+
+
+def cell_scores(results: RunResults) -> pd.DataFrame:
+    """`per_seed` of a run's trials and finals."""
+    return per_seed(results.trials, results.finals, results.metric)
+
+
+PER_SEED = [*CELL, "best", "test", "trials_to_best", "compute_seconds", "wall_seconds", "epochs", "trials", "ok",
+            "failed", "pruned", "model"]
+
+
+def per_seed(trials: pd.DataFrame, finals: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One row per cell: best validation score of its completed (``ok``) trials, as the
+    leaderboard counts it; the test score of its best configuration; the 1-based trial that
+    first reached the best; compute seconds and epochs (pruned trials' too); trial counts; the
+    file its final model was saved to ("" if none).
+    One pass of grouped sums and two merges, whatever the number of cells."""
+    if trials.empty:
+        return pd.DataFrame(columns=PER_SEED)
+    ok = (trials["status"] == "ok") & trials["value"].notna()  # as the leaderboard and the runner
+    used = [*CELL, "trial", "status", "value", "train_seconds", "eval_seconds", "wall_seconds", "epochs"]
+    t = trials[used].assign(score=trials["value"].where(ok), is_ok=ok,
+                      compute_seconds=trials["train_seconds"] + trials["eval_seconds"],
+                      failed=trials["status"].isin(["failed", "timeout"]), pruned=trials["status"] == "pruned")
+    out = t.groupby(CELL, sort=True).agg(
+        best=("score", "max"), compute_seconds=("compute_seconds", "sum"), wall_seconds=("wall_seconds", "sum"),
+        epochs=("epochs", "sum"), trials=("trial", "size"), ok=("is_ok", "sum"), failed=("failed", "sum"),
+        pruned=("pruned", "sum")).reset_index()
+    reached = t[t["score"] == t.groupby(CELL)["score"].transform("max")]
+    out = out.merge((reached.groupby(CELL)["trial"].min() + 1).rename("trials_to_best").reset_index(),
+                    on=CELL, how="left")
+    test_col = f"test_{metric}"
+    if len(finals) and test_col in finals:
+        kept = [*CELL, test_col, *(["model"] if "model" in finals else [])]
+        tests = finals.loc[finals["status"] == "ok", kept].drop_duplicates(CELL)
+        out = out.merge(tests.rename(columns={test_col: "test"}), on=CELL, how="left")
+    else:
+        out["test"] = np.nan
+    out["model"] = out["model"].fillna("") if "model" in out else ""
+    return out[PER_SEED]
+
+
+def bootstrap_ci(values: Any, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean (scipy.stats.bootstrap, 9,999 resamples, seeded):
+    None below `MIN_SEEDS` values. Equal values give the degenerate interval (v, v)."""
+    from scipy.stats import bootstrap
+
+    data = np.asarray([v for v in values if v == v], dtype=float)
+    if len(data) < MIN_SEEDS:
+        return None
+    if np.all(data == data[0]):
+        return float(data[0]), float(data[0])
+    ci = bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=9999, method="percentile",
+                   random_state=np.random.default_rng(0)).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def ranks(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rank of every entry of a task on each seed by best validation score (1 = best; ties share
+    the average rank; a cell with no successful trial ranks last)."""
+    from scipy.stats import rankdata
+
+    out = []
+    for (task, seed), group in scores.groupby(["task", "seed"], sort=True):
+        values = group["best"].fillna(-np.inf).to_numpy()
+        out.append(group[ENTRY + ["seed"]].assign(rank=rankdata(-values, method="average")))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=[*ENTRY, "seed", "rank"])
+
+
+def average_ranks(ranked: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Mean rank per ``by`` (e.g. ``["task", "backend", "strategy"]``, or ``["strategy"]`` across tasks)."""
+    return ranked.groupby(by)["rank"].mean().sort_values()
+
+
+def paired(scores: pd.DataFrame, task: str) -> pd.DataFrame:
+    """A task's entries as columns, one row per seed that every entry has (best validation score)."""
+    table = scores[scores["task"] == task].pivot_table(index="seed", columns=["backend", "strategy"],
+                                                       values="best", aggfunc="first")
+    return table.dropna()
+
+
+def pairwise_wilcoxon(scores: pd.DataFrame, task: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Wilcoxon signed-rank test between every two entries of a task, paired by seed, with
+    Holm's correction over the task's pairs (statsmodels). With fewer than `MIN_SEEDS` common
+    seeds the test is not run. Note that with n seeds no p-value falls below 2 / 2**n: six seeds
+    are the fewest with which a difference can reach p < 0.05."""
+    from scipy.stats import wilcoxon
+    from statsmodels.stats.multitest import multipletests
+
+    table = paired(scores, task)
+    columns = list(table.columns)
+    rows = []
+    for i, a in enumerate(columns):
+        for b in columns[i + 1:]:
+            diff = table[a] - table[b]
+            row = {"task": task, "a": "/".join(a), "b": "/".join(b), "n": len(diff),
+                   "mean_difference": float(diff.mean()) if len(diff) else np.nan, "p": np.nan}
+            if len(diff) >= MIN_SEEDS:
+                row["p"] = 1.0 if np.allclose(diff, 0) else float(wilcoxon(table[a], table[b]).pvalue)
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=["task", "a", "b", "n", "mean_difference", "p"])
+    tested = out["p"].notna()
+    out["p_holm"] = np.nan
+    if tested.any():
+        out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p"], alpha=alpha, method="holm")[1]
+    out["significant"] = out["p_holm"] < alpha
+    return out
+
+
+def friedman(scores: pd.DataFrame, task: str) -> tuple[float, float, int] | None:
+    """Friedman's test across a task's entries (blocks: seeds): (statistic, p, seeds); None with
+    fewer than three entries or `MIN_SEEDS` common seeds."""
+    from scipy.stats import friedmanchisquare
+
+    table = paired(scores, task)
+    if table.shape[1] < 3 or table.shape[0] < MIN_SEEDS:
+        return None
+    result = friedmanchisquare(*[table[c] for c in table.columns])
+    return float(result.statistic), float(result.pvalue), int(table.shape[0])
+
+
+def normalised(scores: pd.DataFrame) -> pd.DataFrame | None:
+    """Bayesmark's normalised score per cell where random search is in the matrix: 0 is the best
+    score seen on the task (any entry, any seed), 1 is random search's median best; lower is
+    better, and below 0 cannot happen. None without random search."""
+    if "random" not in set(scores["strategy"]):
+        return None
+    out = []
+    for task, group in scores.groupby("task"):
+        top = group["best"].max()
+        random_median = group.loc[group["strategy"] == "random", "best"].median()
+        if not top > random_median:
+            continue  # random search found the best: nothing to normalise against
+        out.append(group.assign(normalised=(top - group["best"]) / (top - random_median)))
+    return pd.concat(out, ignore_index=True) if out else None
+
+
+def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and trial, the best validation score so far and the compute seconds spent so far."""
+    t = trials.sort_values(CELL + ["trial"]).copy()
+    t["score"] = t["value"].where(t["status"] == "ok")  # a pruned trial's score is partial: not a result
+    grouped = t.groupby(CELL, sort=False)
+    # cummax leaves NaN where a trial has no score (failed, pruned): the best so far carries on
+    t["best_so_far"] = grouped["score"].cummax()
+    t["best_so_far"] = t.groupby(CELL, sort=False)["best_so_far"].ffill()
+    t["seconds_so_far"] = (t["train_seconds"] + t["eval_seconds"]).groupby([t[c] for c in CELL]).cumsum()
+    return t[CELL + ["trial", "best_so_far", "seconds_so_far"]]
+
+
+def time_to_target(results: RunResults, fractions: tuple[float, ...] = (0.95, 0.99)) -> pd.DataFrame:
+    """Per cell and target: the 1-based trial and the compute seconds at which the search first
+    reached ``fraction`` of the best score seen on its task (NaN: never)."""
+    curve = best_so_far(results.trials)
+    tops = curve.groupby("task")["best_so_far"].max()
+    rows = []
+    for key, group in curve.groupby(CELL, sort=True):
+        for fraction in fractions:
+            hit = group[group["best_so_far"] >= fraction * tops[key[0]]]
+            rows.append({**dict(zip(CELL, key)), "target": fraction,
+                         "trials": float(hit["trial"].iloc[0] + 1) if len(hit) else np.nan,
+                         "seconds": float(hit["seconds_so_far"].iloc[0]) if len(hit) else np.nan})
+    return pd.DataFrame(rows)
