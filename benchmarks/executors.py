@@ -39,6 +39,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = [sys.executable, "-m", "automl_bench"]
 EXECUTORS = ["local", "ray"]
+TOY_ONLY: list[bool] = []  # --smoke: every suite on the toy plugin
 
 REAL = """
 name = "executors-real"
@@ -86,7 +87,7 @@ dataset = "toy"
 def bench_run(suite: Path, out: Path, executor: str, workers: int, *, toy: bool = False) -> tuple[float, pd.DataFrame]:
     """``bench run`` on ``executor`` with ``workers``; returns its wall seconds and its trials.csv."""
     env = {**os.environ, "PYTHONHASHSEED": "0", "TOY_EPOCH_SECONDS": "0"}
-    plugins = ["-p", "automl_bench.testing.toy"] if toy else []
+    plugins = ["-p", "automl_bench.testing.toy"] if toy or TOY_ONLY else []
     t0 = time.perf_counter()
     done = subprocess.run([*BENCH, *plugins, "run", str(suite), "--out", str(out), "--executor", executor,
                            "--workers", str(workers), "--quiet", "--no-report", "--fresh"],
@@ -239,8 +240,10 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="parts 1 and 2 at a tiny size, local executor only")
     args = parser.parse_args()
     global REAL, TOY
-    if args.smoke:  # checks the script runs, as the tests do; its figures mean nothing
-        REAL = REAL.replace("max_trials = 30", "max_trials = 4").replace("epochs = 5", "epochs = 1")
+    if args.smoke:  # checks the script runs, as the tests do; its figures mean nothing (the toy backend trains nothing)
+        REAL = REAL.replace("max_trials = 30", "max_trials = 4").replace("epochs = 5", "epochs = 1").replace(
+            'backends = ["torch"]', 'backends = ["toy"]').replace('dataset = "mnist-5k"', 'dataset = "toy"')
+        TOY_ONLY[:] = [True]
         TOY = TOY.replace("max_trials = 300", "max_trials = 10")
         EXECUTORS[:] = ["local"]
         args.skip_quickstart, args.gpu = True, False
