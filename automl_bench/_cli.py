@@ -75,8 +75,17 @@ class BenchGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
+            _ignore_further_interrupts()
             click.echo("\ninterrupted: finished trials are saved; rerun the same command to resume", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+
+
+def _ignore_further_interrupts() -> None:
+    """Once interrupted, the rest of the shutdown (workers stopped, the store closed: well under a
+    second) is not interrupted again: a second Ctrl-C would otherwise end `bench` by the signal
+    instead of with exit status 130."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
@@ -331,7 +340,11 @@ def plugins(state: State) -> None:
 
 
 def main() -> None:
-    cli(prog_name="bench")
+    try:
+        cli(prog_name="bench")
+    except KeyboardInterrupt:  # a second Ctrl-C that came while the first was still being handled
+        _ignore_further_interrupts()
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

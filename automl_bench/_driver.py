@@ -176,7 +176,9 @@ class Driver:
                 for path in self.directory.iterdir():
                     if path.name not in (".bench.lock", "logs"):  # a warm worker is writing its log
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
+            _check_store_not_lost(self.directory)
             store = Store(self.directory / DB_NAME)
+            store.verify()
             self._check_same_suite(store)
             description = describe_suite(self.suite)
             store.set_meta("suite", json.dumps(description))  # for `bench report`
@@ -397,6 +399,23 @@ class Driver:
             cell.pruner.finish(trial)
         self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
         self.host.pm.hook.bench_on_trial_end(cell=cell.key, trial=trial, metrics=dict(outcome.metrics))
+
+
+#: What a run writes from its store; found without the store, they are results whose record is gone.
+OUTPUTS = ("trials.csv", "leaderboard.csv", "leaderboard.md")
+
+
+def _check_store_not_lost(directory: Path) -> None:
+    """Refuse to start over, silently, where a store was: outputs without ``bench.sqlite`` mean it
+    was deleted or moved, and a run would train every trial again and overwrite them."""
+    if (directory / DB_NAME).exists():
+        return
+    left = [name for name in OUTPUTS if (directory / name).exists()]
+    if left:
+        raise ResultsError(
+            f"{directory} has {', '.join(left)} but no {DB_NAME}, the store they were written from: it was deleted or "
+            f"moved. Put it back to resume; or rerun with --fresh to start over (replacing {left[0]}), or with --out "
+            "to write elsewhere")
 
 
 def model_path(cell: CellKey) -> Path:

@@ -260,3 +260,11 @@ def _load(host: Host, name: str, dist: str, module: str, load: Any) -> None:
             close = difflib.get_close_matches(caller.name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             host._warn(name, f"implements unknown hook {caller.name!r}{hint}; it is never called")
+    marked = {impl.function for caller in host.pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls()
+              if impl.plugin is plugin}
+    for attr in sorted(known):  # pluggy registers only marked functions: say so, or the hook is silently unused
+        function = getattr(plugin, attr, None)
+        if callable(function) and function not in marked and getattr(function, "__module__", None) == \
+                getattr(plugin, "__name__", None):
+            host._warn(name, f"{attr} is named like a hook but not marked with @hookimpl; it is never called "
+                             "(from automl_bench import hookimpl, then put @hookimpl above it)")

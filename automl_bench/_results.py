@@ -58,8 +58,13 @@ def open_store(directory: Path) -> "Store":
 
 def recorded_description(store: "Store") -> dict[str, Any]:
     """`describe_suite` as the last run recorded it, or guessed for a store older than that."""
+    from automl_bench._store import damaged
+
     recorded = store.meta("suite")
-    return json.loads(recorded) if recorded else _guess_description(store)
+    try:
+        return json.loads(recorded) if recorded else _guess_description(store)
+    except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+        raise damaged(store.path, exc) from None
 
 
 def _guess_description(store: "Store") -> dict[str, Any]:
@@ -76,15 +81,7 @@ def collect(store: "Store", directory: Path, description: dict[str, Any],
     import pandas as pd
 
     name, metric = description["name"], description["metric"]
-    runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
-    rows = store.rows("trials", without=("history",))  # epochs are read on demand: memory stays flat in them
-    trials = [_trial_row(name, r, runs.get(r["run_id"], {})) for r in rows]
-    finals = [
-        {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
-         "trial": r["number"], "status": r["status"], "error": r["error"], "params": r["params"],
-         "model": r["model"], **json.loads(r["metrics"])}
-        for r in store.rows("finals")
-    ]
+    trials, finals = _decoded_rows(store, name)
     trials_df = pd.DataFrame(trials)
     if not trials_df.empty:
         trials_df = trials_df.sort_values(["task", "backend", "strategy", "seed", "trial"], ignore_index=True)
@@ -92,6 +89,26 @@ def collect(store: "Store", directory: Path, description: dict[str, Any],
     return RunResults(name, directory, metric, trials_df, finals_df,
                       build_leaderboard(trials_df, finals_df, metric), partial(read_epochs, store.path),
                       description.get("variants", {}), dict(not_run or {}), description.get("tasks", {}))
+
+
+def _decoded_rows(store: "Store", name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every trial and final row with its stored JSON decoded; a value that cannot be decoded (bytes
+    overwritten inside a value: SQLite's own check cannot see it) is the store's damage, said so."""
+    from automl_bench._store import damaged
+
+    try:
+        runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
+        rows = store.rows("trials", without=("history",))  # epochs are read on demand: memory stays flat in them
+        trials = [_trial_row(name, r, runs.get(r["run_id"], {})) for r in rows]
+        finals = [
+            {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
+             "trial": r["number"], "status": r["status"], "error": r["error"], "params": r["params"],
+             "model": r["model"], **json.loads(r["metrics"])}
+            for r in store.rows("finals")
+        ]
+    except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+        raise damaged(store.path, exc) from None
+    return trials, finals
 
 
 def read_epochs(path: Path, keys: Any = None) -> Any:

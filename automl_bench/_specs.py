@@ -77,6 +77,9 @@ class DatasetSpec:
     #: or "features" (None: not declared). Augmentation knobs are accepted on images only, and
     #: token data needs an rnn with an ``embedding``.
     kind: str | None = None
+    #: Samples of each class, label 0 first, when known without loading: lets validation reject
+    #: ``classes`` the data lacks and ``shots`` its classes cannot give. `DatasetContract` checks it.
+    class_counts: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,17 @@ impossible; a rerun reads what is here and asks only for what is missing.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from automl_bench._records import CellKey, FinishedTrial, TrialOutcome
 from automl_bench.errors import ResultsError
+
+T = TypeVar("T")
 
 #: The store's file name in a results directory.
 DB_NAME = "bench.sqlite"
@@ -60,8 +63,36 @@ TRIAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "tri
                  "dataset", "placement")
 
 
+#: Columns that hold JSON.
+JSON_COLUMNS = ("params", "metrics", "history", "dataset", "placement")
 FINAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "params", "status", "metrics", "error",
                  "finished", "model")
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """A store method whose SQLite failures, undecodable values and unreadable JSON become a
+    `ResultsError` naming the file and what to do, never a traceback, and never a silent loss."""
+
+    @functools.wraps(method)
+    def guarded(self: "Store", *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise damaged(self.path, exc) from None
+
+    return guarded
+
+
+def damaged(path: Path, exc: BaseException) -> ResultsError:
+    """The error for a store that cannot be read or written as it is."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "readonly" in text or "read-only" in text:
+        return ResultsError(f"{path} cannot be written ({text}); nothing in it was changed. Make it and its folder "
+                            "writable, or rerun with --out to write elsewhere")
+    return ResultsError(
+        f"{path} is damaged: {text}; nothing in it was changed. Restore it from a backup, or rerun with --fresh to "
+        "discard it and start over, or with --out to write elsewhere; `sqlite3 FILE .dump` shows what can still be "
+        "read")
 
 
 class Store:
@@ -96,16 +127,32 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    @_guarded
+    def verify(self) -> None:
+        """Read every stored value once, as resuming and reporting will: bytes overwritten inside a
+        value leave SQLite's structure whole (its integrity check passes), and show only here. A run
+        calls this before it writes anything, so a damaged store is said and left as it was."""
+        for table, columns in (("trials", TRIAL_COLUMNS), ("finals", FINAL_COLUMNS)):
+            parsed = [i for i, c in enumerate(columns) if c in JSON_COLUMNS]
+            for row in self.db.execute(f"SELECT {', '.join(columns)} FROM {table}"):  # text decodes as it is read
+                for i in parsed:
+                    json.loads(row[i])
+        for (environment,) in self.db.execute("SELECT environment FROM runs"):
+            json.loads(environment)
+
     # -- meta and runs ----------------------------------------------------------------
 
+    @_guarded
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_guarded
     def set_meta(self, key: str, value: str) -> None:
         with self._tx():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    @_guarded
     def start_run(self, environment: Mapping[str, Any]) -> int:
         with self._tx():
             cur = self.db.execute(
@@ -113,12 +160,14 @@ class Store:
             )
         return int(cur.lastrowid)
 
+    @_guarded
     def update_run_environment(self, run_id: int, environment: Mapping[str, Any]) -> None:
         with self._tx():
             self.db.execute("UPDATE runs SET environment = ? WHERE run_id = ?", (json.dumps(environment), run_id))
 
     # -- trials -----------------------------------------------------------------------
 
+    @_guarded
     def record_trial(self, cell: CellKey, number: int, run_id: int, trial_seed: int,
                      params: Mapping[str, Any], outcome: TrialOutcome, value: float | None,
                      wall_seconds: float, placement: Mapping[str, Any] | None = None) -> None:
@@ -133,6 +182,7 @@ class Store:
                  _dumps(history), time.time(), json.dumps(dict(outcome.dataset)), json.dumps(dict(placement or {}))),
             )
 
+    @_guarded
     def finished_trials(self, cell: CellKey) -> list[FinishedTrial]:
         rows = self.db.execute(
             "SELECT number, params, status, value FROM trials"
@@ -141,6 +191,7 @@ class Store:
         ).fetchall()
         return [FinishedTrial(n, json.loads(p), s, v) for n, p, s, v in rows]
 
+    @_guarded
     def histories(self, cell: CellKey, metric: str) -> dict[int, list[float]]:
         """Per-epoch values of ``metric`` for each recorded trial of a cell, by trial number."""
         rows = self.db.execute(
@@ -149,6 +200,7 @@ class Store:
         ).fetchall()
         return {n: [e[metric] for e in json.loads(h) if metric in e] for n, h in rows}
 
+    @_guarded
     def record_final(self, cell: CellKey, number: int, run_id: int, params: Mapping[str, Any],
                      outcome: TrialOutcome, model: str = "") -> None:
         """Record the test evaluation of a cell's best trial, replacing one of an earlier best;
@@ -160,6 +212,7 @@ class Store:
                  outcome.status, _dumps(outcome.metrics), outcome.error, time.time(), model),
             )
 
+    @_guarded
     def final_number(self, cell: CellKey) -> int | None:
         """The trial whose configuration was scored on the test split, if any."""
         row = self.db.execute(
@@ -168,6 +221,7 @@ class Store:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    @_guarded
     def supersede_failed(self) -> int:
         """Move every failed and timed-out trial to ``superseded_trials`` so that the next run runs
         it again, with the test evaluations of the cells they belong to (whose best may change)
@@ -190,6 +244,7 @@ class Store:
 
     # -- export -----------------------------------------------------------------------
 
+    @_guarded
     def rows(self, table: str, *, without: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Every row of ``table`` as a dict, leaving out the columns named in ``without``."""
         if table not in ("trials", "finals", "runs", "superseded_trials", "superseded_finals"):
@@ -235,13 +290,16 @@ def epoch_rows(path: Path, keys: Any = None) -> list[dict[str, Any]]:
     """Per-epoch rows (cell, trial, epoch, metrics) of the trials of the store at ``path`` that
     ``keys`` names as ``(task, backend, strategy, seed, number)`` tuples, or of every trial (None).
     Reads through a read-only connection: nothing is checked, migrated or written."""
-    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
     try:
-        query = "SELECT task, backend, strategy, seed, number, history FROM trials"
-        found = db.execute(query).fetchall() if keys is None else [
-            row for key in keys for row in db.execute(
-                query + " WHERE task=? AND backend=? AND strategy=? AND seed=? AND number=?", tuple(key))]
-    finally:
-        db.close()
-    return [{"task": t, "backend": b, "strategy": s, "seed": seed, "trial": n, **epoch}
-            for t, b, s, seed, n, history in found for epoch in json.loads(history)]
+        db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        try:
+            query = "SELECT task, backend, strategy, seed, number, history FROM trials"
+            found = db.execute(query).fetchall() if keys is None else [
+                row for key in keys for row in db.execute(
+                    query + " WHERE task=? AND backend=? AND strategy=? AND seed=? AND number=?", tuple(key))]
+        finally:
+            db.close()
+        return [{"task": t, "backend": b, "strategy": s, "seed": seed, "trial": n, **epoch}
+                for t, b, s, seed, n, history in found for epoch in json.loads(history)]
+    except (sqlite3.Error, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+        raise damaged(Path(path), exc) from None

@@ -18,14 +18,21 @@ class BenchError(Exception):
 
 
 class SuiteError(BenchError):
-    """A suite file is malformed or invalid. Carries every problem found, not just the first."""
+    """A suite file is malformed or invalid. Carries every problem found, not just the first; the
+    message lists the first `SHOWN` of them, then how many more there are."""
+
+    #: Problems the message lists; the rest are counted ("and 19,950 more"), and all stay in ``problems``.
+    SHOWN = 50
 
     def __init__(self, path: str, problems: list[str]):
         self.path = path
         self.problems = list(problems)
-        lines = "\n".join(f"  {p}" for p in self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems[:self.SHOWN])
+        more = len(self.problems) - self.SHOWN
+        if more > 0:
+            lines += f"\n  and {more:,} more (fix these and validate again)"
         noun = "problem" if len(self.problems) == 1 else "problems"
-        super().__init__(f"{path}: {len(self.problems)} {noun}:\n{lines}")
+        super().__init__(f"{path}: {len(self.problems):,} {noun}:\n{lines}")
 
 
 class PluginError(BenchError):

@@ -132,6 +132,25 @@ def test_a_misspelt_hook_is_a_warning_with_a_suggestion(plugin_module):
     assert "typo_plugin" in [p.name for p in host.plugins()]
 
 
+def test_a_hook_named_function_without_the_marker_is_a_warning(plugin_module):
+    name = plugin_module("unmarked_plugin", """
+        from automl_bench import DatasetSpec, hookimpl
+        from automl_bench.space import SearchSpace  # an imported name is not the plugin's own: no warning
+
+        def bench_datasets(register):  # @hookimpl forgotten: pluggy leaves it unregistered
+            register(DatasetSpec("mine", "my data", load=lambda: None))
+
+        @hookimpl
+        def bench_strategies(register):
+            pass
+    """)
+    host = get_plugin_manager([name])
+    assert "mine" not in host.datasets()
+    assert [w.message for w in host.warnings] == [
+        "bench_datasets is named like a hook but not marked with @hookimpl; it is never called (from automl_bench "
+        "import hookimpl, then put @hookimpl above it)"]
+
+
 @pytest.mark.parametrize("how", ["env", "option"])
 def test_plugins_can_be_blocked_by_name(monkeypatch, how):
     if how == "env":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -154,6 +155,12 @@ def test_a_failure_of_the_environment_mid_run_is_not_recorded_and_is_retried(fla
 ])
 def test_classes_and_shots_the_data_cannot_give_are_found_before_any_trial(host, write_suite, tmp_path, extra,
                                                                            expected):
+    """A dataset that does not declare its class counts (`DatasetSpec.class_counts`; the toy one
+    does, and validation then finds these: tests/test_suite.py) is found out by preflight."""
+    from dataclasses import replace
+
+    specs = host._registry("dataset").specs
+    specs["toy"] = replace(specs["toy"], class_counts=None)
     path = write_suite().read_text().replace('dataset = "toy"', f'dataset = "toy"\n{extra}')
     (tmp_path / "s.toml").write_text(path)
     with pytest.raises(PreflightError, match=expected):
@@ -268,3 +275,49 @@ def test_a_damaged_store_is_named_with_what_to_do(host, write_suite, tmp_path, d
                                            r"changed\. Restore it from a backup, or rerun with --fresh"):
         run(suite, host, tmp_path)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("column, value, says", [
+    ("dataset", "CAST(X'FFFE41' AS TEXT)", "Could not decode to UTF-8 column 'dataset'"),  # bytes hit a value
+    ("metrics", "'{\"val_accuracy\": 0.9'", "Expecting"),  # still text, no longer JSON
+])
+def test_a_value_damaged_inside_the_store_is_named_with_what_to_do(host, write_suite, tmp_path, column, value, says):
+    """Bytes overwritten inside one value leave SQLite's structure whole, so its integrity check
+    passes; reading the value is where the damage shows, and it is said, not raised."""
+    suite = write_suite(max_trials=2)
+    run(suite, host, tmp_path)
+    path = tmp_path / "toy" / "bench.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"UPDATE trials SET {column} = {value} WHERE number = 0")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(ResultsError) as info:
+        run(suite, host, tmp_path)
+    assert str(info.value).startswith(f"{path} is damaged: ") and says in str(info.value)
+    assert "Restore it from a backup, or rerun with --fresh" in str(info.value)
+    assert path.read_bytes() == before
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "toy")])  # the report says the same, cleanly
+    assert result.exit_code == 1 and f"{path} is damaged: " in result.output and result.exception.__class__ is SystemExit
+
+
+def test_outputs_without_their_store_are_not_overwritten(host, write_suite, tmp_path):
+    suite = write_suite(max_trials=2)
+    run(suite, host, tmp_path)
+    directory = tmp_path / "toy"
+    (directory / "bench.sqlite").unlink()
+    trials = (directory / "trials.csv").read_bytes()
+    with pytest.raises(ResultsError, match=r"has trials.csv, leaderboard.csv, leaderboard.md but no bench.sqlite, the "
+                                           r"store they were written from: it was deleted or moved"):
+        run(suite, host, tmp_path)
+    assert (directory / "trials.csv").read_bytes() == trials
+    assert not (directory / "bench.sqlite").exists()
+    run(suite, host, tmp_path, fresh=True)  # --fresh starts over, as the message says
+
+
+def test_a_store_that_cannot_be_written_says_so():
+    from automl_bench._store import damaged
+
+    error = damaged(Path("r/bench.sqlite"), sqlite3.OperationalError("attempt to write a readonly database"))
+    assert str(error) == ("r/bench.sqlite cannot be written (attempt to write a readonly database); nothing in it was "
+                          "changed. Make it and its folder writable, or rerun with --out to write elsewhere")

@@ -81,6 +81,17 @@ def test_a_signal_stops_the_run_at_once_says_so_and_leaves_nothing(write_suite, 
     assert survivors(marker) == []
 
 
+def test_a_second_ctrl_c_during_the_shutdown_still_exits_130(write_suite, tmp_path):
+    process, marker = start(write_suite, tmp_path, activation=HANG)
+    wait_for_hanging_trial(tmp_path, process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)  # the first is being handled: workers stopping, the store closing
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert survivors(marker) == []
+
+
 @pytest.mark.slow
 def test_workers_end_when_bench_is_killed(write_suite, tmp_path):
     process, marker = start(write_suite, tmp_path, activation=HANG)

@@ -270,3 +270,37 @@ def test_unfreeze_blocks_must_fit_the_source_trunk(tmp_path, host, space, expect
             '[[tasks]]\nname = "tr"\ndataset = "digits"\n[tasks.source]\ndataset = "digits"\n'
             '[tasks.source.params]\nlayers = 2\n[tasks.space]\n' + space + "\n")
     the_one(problems(tmp_path, text, host), expected)
+
+
+def test_the_list_of_problems_is_capped_and_counts_the_rest(tmp_path):
+    unknown = "".join(f"unknown_{i} = {i}\n" for i in range(120))
+    with pytest.raises(SuiteError) as info:
+        load(tmp_path, unknown + GOOD)
+    assert len(info.value.problems) == 120  # all kept for a caller; the message lists the first 50
+    lines = str(info.value).splitlines()
+    assert lines[0].endswith("suite.toml: 120 problems:") and len(lines) == 1 + SuiteError.SHOWN + 1
+    assert lines[-1] == "  and 70 more (fix these and validate again)"
+
+
+def test_a_suite_that_is_not_utf8_is_refused_at_its_line(tmp_path):
+    path = tmp_path / "suite.toml"
+    path.write_bytes(GOOD.encode().replace(b'name = "b"', b'name = "b\xe9"', 1))
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    line = GOOD.splitlines().index('name = "b"') + 1
+    assert info.value.problems == [f"{path}:{line}:10: not UTF-8 (byte 0xe9); a suite is TOML, which is UTF-8: save "
+                                   "the file as UTF-8"]
+
+
+@pytest.mark.parametrize("change, expected", [
+    ('dataset = "digits"\nclasses = [0, 12]', "tasks[0].classes: dataset 'digits' has classes 0..9; no class 12"),
+    ('dataset = "digits"\nshots = [5, 200]', "tasks[0].shots: shots = 200 training examples per class, but class 8 of "
+     "'digits' has 174 samples, at most 105 of them in its training split (60%: 1 - val_fraction - test_fraction)"),
+    ('dataset = "digits"\nclasses = [3, 8]\nval_fraction = 0.1\nshots = 100', None),  # 174 x 70% = 122: fits
+])
+def test_validation_knows_each_datasets_classes_and_their_sizes_without_loading(tmp_path, host, change, expected):
+    text = GOOD.replace('dataset = "toy"', change, 1)
+    if expected is None:
+        assert load(tmp_path, text, host).tasks[0].definition.dataset == "digits"
+    else:
+        the_one(problems(tmp_path, text, host), expected)

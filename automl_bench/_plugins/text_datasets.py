@@ -119,4 +119,4 @@ def bench_datasets(register):
                          load_fortunes_text, input_shape=(), kind="text"))
     register(DatasetSpec("imdb", "50,000 movie reviews, positive or negative, as word ids (downloaded once, "
                                  "sha256-verified; an rnn with an embedding)",
-                         load_imdb, input_shape=(IMDB_STEPS,), kind="tokens"))
+                         load_imdb, input_shape=(IMDB_STEPS,), kind="tokens", class_counts=(25_000, 25_000)))

@@ -81,4 +81,5 @@ def load_languages(directory: Path = DICT_DIR):
 def bench_datasets(register):
     register(DatasetSpec("languages", f"language of a word: 6 languages x {PER_LANGUAGE} words, one-hot letters "
                                       "(Debian word lists, offline; an rnn task)",
-                         load_languages, input_shape=(STEPS, len(ALPHABET)), kind="sequence"))
+                         load_languages, input_shape=(STEPS, len(ALPHABET)), kind="sequence",
+                         class_counts=(PER_LANGUAGE,) * len(LANGUAGES)))

@@ -60,7 +60,13 @@ def load_suite(path: str | Path, host: "Host | None" = None) -> Suite:
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise SuiteError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
-    text = raw_bytes.decode("utf-8", errors="replace")
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:  # TOML is UTF-8: a bad byte would change a name or value without a word
+        line = raw_bytes.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw_bytes.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SuiteError(str(path), [f"{path}:{line}:{column}: not UTF-8 (byte 0x{raw_bytes[exc.start]:02x}); a suite "
+                                     "is TOML, which is UTF-8: save the file as UTF-8"]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -3,6 +3,7 @@ its tasks' models and read their data, and accepts the options the suite gives i
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from automl_bench._model_checks import check_input
@@ -14,6 +15,7 @@ from .tasks import Task, extremes
 
 if TYPE_CHECKING:
     from automl_bench._manager import Host
+    from automl_bench._specs import DatasetSpec
 
 
 def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", problems: Problems) -> None:
@@ -48,6 +50,7 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
                 problems.add(("matrix", "strategies", i), problem, task=task.name)
     for i, task in enumerate(model.tasks):
         spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
+        _check_counts(i, task, spec, problems)
         # each task its shots and modes axes made (by name: a definition may have been copied to resolve a path)
         for built in (t for t in tasks if t.definition.name == task.name):
             if spec is not None and spec.input_shape is not None and not (task.source and task.source.weights):
@@ -60,6 +63,8 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
             _check_published(model, i, task, spec, backends, problems)
         elif task.source is not None and task.source.dataset is not None:
             source = check(("tasks", i, "source", "dataset"), "dataset", task.source.dataset, datasets)
+            if source is not None and source.class_counts is not None:
+                _check_classes(("tasks", i, "source", "classes"), task.source.classes, source, problems)
             if source is not None and spec is not None and None not in (source.input_shape, spec.input_shape) \
                     and source.input_shape != spec.input_shape:
                 problems.add(("tasks", i, "source", "dataset"),
@@ -94,6 +99,33 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
                                                        f"got {value!r}")
     if len(problems) == before:
         _check_options(model, tasks, strategies, pruners, problems)
+
+
+def _check_classes(loc: tuple, classes: list[int] | None, spec: DatasetSpec, problems: Problems) -> None:
+    assert spec.class_counts is not None
+    missing = [c for c in classes or () if c >= len(spec.class_counts)]
+    if missing:
+        problems.add(loc, f"dataset {spec.name!r} has classes 0..{len(spec.class_counts) - 1}; no class {missing[0]}")
+
+
+def _check_counts(index: int, task: TaskDef, spec: DatasetSpec | None, problems: Problems) -> None:
+    """``classes`` the dataset lacks, and ``shots`` that its smallest kept class cannot give from its
+    training split (the stratified split keeps 1 - val_fraction - test_fraction of each class, give
+    or take one): known without loading, from `DatasetSpec.class_counts`."""
+    if spec is None or spec.class_counts is None:
+        return
+    _check_classes(("tasks", index, "classes"), task.classes, spec, problems)
+    kept = [c for c in task.classes or range(len(spec.class_counts)) if c < len(spec.class_counts)]
+    shots = max(task.shots) if isinstance(task.shots, list) else task.shots
+    if not kept or shots is None:
+        return
+    share = 1 - task.val_fraction - task.test_fraction
+    smallest = min(kept, key=lambda c: spec.class_counts[c])
+    most = math.ceil(round(spec.class_counts[smallest] * share, 9))  # 500 x 0.6 is 300.00000000000006
+    if shots > most:
+        problems.add(("tasks", index, "shots"), f"shots = {shots} training examples per class, but class {smallest} "
+                     f"of {spec.name!r} has {spec.class_counts[smallest]} samples, at most {most} of them in its "
+                     f"training split ({share:.0%}: 1 - val_fraction - test_fraction)")
 
 
 def _check_published(model: SuiteModel, index: int, task: TaskDef, spec: Any, backends: dict,

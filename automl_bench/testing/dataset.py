@@ -66,6 +66,13 @@ class DatasetContract:
         elif x.dtype.kind in "fiu":
             assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0, "features must be scaled to [0, 1]"
 
+    def test_the_declared_class_counts_are_the_loaded_ones(self, spec, dataset):
+        import numpy as np
+
+        if spec.class_counts is not None:
+            counts = np.bincount(np.asarray(dataset.y), minlength=dataset.n_classes)
+            assert tuple(int(c) for c in counts) == tuple(spec.class_counts)
+
     def test_it_says_where_it_came_from(self, dataset):
         assert dataset.source.strip()
         assert len(dataset.sha256) == 64

@@ -125,4 +125,4 @@ def bench_backends(register):
 
 @hookimpl
 def bench_datasets(register):
-    register(DatasetSpec("toy", "40 random points, 2 classes", load_toy))
+    register(DatasetSpec("toy", "40 random points, 2 classes", load_toy, class_counts=(20, 20)))
