@@ -44,7 +44,7 @@ def check_directory(directory: Path) -> None:
 
 
 def check_cells(host: "Host", cells: Iterable[Any], pool: "Executor") -> dict[CellKey, str]:
-    """Why each cell that cannot run cannot run. ``cells`` are the runner's cells with work left."""
+    """Why each cell that cannot run cannot run. ``cells`` are the driver's cells with work left."""
     cells = list(cells)
     blocked: dict[CellKey, str] = {}
     data_problems: dict[Any, str | None] = {}

@@ -44,7 +44,7 @@ def per_seed(trials: pd.DataFrame, finals: pd.DataFrame, metric: str) -> pd.Data
     One pass of grouped sums and two merges, whatever the number of cells."""
     if trials.empty:
         return pd.DataFrame(columns=PER_SEED)
-    ok = (trials["status"] == "ok") & trials["value"].notna()  # as the leaderboard and the runner
+    ok = (trials["status"] == "ok") & trials["value"].notna()  # as the leaderboard and the driver
     used = [*CELL, "trial", "status", "value", "train_seconds", "eval_seconds", "wall_seconds", "epochs"]
     t = trials[used].assign(score=trials["value"].where(ok), is_ok=ok,
                       compute_seconds=trials["train_seconds"] + trials["eval_seconds"],
