@@ -85,6 +85,16 @@ def test_the_example_plugins_import_only_public_modules():
     assert offending == []
 
 
+def test_the_machinery_imports_no_facade():
+    """The root, `backend`, `executor` and `datasets` only re-export: the host's private modules
+    import what they need from where it is defined, so a facade can never close a circle."""
+    facades = {"automl_bench", "automl_bench.backend", "automl_bench.executor", "automl_bench.datasets"}
+    host = [m for m in MODULES if not is_public(m) and not m.startswith(("automl_bench._plugins", "automl_bench.testing"))]
+    offending = [f"{MODULES[m].relative_to(ROOT)}:{line}: imports {imported}"
+                 for m in host for line, imported in imports(MODULES[m]) if imported in facades]
+    assert offending == []
+
+
 def test_no_import_circle():
     """Every import edge between the package's modules, late imports included, forms no cycle."""
     graph = {module: {m for _, m in imports(path) if m != module and m in MODULES} for module, path in MODULES.items()}
