@@ -98,6 +98,10 @@ def bench_run(suite: Path, out: Path, executor: str, workers: int, *, toy: bool 
     return wall, pd.read_csv(next(p for p in out.iterdir() if p.is_dir()) / "trials.csv")
 
 
+def _trials(suite: str) -> int:
+    return int(suite.split("max_trials = ")[1].split()[0])
+
+
 def span(trials: pd.DataFrame) -> float:
     """Seconds from the first trial's start to the last trial's end."""
     ends = pd.to_datetime(trials["finished"]).map(datetime.timestamp)
@@ -116,7 +120,8 @@ def steady(trials: pd.DataFrame, k: int) -> tuple[float, float]:
 def efficiency(work: Path) -> None:
     suite = work / "real.toml"
     suite.write_text(textwrap.dedent(REAL))
-    print("1. parallel efficiency, k = 2 workers: 30 PyTorch MLP trials on mnist-5k, 5 epochs, 1 thread each\n")
+    what = "toy trials (--smoke)" if TOY_ONLY else "PyTorch MLP trials on mnist-5k, 5 epochs, 1 thread each"
+    print(f"1. parallel efficiency, k = 2 workers: {_trials(REAL)} {what}\n")
     print("| executor | T1 (s) | T2 (s) | T1 / (2 T2) | past each worker's first trial | train s per trial, 1 / 2 workers "
           "| whole run, 1 / 2 workers (s) |")
     print("|---|---|---|---|---|---|---|")
@@ -137,7 +142,7 @@ def efficiency(work: Path) -> None:
 def overhead(work: Path) -> None:
     suite = work / "toy.toml"
     suite.write_text(textwrap.dedent(TOY))
-    print("2. overhead per trial after warm-up: 300 toy trials that train nothing, 1 worker\n")
+    print(f"2. overhead per trial after warm-up: {_trials(TOY)} toy trials that train nothing, 1 worker\n")
     per_trial = {}
     for executor in EXECUTORS:
         wall, trials = bench_run(suite, work / f"toy-{executor}", executor, 1, toy=True)
