@@ -149,12 +149,12 @@ class Store:
 
     @_guarded
     def set_meta(self, key: str, value: str) -> None:
-        with self._tx():
+        with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @_guarded
     def start_run(self, environment: Mapping[str, Any]) -> int:
-        with self._tx():
+        with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO runs (started, environment) VALUES (?, ?)", (time.time(), json.dumps(environment))
             )
@@ -162,7 +162,7 @@ class Store:
 
     @_guarded
     def update_run_environment(self, run_id: int, environment: Mapping[str, Any]) -> None:
-        with self._tx():
+        with self.transaction():
             self.db.execute("UPDATE runs SET environment = ? WHERE run_id = ?", (json.dumps(environment), run_id))
 
     # -- trials -----------------------------------------------------------------------
@@ -173,7 +173,7 @@ class Store:
                      wall_seconds: float, placement: Mapping[str, Any] | None = None) -> None:
         """Record a finished trial; ``placement`` says where it ran (`Finished.placement`, retries)."""
         history = [{"epoch": r.epoch, **r.metrics} for r in outcome.history]
-        with self._tx():
+        with self.transaction():
             self.db.execute(
                 f"INSERT INTO trials ({', '.join(TRIAL_COLUMNS)}) VALUES ({', '.join('?' * len(TRIAL_COLUMNS))})",
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
@@ -205,7 +205,7 @@ class Store:
                      outcome: TrialOutcome, model: str = "") -> None:
         """Record the test evaluation of a cell's best trial, replacing one of an earlier best;
         ``model`` is the file its model was saved to (relative to the results directory), or ""."""
-        with self._tx():
+        with self.transaction():
             self.db.execute(
                 f"INSERT OR REPLACE INTO finals ({', '.join(FINAL_COLUMNS)}) VALUES ({', '.join('?' * len(FINAL_COLUMNS))})",  # noqa: S608
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, json.dumps(dict(params)),
@@ -229,7 +229,7 @@ class Store:
         now = time.time()
         failed = "status IN ('failed', 'timeout')"
         cells = f"(task, backend, strategy, seed) IN (SELECT task, backend, strategy, seed FROM trials WHERE {failed})"
-        with self._tx():
+        with self.transaction():
             count = self.db.execute(f"SELECT COUNT(*) FROM trials WHERE {failed}").fetchone()[0]  # noqa: S608
             finals = f"{cells} OR status != 'ok'"  # before the trials it names are moved
             named = ", ".join(FINAL_COLUMNS)  # by name, as below
@@ -254,12 +254,9 @@ class Store:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
-    def batch(self) -> "_Transaction":
-        """One transaction around several writes (each write is otherwise its own): for building a
-        store in bulk, as the benchmarks do."""
-        return _Transaction(self.db)
-
-    def _tx(self) -> "_Transaction":
+    def transaction(self) -> "_Transaction":
+        """A transaction: each write method opens one; around several writes (building a store in
+        bulk, as the benchmarks do) it makes them one, and theirs join it."""
         return _Transaction(self.db)
 
 

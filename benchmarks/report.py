@@ -51,7 +51,7 @@ def synthetic_store(directory: Path, trials: int, epochs: int = 10) -> None:
                             for e in range(1, epochs + 1))
             rows.append((cell, number, TrialOutcome("ok", {"val_accuracy": value}, epochs=epochs, train_seconds=1.0,
                                                     eval_seconds=0.1, history=history), value))
-    with store.batch():  # one transaction: building the benchmark's input is not what is measured
+    with store.transaction():  # one transaction: building the benchmark's input is not what is measured
         for cell, number, outcome, value in rows:  # through the store's own writer: its columns can grow
             store.record_trial(cell, number, run, 7, {"lr": 0.1}, outcome, value, 1.2)
         for cell in cells:

@@ -50,14 +50,9 @@ def bench_host(bench_plugins: Sequence[str]) -> "Host":
 @pytest.fixture
 def bench_run(bench_host: "Host", tmp_path: Path) -> Callable[..., "RunResults"]:
     """Run a suite (a path, or TOML text) end to end; returns its `RunResults`."""
-    from automl_bench._driver import RunOptions, run_suite
-    from automl_bench._suite import load_suite
+    from automl_bench.testing._runs import run_suite_in
 
     def run(suite: str | Path, **options: Any) -> "RunResults":
-        path = Path(suite) if isinstance(suite, Path) or "\n" not in suite else None
-        if path is None:
-            path = tmp_path / "suite.toml"
-            path.write_text(str(suite))
-        return run_suite(load_suite(path, bench_host), bench_host, RunOptions(out=tmp_path / "results", **options))
+        return run_suite_in(tmp_path, bench_host, suite, **options)
 
     return run
