@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from automl_bench.errors import CompareError, ResultsError
+from automl_bench.errors import CompareError, ResultsError, StoreError
 
 FORMAT = "automl-bench-baseline"
 VERSION = 1
@@ -96,7 +96,9 @@ def from_results(directory: Path) -> Baseline:
     from automl_bench.statistics import cell_scores
 
     try:
-        store = open_store(directory)
+        store = open_store(directory, checked=True)
+    except StoreError:  # exit status 2 as it is, with its own advice
+        raise
     except ResultsError as exc:
         raise CompareError(str(exc)) from None
     try:  # one opening of the store (and one integrity check) for the results and the run records

@@ -23,8 +23,9 @@ EXIT_CODES = """\b
 Exit status:
   0    every cell ran (trials that failed because of their configuration are results)
   1    usage or suite error
-  2    a cell could not run (data, framework, GPU, results directory), or every trial
-       of a cell failed; with --strict, any failed or timed-out trial
+  2    a cell could not run (data, framework, GPU, results directory), a damaged or
+       unwritable results store, or every trial of a cell failed; with --strict, any
+       failed or timed-out trial
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP); finished trials are kept"""
 
 
@@ -105,7 +106,8 @@ def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
     """Benchmark neural-network hyperparameter search: backends x strategies x tasks."""
-    ctx.obj = State(debug, plugins)
+    if not isinstance(ctx.obj, State):  # one given by a caller (the fuzzers) brings its host along
+        ctx.obj = State(debug, plugins)
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -123,13 +125,16 @@ def cli(ctx: click.Context, debug: bool, plugins: tuple[str, ...]) -> None:
 @click.option("--keep-going", is_flag=True, help="Run the cells that can run when some cannot (exit status 2 still).")
 @click.option("--retry-failed", is_flag=True,
               help="Run the recorded failed and timed-out trials again (their rows are kept, marked superseded).")
+@click.option("--accept-loss", is_flag=True,
+              help="Go on with a store that lost trials it held (its -wal deleted after a killed run, or an "
+                   "older copy put back): they run again.")
 @click.option("--strict", is_flag=True, help="Exit 2 if any trial failed or timed out (CI smoke runs).")
 @click.option("--no-report", is_flag=True, help="Skip the report (statistics and pictures) at the end.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @click.pass_obj
 def run(state: State, suite: Path, out: Path, workers: int | None, executor: str | None, max_trials: int | None,
         max_epochs: int | None, seeds: list[int] | None, fresh: bool, keep_going: bool, retry_failed: bool,
-        strict: bool, no_report: bool, quiet: bool) -> None:
+        accept_loss: bool, strict: bool, no_report: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
     from automl_bench import leaderboard
     from automl_bench._driver import RunOptions, run_suite
@@ -143,7 +148,8 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
     if executor is not None:
         state.host.executor(executor)  # an unknown name is a usage error that lists the valid ones
     options = RunOptions(out=out, workers=workers, executor=executor, max_trials=max_trials, max_epochs=max_epochs,
-                         seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed)
+                         seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed,
+                         accept_loss=accept_loss)
     results = run_suite(loaded, state.host, options, None if quiet else RichProgress())
     click.echo(leaderboard.markdown(results))
     counts = results.trials["status"].value_counts().to_dict() if not results.trials.empty else {}

@@ -40,7 +40,7 @@ from automl_bench._records import (
 )
 from automl_bench._store import DB_NAME, Store
 from automl_bench._suite import Suite, Task
-from automl_bench.errors import BenchError, PreflightError, ResultsError
+from automl_bench.errors import BenchError, PreflightError, ResultsError, StoreError
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class RunOptions:
     keep_going: bool = False
     #: Run the recorded failed and timed-out trials again; their rows move to the store's history.
     retry_failed: bool = False
+    #: Go on with a store that lost trials it held (a deleted -wal, an older copy): they run again.
+    accept_loss: bool = False
 
 
 class Observer(Protocol):
@@ -163,7 +165,7 @@ class Driver:
     # -- internals --------------------------------------------------------------------
 
     def _run_locked(self) -> RunResults:
-        from automl_bench._results import collect, describe_suite, write_reports
+        from automl_bench._results import check_against_outputs, collect, describe_suite, note, write_reports
 
         executor = self._executor()
         store: Store | None = None
@@ -177,8 +179,11 @@ class Driver:
                     if path.name not in (".bench.lock", "logs"):  # a warm worker is writing its log
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
             _check_store_not_lost(self.directory)
-            store = Store(self.directory / DB_NAME)
+            store = Store(self.directory / DB_NAME, accept_loss=self.options.accept_loss)
+            if store.lost:
+                note(f"--accept-loss: {store.path}: {store.lost}; those trials run again")
             store.verify()
+            check_against_outputs(store, self.directory, accept_loss=self.options.accept_loss)
             self._check_same_suite(store)
             description = describe_suite(self.suite)
             store.set_meta("suite", json.dumps(description))  # for `bench report`
@@ -247,7 +252,7 @@ class Driver:
         path = self.directory / DB_NAME
         cells = [Pending(key, _task_ref(task)) for key, task in self._keys()]
         if not self.options.fresh and not self.options.retry_failed and path.exists():
-            store = Store(path)
+            store = Store(path, accept_loss=self.options.accept_loss)
             try:  # a cell whose trials and test score are all recorded has nothing to check
                 self._check_same_suite(store, record=False)
                 cells = [c for c in cells if store.final_number(c.key) is None
@@ -412,7 +417,7 @@ def _check_store_not_lost(directory: Path) -> None:
         return
     left = [name for name in OUTPUTS if (directory / name).exists()]
     if left:
-        raise ResultsError(
+        raise StoreError(
             f"{directory} has {', '.join(left)} but no {DB_NAME}, the store they were written from: it was deleted or "
             f"moved. Put it back to resume; or rerun with --fresh to start over (replacing {left[0]}), or with --out "
             "to write elsewhere")

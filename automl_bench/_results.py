@@ -30,30 +30,87 @@ def describe_suite(suite: "Suite") -> dict[str, Any]:
 
 
 def load_results(directory: Path) -> RunResults:
-    """A results directory's `RunResults`, from its store alone (nothing is trained)."""
+    """A results directory's `RunResults`, from its store alone (nothing is trained). A store that
+    lost trials its ``trials.csv`` lists is refused: the reports would be rewritten without them."""
     directory = Path(directory)
-    store = open_store(directory)
+    store = open_store(directory, checked=True)
     try:
         return collect(store, directory, recorded_description(store))
     finally:
         store.close()
 
 
-def open_store(directory: Path) -> "Store":
+def check_against_outputs(store: "Store", directory: Path, *, accept_loss: bool = False) -> None:
+    """Compare a store with the ``trials.csv`` last written from it. Trials the file lists and
+    the store lacks mean the store is older than its outputs (an older copy put back, a lost
+    ``-wal``): a `StoreError`, unless ``accept_loss`` (then a note: they run again). Trials the
+    store has and the file lacks mean the file is older (the run that recorded them ended before
+    writing it): a note, since the file is rewritten from the store."""
+    import csv
+
+    from automl_bench.errors import StoreError
+
+    path = Path(directory) / "trials.csv"
+    if not path.is_file():
+        return
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            listed = {(r["task"], r["backend"], r["strategy"], r["seed"], r["trial"]) for r in csv.DictReader(f)}
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError) as exc:
+        note(f"{path} cannot be read ({type(exc).__name__}: {exc}); it is rewritten from {store.path.name}")
+        return
+    stored = {tuple(map(str, key)) for key in store.trial_keys()}
+    lost = sorted(listed - stored)
+    if lost:
+        shown = "; ".join("/".join(key[:3]) + f"/seed={key[3]} trial {key[4]}" for key in lost[:3])
+        more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+        if not accept_loss:
+            raise StoreError(
+                f"{store.path} is older than {path.name} beside it: {len(lost)} trials that the file lists are not "
+                f"in the store ({shown}{more}); an older copy was put back, or its -wal was lost. Nothing was "
+                f"changed. Put the newer store back; or rerun `bench run` with --accept-loss to run those trials "
+                f"again (rewriting {path.name}), or with --fresh to start over")
+        note(f"--accept-loss: {len(lost)} trials that {path} lists are not in the store; they run again")
+    newer = len(stored - listed)
+    if newer:
+        note(f"{path.name} is older than {store.path.name}: {newer} trials were recorded after it was written "
+             "(the run that recorded them ended before writing it); it is rewritten")
+
+
+def note(message: str) -> None:
+    """A line for the user that is not an error: standard error, so piped output stays clean."""
+    import sys
+
+    print(f"note: {message}", file=sys.stderr)
+
+
+def open_store(directory: Path, *, checked: bool = False) -> "Store":
     """The store of a results directory, or a `ResultsError` saying what was given instead; an
-    older schema is migrated as a run would."""
+    older schema is migrated as a run would. ``checked``: every value read once and checked
+    (`Store.verify`), and the store compared with its ``trials.csv`` (`check_against_outputs`)."""
     from automl_bench._store import DB_NAME, Store
-    from automl_bench.errors import ResultsError
+    from automl_bench.errors import ResultsError, StoreError
 
     directory = Path(directory)
     if not directory.is_dir():
         raise ResultsError(f"{directory} is not a directory; give a results directory such as results/quickstart/")
     if not (directory / DB_NAME).is_file():
+        if (directory / "trials.csv").exists():
+            raise StoreError(f"{directory} has trials.csv but no {DB_NAME}, the store it was written from: it was "
+                             "deleted or moved. Put it back")
         inside = sorted(p.name for p in directory.iterdir() if (p / DB_NAME).is_file())
         hint = f"; these directories in it hold results: {', '.join(inside)}" if inside else ""
         raise ResultsError(f"{directory} holds no results store ({DB_NAME}): it is not the directory of a "
                            f"`bench run`{hint}")
-    return Store(directory / DB_NAME)
+    store = Store(directory / DB_NAME)
+    if checked:
+        try:
+            store.verify()
+            check_against_outputs(store, directory)
+        except BaseException:
+            store.close()
+            raise
+    return store
 
 
 def recorded_description(store: "Store") -> dict[str, Any]:

@@ -3,19 +3,27 @@
 Each trial is committed (``synchronous=FULL``) the moment it ends, so a run killed at any
 point loses only the trials in flight. ``UNIQUE`` keys make recording a trial twice
 impossible; a rerun reads what is here and asks only for what is missing.
+
+Damage is found, not guessed at, when a store is opened and verified: SQLite's own check finds a
+broken structure; each trial and final row carries a checksum of its values, which finds bytes
+overwritten inside a value (SQLite cannot see those); and a run that writes keeps a list of what
+it committed beside the store until it closes it, so that a ``-wal`` file deleted, cut short or
+replaced after a killed run (taking trials with it) is said, not silently forgotten.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 from automl_bench._records import CellKey, FinishedTrial, TrialOutcome
-from automl_bench.errors import ResultsError
+from automl_bench.errors import StoreError
 
 T = TypeVar("T")
 
@@ -23,11 +31,12 @@ T = TypeVar("T")
 DB_NAME = "bench.sqlite"
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, checksum TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
     started REAL NOT NULL,
-    environment TEXT NOT NULL
+    environment TEXT NOT NULL,
+    checksum TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS trials (
     task TEXT NOT NULL, backend TEXT NOT NULL, strategy TEXT NOT NULL, seed INTEGER NOT NULL,
@@ -39,6 +48,7 @@ CREATE TABLE IF NOT EXISTS trials (
     wall_seconds REAL NOT NULL, error TEXT NOT NULL, history TEXT NOT NULL, finished REAL NOT NULL,
     dataset TEXT NOT NULL DEFAULT '{}',
     placement TEXT NOT NULL DEFAULT '{}',
+    checksum TEXT NOT NULL DEFAULT '',
     UNIQUE (task, backend, strategy, seed, number)
 );
 CREATE TABLE IF NOT EXISTS finals (
@@ -48,6 +58,7 @@ CREATE TABLE IF NOT EXISTS finals (
     params TEXT NOT NULL, status TEXT NOT NULL, metrics TEXT NOT NULL, error TEXT NOT NULL,
     finished REAL NOT NULL,
     model TEXT NOT NULL DEFAULT '',
+    checksum TEXT NOT NULL DEFAULT '',
     UNIQUE (task, backend, strategy, seed)
 );
 """
@@ -58,15 +69,28 @@ CREATE TABLE IF NOT EXISTS superseded_finals AS SELECT *, 0.0 AS superseded FROM
 """
 
 
+#: A trial's values, in the order its checksum covers them (a store is written and read by name).
 TRIAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "trial_seed", "params", "status", "value",
                  "metrics", "epochs", "train_seconds", "eval_seconds", "wall_seconds", "error", "history", "finished",
                  "dataset", "placement")
-
-
-#: Columns that hold JSON.
-JSON_COLUMNS = ("params", "metrics", "history", "dataset", "placement")
+#: A final's values, likewise.
 FINAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "params", "status", "metrics", "error",
                  "finished", "model")
+#: Every table's values that its rows' checksums cover, in that order.
+CHECKED = {"meta": ("key", "value"), "runs": ("run_id", "started", "environment"), "trials": TRIAL_COLUMNS,
+           "finals": FINAL_COLUMNS}
+#: Columns that hold JSON.
+JSON_COLUMNS = ("params", "metrics", "history", "dataset", "placement", "environment")
+#: Columns a store holds for its own checks, not results: left out of what it hands on.
+INTERNAL_COLUMNS = ("checksum",)
+#: Beside the store while a run writes to it: a line per trial and final as each is committed.
+#: After a killed run it says what the store must hold, whatever became of its ``-wal``.
+RECORDED = ".bench.recorded"
+
+
+def checksum(*values: Any) -> str:
+    """The checksum of a row's values as SQLite hands them back (so writing and checking agree)."""
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -83,62 +107,117 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return guarded
 
 
-def damaged(path: Path, exc: BaseException) -> ResultsError:
+def damaged(path: Path, exc: BaseException | str) -> StoreError:
     """The error for a store that cannot be read or written as it is."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "readonly" in text or "read-only" in text:
-        return ResultsError(f"{path} cannot be written ({text}); nothing in it was changed. Make it and its folder "
-                            "writable, or rerun with --out to write elsewhere")
-    return ResultsError(
+    text = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+    if any(word in text for word in ("readonly", "read-only", "unable to open", "permission")):
+        return StoreError(f"{path} cannot be written ({text}); nothing in it was changed. Make it and its folder "
+                          "writable, or rerun with --out to write elsewhere")
+    return StoreError(
         f"{path} is damaged: {text}; nothing in it was changed. Restore it from a backup, or rerun with --fresh to "
         "discard it and start over, or with --out to write elsewhere; `sqlite3 FILE .dump` shows what can still be "
         "read")
 
 
 class Store:
-    def __init__(self, path: Path):
+    """One results store. ``accept_loss`` opens one that lost trials it held (its ``-wal`` was
+    deleted after a killed run) instead of refusing it: those trials then run again."""
+
+    def __init__(self, path: Path, *, accept_loss: bool = False):
         self.path = path
+        self.recorded = Path(path).with_name(RECORDED)
+        self._recorded_fd: int | None = None  # open from start_run to close
         try:
             self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+            self.db.create_function("bench_checksum", -1, checksum, deterministic=True)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise sqlite3.DatabaseError("; ".join(problems[:3]))
             self.db.executescript(SCHEMA)
-            columns = {row[1] for row in self.db.execute("PRAGMA table_info(trials)")}
-            if "dataset" not in columns:  # a store written before trials recorded their data
-                self.db.execute("ALTER TABLE trials ADD COLUMN dataset TEXT NOT NULL DEFAULT '{}'")
-            if "placement" not in columns:  # ... or where they ran
-                self.db.execute("ALTER TABLE trials ADD COLUMN placement TEXT NOT NULL DEFAULT '{}'")
+            self._migrate()
             self.db.executescript(HISTORY)
-            history = {row[1] for row in self.db.execute("PRAGMA table_info(superseded_trials)")}
-            if "placement" not in history:
-                self.db.execute("ALTER TABLE superseded_trials ADD COLUMN placement TEXT NOT NULL DEFAULT '{}'")
-            for table in ("finals", "superseded_finals"):  # a store written before finals saved their model
-                if "model" not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN model TEXT NOT NULL DEFAULT ''")
-        except sqlite3.DatabaseError as exc:
-            raise ResultsError(
-                f"{path} is not a usable results store ({exc}); nothing in it was changed. Restore it from a "
-                "backup, or rerun with --fresh to discard it and start over, or with --out to write elsewhere"
-            ) from None
+            lost = self._lost()
+        except (sqlite3.Error, UnicodeDecodeError, StoreError) as exc:
+            if hasattr(self, "db"):
+                self.db.close()
+            raise (exc if isinstance(exc, StoreError) else damaged(path, exc)) from None
+        if lost and not accept_loss:
+            self.db.close()
+            wal = f"{Path(path).name}-wal"
+            raise StoreError(
+                f"{path}: the run that last wrote it was killed, and {lost}. Nothing was changed. Put {wal} back "
+                f"beside it if you have it (from the same moment, before anything opens the store); or rerun "
+                "`bench run` with --accept-loss to keep what is here and run the lost trials again, or with --fresh "
+                "to start over")
+        #: What the store lost (only with ``accept_loss``; otherwise it was refused), or "".
+        self.lost = lost
+
+    def _lost(self) -> str:
+        """What a store whose last writer was killed lost, or "": the trials and test scores that
+        its `RECORDED` file lists and the store lacks (it exists only after such a run)."""
+        try:
+            lines = self.recorded.read_text(encoding="utf-8", errors="replace").splitlines()
+        except (FileNotFoundError, NotADirectoryError):
+            return ""
+        stored = {("trial", *map(str, k)) for k in self.trial_keys()}
+        stored |= {("final", *map(str, k)) for k in self.db.execute("SELECT task, backend, strategy, seed FROM finals")}
+        listed = [tuple(line.split("\t")) for line in lines if line.count("\t") in (4, 5)]
+        missing = [key for key in listed if key not in stored]
+        if not missing:
+            return ""
+        trials = [k for k in missing if k[0] == "trial"]
+        shown = "; ".join("/".join(k[1:4]) + f"/seed={k[4]} trial {k[5]}" for k in trials[:3])
+        return (f"{len(trials)} trials and {len(missing) - len(trials)} test scores it recorded are missing from "
+                f"it ({shown or 'test scores only'}{'; ...' if len(trials) > 3 else ''}): its {self.path.name}-wal "
+                "was deleted, damaged or replaced")
+
+    def _migrate(self) -> None:
+        """Add the columns an older store lacks (every later column has a default)."""
+        added = {"meta": (("checksum", "''"),), "runs": (("checksum", "''"),),
+                 "trials": (("dataset", "'{}'"), ("placement", "'{}'"), ("checksum", "''")),
+                 "superseded_trials": (("placement", "'{}'"), ("checksum", "''")),
+                 "finals": (("model", "''"), ("checksum", "''")),
+                 "superseded_finals": (("model", "''"), ("checksum", "''"))}
+        for table, columns in added.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if not have:  # the superseded tables: created from the migrated ones below
+                continue
+            for name, default in columns:
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT NOT NULL DEFAULT {default}")
 
     def close(self) -> None:
+        """Close the store; a run that wrote to it deletes its `RECORDED` list: every trial on it is
+        in the store's main file once the last connection closes (SQLite copies the -wal in)."""
         self.db.close()
+        if self._recorded_fd is not None:
+            os.close(self._recorded_fd)
+            self._recorded_fd = None
+            self.recorded.unlink(missing_ok=True)
+
+    def _note_recorded(self, *key: Any) -> None:
+        """Append a committed row's key to `RECORDED` (one unbuffered write: it survives a kill)."""
+        if self._recorded_fd is not None:
+            os.write(self._recorded_fd, ("\t".join(map(str, key)) + "\n").encode("utf-8", "surrogatepass"))
 
     @_guarded
     def verify(self) -> None:
-        """Read every stored value once, as resuming and reporting will: bytes overwritten inside a
-        value leave SQLite's structure whole (its integrity check passes), and show only here. A run
-        calls this before it writes anything, so a damaged store is said and left as it was."""
-        for table, columns in (("trials", TRIAL_COLUMNS), ("finals", FINAL_COLUMNS)):
+        """Read every stored value once, as resuming and reporting will, and check each row against
+        its checksum: bytes overwritten inside a value leave SQLite's structure whole (its integrity
+        check passes), and show only here, even where they still read as valid JSON. A run calls
+        this before it writes anything, so a damaged store is said and left as it was."""
+        for table, columns in CHECKED.items():
             parsed = [i for i, c in enumerate(columns) if c in JSON_COLUMNS]
-            for row in self.db.execute(f"SELECT {', '.join(columns)} FROM {table}"):  # text decodes as it is read
+            key = {"trials": 5, "finals": 4}.get(table, 1)
+            for row in self.db.execute(f"SELECT {', '.join(columns)}, checksum FROM {table}"):  # decodes as read
+                *values, stored = row
                 for i in parsed:
-                    json.loads(row[i])
-        for (environment,) in self.db.execute("SELECT environment FROM runs"):
-            json.loads(environment)
+                    json.loads(values[i])
+                if stored and stored != checksum(*values):  # rows written before checksums have none
+                    where = ", ".join(f"{c}={v!r}" for c, v in zip(columns[:key], values))
+                    raise damaged(self.path, f"a {table.removesuffix('s')} row ({where}) does not match its checksum")
 
     # -- meta and runs ----------------------------------------------------------------
 
@@ -150,20 +229,29 @@ class Store:
     @_guarded
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            self._seal("meta")
 
     @_guarded
     def start_run(self, environment: Mapping[str, Any]) -> int:
+        """Record a run that is about to write trials, and start its `RECORDED` list (kept until
+        `close`): if this process is killed and the ``-wal`` then lost, the next open says so."""
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO runs (started, environment) VALUES (?, ?)", (time.time(), json.dumps(environment))
             )
+            self._seal("runs")
+        try:
+            self._recorded_fd = os.open(self.recorded, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise damaged(self.path, f"{self.recorded.name}: {exc.strerror}") from None
         return int(cur.lastrowid)
 
     @_guarded
     def update_run_environment(self, run_id: int, environment: Mapping[str, Any]) -> None:
         with self.transaction():
             self.db.execute("UPDATE runs SET environment = ? WHERE run_id = ?", (json.dumps(environment), run_id))
+            self._seal("runs", f"run_id = {int(run_id)}")
 
     # -- trials -----------------------------------------------------------------------
 
@@ -181,6 +269,8 @@ class Store:
                  outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
                  _dumps(history), time.time(), json.dumps(dict(outcome.dataset)), json.dumps(dict(placement or {}))),
             )
+            self._seal("trials")
+        self._note_recorded("trial", cell.task, cell.backend, cell.strategy, cell.seed, number)
 
     @_guarded
     def finished_trials(self, cell: CellKey) -> list[FinishedTrial]:
@@ -190,6 +280,12 @@ class Store:
             (cell.task, cell.backend, cell.strategy, cell.seed),
         ).fetchall()
         return [FinishedTrial(n, json.loads(p), s, v) for n, p, s, v in rows]
+
+    @_guarded
+    def trial_keys(self) -> list[tuple[str, str, str, int, int]]:
+        """(task, backend, strategy, seed, number) of every trial recorded, superseded ones included."""
+        query = "SELECT task, backend, strategy, seed, number FROM {}"
+        return [*self.db.execute(query.format("trials")), *self.db.execute(query.format("superseded_trials"))]
 
     @_guarded
     def histories(self, cell: CellKey, metric: str) -> dict[int, list[float]]:
@@ -211,6 +307,8 @@ class Store:
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, json.dumps(dict(params)),
                  outcome.status, _dumps(outcome.metrics), outcome.error, time.time(), model),
             )
+            self._seal("finals")
+        self._note_recorded("final", cell.task, cell.backend, cell.strategy, cell.seed)
 
     @_guarded
     def final_number(self, cell: CellKey) -> int | None:
@@ -249,10 +347,16 @@ class Store:
         """Every row of ``table`` as a dict, leaving out the columns named in ``without``."""
         if table not in ("trials", "finals", "runs", "superseded_trials", "superseded_finals"):
             raise ValueError(table)
-        names = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})") if row[1] not in without]
+        left_out = (*without, *INTERNAL_COLUMNS)
+        names = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})") if row[1] not in left_out]
         cur = self.db.execute(f"SELECT {', '.join(names)} FROM {table}")  # noqa: S608 - names from the schema
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def _seal(self, table: str, where: str = "rowid = last_insert_rowid()") -> None:
+        """Set the checksum of the row just written, over its values as SQLite stored them."""
+        self.db.execute(f"UPDATE {table} SET checksum = bench_checksum({', '.join(CHECKED[table])}) "  # noqa: S608
+                        f"WHERE {where}")
 
     def transaction(self) -> "_Transaction":
         """A transaction: each write method opens one; around several writes (building a store in

@@ -66,6 +66,14 @@ class ResultsError(BenchError):
     """The results directory cannot be used (locked by another run, or from another suite)."""
 
 
+class StoreError(ResultsError):
+    """A results store that cannot be used as it is: damaged, unwritable, or missing trials that it
+    held (a deleted ``-wal``, an older copy put back). The message names the file, what is wrong
+    and what to do; nothing in the store was changed. Exit status 2, like a cell that cannot run."""
+
+    exit_code = 2
+
+
 class CompareError(BenchError):
     """`bench compare` cannot compare its inputs (missing or corrupt, another suite version, no
     common cell): exit status 2, so that CI tells it from a regression (1)."""

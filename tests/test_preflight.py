@@ -16,7 +16,7 @@ from automl_bench._driver import RunOptions, run_suite
 from automl_bench._manager import get_plugin_manager
 from automl_bench._results import exit_status
 from automl_bench._suite import load_suite
-from automl_bench.errors import PreflightError, ResultsError
+from automl_bench.errors import PreflightError, ResultsError, StoreError
 from automl_bench.testing import TOY_PLUGIN
 
 #: A dataset that loads only once a file exists ($FLAKY_DATA_FILE), and, with $FLAKY_DATA_IN_WORKERS
@@ -252,9 +252,10 @@ def test_an_epoch_capped_run_gets_its_own_directory_and_a_trial_capped_one_exten
 def test_a_directory_of_other_caps_is_refused(host, write_suite, tmp_path):
     suite = write_suite(max_trials=2)
     run(suite, host, tmp_path)
-    store = sqlite3.connect(tmp_path / "toy" / "bench.sqlite")
-    store.execute("UPDATE meta SET value = '1' WHERE key = 'max_epochs'")  # as if written with another cap
-    store.commit()
+    from automl_bench._store import Store
+
+    store = Store(tmp_path / "toy" / "bench.sqlite")
+    store.set_meta("max_epochs", "1")  # as if written with another cap
     store.close()
     with pytest.raises(ResultsError, match="holds trials capped at max_epochs=1, this run max_epochs=null"):
         run(suite, host, tmp_path)
@@ -271,8 +272,8 @@ def test_a_damaged_store_is_named_with_what_to_do(host, write_suite, tmp_path, d
     data = path.read_bytes()
     path.write_bytes(data[:len(data) // 3] if damage == "truncate" else data[:100] + os.urandom(4000) + data[4100:])
     before = path.read_bytes()
-    with pytest.raises(ResultsError, match=rf"{path} is not a usable results store \(.+\); nothing in it was "
-                                           r"changed\. Restore it from a backup, or rerun with --fresh"):
+    with pytest.raises(StoreError, match=rf"{path} is damaged: .+; nothing in it was "
+                                         r"changed\. Restore it from a backup, or rerun with --fresh"):
         run(suite, host, tmp_path)
     assert path.read_bytes() == before
 
@@ -280,6 +281,10 @@ def test_a_damaged_store_is_named_with_what_to_do(host, write_suite, tmp_path, d
 @pytest.mark.parametrize("column, value, says", [
     ("dataset", "CAST(X'FFFE41' AS TEXT)", "Could not decode to UTF-8 column 'dataset'"),  # bytes hit a value
     ("metrics", "'{\"val_accuracy\": 0.9'", "Expecting"),  # still text, no longer JSON
+    # still valid JSON, or still a number: only the row's checksum knows
+    ("history", "REPLACE(history, '0.', '0.9')", "a trial row (task='toy-task', backend='toy', strategy='random', "
+                                                 "seed=0, number=0) does not match its checksum"),
+    ("value", "value / 2", "does not match its checksum"),
 ])
 def test_a_value_damaged_inside_the_store_is_named_with_what_to_do(host, write_suite, tmp_path, column, value, says):
     """Bytes overwritten inside one value leave SQLite's structure whole, so its integrity check
@@ -297,8 +302,10 @@ def test_a_value_damaged_inside_the_store_is_named_with_what_to_do(host, write_s
     assert str(info.value).startswith(f"{path} is damaged: ") and says in str(info.value)
     assert "Restore it from a backup, or rerun with --fresh" in str(info.value)
     assert path.read_bytes() == before
-    result = CliRunner().invoke(cli, ["report", str(tmp_path / "toy")])  # the report says the same, cleanly
-    assert result.exit_code == 1 and f"{path} is damaged: " in result.output and result.exception.__class__ is SystemExit
+    for command in ("report", "export"):  # they say the same, cleanly
+        result = CliRunner().invoke(cli, [command, str(tmp_path / "toy")])
+        assert result.exit_code == 2 and f"{path} is damaged: " in result.output
+        assert result.exception.__class__ is SystemExit
 
 
 def test_outputs_without_their_store_are_not_overwritten(host, write_suite, tmp_path):
@@ -307,7 +314,7 @@ def test_outputs_without_their_store_are_not_overwritten(host, write_suite, tmp_
     directory = tmp_path / "toy"
     (directory / "bench.sqlite").unlink()
     trials = (directory / "trials.csv").read_bytes()
-    with pytest.raises(ResultsError, match=r"has trials.csv, leaderboard.csv, leaderboard.md but no bench.sqlite, the "
+    with pytest.raises(StoreError, match=r"has trials.csv, leaderboard.csv, leaderboard.md but no bench.sqlite, the "
                                            r"store they were written from: it was deleted or moved"):
         run(suite, host, tmp_path)
     assert (directory / "trials.csv").read_bytes() == trials
@@ -321,3 +328,56 @@ def test_a_store_that_cannot_be_written_says_so():
     error = damaged(Path("r/bench.sqlite"), sqlite3.OperationalError("attempt to write a readonly database"))
     assert str(error) == ("r/bench.sqlite cannot be written (attempt to write a readonly database); nothing in it was "
                           "changed. Make it and its folder writable, or rerun with --out to write elsewhere")
+
+
+def test_a_store_that_lost_its_wal_after_a_kill_is_said_and_accept_loss_runs_those_trials_again(
+        host, write_suite, tmp_path):
+    """A run killed with trials in bench.sqlite-wal, whose -wal is then deleted: SQLite opens what
+    is left without a word; the list of what the run recorded, kept beside the store until a run
+    closes it, says what went."""
+    from automl_bench._fuzzing import killed_copy
+
+    suite = write_suite(max_trials=4)
+    full = run(suite, host, tmp_path / "full").trials
+    directory = killed_copy(tmp_path / "full" / "toy", tmp_path / "killed" / "toy", keep=2)
+    (directory / "bench.sqlite-wal").unlink()
+    before = (directory / "bench.sqlite").read_bytes()
+    with pytest.raises(StoreError, match=r"the run that last wrote it was killed, and 2 trials and 1 test scores it "
+                                         r"recorded are missing from it \(toy-task/toy/random/seed=0 trial 2; "
+                                         r"toy-task/toy/random/seed=0 trial 3\): its bench.sqlite-wal was deleted, "
+                                         r"damaged or replaced\. Nothing was changed\..*--accept-loss"):
+        run(suite, host, tmp_path / "killed")
+    assert (directory / "bench.sqlite").read_bytes() == before
+    result = CliRunner().invoke(cli, ["report", str(directory)])  # no report of what is left, either
+    assert result.exit_code == 2 and "are missing from it" in result.output
+    again = run(suite, host, tmp_path / "killed", accept_loss=True).trials
+    columns = ["trial", "params", "status", "value"]
+    assert again[columns].equals(full[columns])  # the lost trials ran again, the same
+    assert not (directory / ".bench.recorded").exists()  # the run that closed the store took the list away
+    run(suite, host, tmp_path / "killed")
+
+
+def test_a_store_older_than_its_trials_csv_is_refused_and_a_newer_one_rewrites_it(host, write_suite, tmp_path, capsys):
+    suite = write_suite(max_trials=4)
+    full = run(suite, host, tmp_path).trials
+    path = tmp_path / "toy" / "bench.sqlite"
+    csv = tmp_path / "toy" / "trials.csv"
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM trials WHERE number >= 2")  # an older copy of the store, put back
+    db.commit()
+    db.close()
+    listed = csv.read_bytes()
+    with pytest.raises(StoreError, match=r"bench.sqlite is older than trials.csv beside it: 2 trials that the file "
+                                         r"lists are not in the store \(toy-task/toy/random/seed=0 trial 2; "
+                                         r"toy-task/toy/random/seed=0 trial 3\).*--accept-loss"):
+        run(suite, host, tmp_path)
+    assert csv.read_bytes() == listed
+    again = run(suite, host, tmp_path, accept_loss=True).trials
+    assert again["value"].tolist() == full["value"].tolist()
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join(lines[:-1]) + "\n")  # the file one trial behind its store
+    capsys.readouterr()
+    run(suite, host, tmp_path)
+    assert ("note: trials.csv is older than bench.sqlite: 1 trials were recorded after it was written"
+            in capsys.readouterr().err)
+    assert len(csv.read_text().splitlines()) == len(lines)  # rewritten whole

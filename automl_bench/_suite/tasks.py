@@ -67,11 +67,10 @@ def build_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems)
             problems.add(where + ("when",), f"condition on {param.when.parent!r}, which is not a parameter "
                                                        "defined before this one")
             continue
-        for v in extremes(param):
-            problem = models.check_value(task.model, name, v)
-            if problem:
-                problems.add(where, problem, task=task.name)
-                break
+        problem = next((p for v in extremes(param) if (p := models.check_value(task.model, name, v))), None)
+        if problem:  # said once; the checks that follow see only values a model can take
+            problems.add(where, problem, task=task.name)
+            continue
         params.append(param)
     for problem in check_layers(task.model, {p.name: extremes(p) for p in params}):
         problems.add(("tasks", index, "space") if task.space else ("space",), problem, task=task.name)
