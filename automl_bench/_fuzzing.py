@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import shutil
 import sqlite3
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,19 +86,20 @@ class StoreFuzzer:
 
     def check(self, name: str, damage: Callable[[Path], None], base: Path,
               commands: tuple[str, ...] = COMMANDS) -> list[Verdict]:
-        """Damage a copy of ``base`` and run each command on a copy of that."""
-        damaged = self.root / "cases" / name.replace(":", "-") / "damaged"
-        shutil.copytree(base, damaged)
-        damage(damaged)
+        """Run each command on its own copy of ``base``, damaged the same way (a case's damage is
+        seeded); nothing is left behind."""
+        case = self.root / "cases" / name.replace(":", "-")
         verdicts = []
         for command in commands:
-            out = damaged.parent / command
-            shutil.copytree(damaged, out / "toy")  # file and folder modes too
-            with _writable_again(out / "toy"):
-                verdicts.append(self._judge(name, command, out))
-        with _writable_again(damaged):
-            pass
-        shutil.rmtree(damaged.parent, ignore_errors=True)
+            directory = case / command / "toy"
+            shutil.copytree(base, directory)
+            try:
+                damage(directory)
+                verdicts.append(self._judge(name, command, directory.parent))
+            finally:
+                with _writable_again(directory):
+                    pass
+        shutil.rmtree(case, ignore_errors=True)
         return verdicts
 
     def _judge(self, name: str, command: str, out: Path) -> Verdict:
@@ -144,14 +147,27 @@ class StoreFuzzer:
         return ""
 
     def _invoke(self, args: list[str], check: bool = False) -> Any:
-        from click.testing import CliRunner
-
-        from automl_bench._cli import State, cli
-
-        result = CliRunner().invoke(cli, args, obj=State(False, (), _host=self.host))
+        result = _invoke(args, self.host)
         if check and result.exit_code != 0:
             raise RuntimeError(f"bench {' '.join(args)}: {result.output}") from result.exception
         return result
+
+
+def _invoke(args: list[str], host: "Host") -> Any:
+    """`bench ARGS` in this process, with ``host``; the signal handlers `bench run` installs are
+    put back afterwards (so that Ctrl-C and SIGTERM still end the fuzzer)."""
+    import signal
+
+    from click.testing import CliRunner
+
+    from automl_bench._cli import State, cli
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return CliRunner().invoke(cli, args, obj=State(False, (), _host=host))
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def killed_copy(finished: Path, target: Path, keep: int) -> Path:
@@ -231,9 +247,9 @@ def _damage(kind: str, seed: int, page: int, killed: list[Path]) -> Callable[[Pa
         elif kind == "delete-recorded":
             (directory / ".bench.recorded").unlink()
         elif kind == "read-only-file":
-            store.chmod(0o444)
+            _read_only(store)
         elif kind == "read-only-folder":
-            directory.chmod(0o555)
+            _read_only(directory)
         else:
             raise ValueError(kind)
 
@@ -251,27 +267,40 @@ def _overwrite(path: Path, start: int, garbage: bytes) -> None:
         f.write(garbage)
 
 
+def _read_only(path: Path) -> None:
+    """Make a file or folder unwritable: its mode, and as root (whom modes do not stop) the
+    immutable attribute, where the file system has one."""
+    path.chmod(0o555 if path.is_dir() else 0o444)
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+
+
 @contextlib.contextmanager
 def _writable_again(directory: Path) -> Iterator[None]:
     try:
         yield
     finally:
+        for path in (directory, *directory.iterdir()):
+            if os.geteuid() == 0:
+                subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
         directory.chmod(0o755)
         for path in directory.iterdir():
             path.chmod(0o644) if path.is_file() else None
 
 
 def read_only_is_enforced(directory: Path) -> bool:
-    """Whether file modes stop writes here (not as root, which ignores them)."""
+    """Whether a file made read-only (`_read_only`) stops writes here."""
     probe = directory / ".probe"
     probe.write_text("")
-    probe.chmod(0o444)
+    _read_only(probe)
     try:
         with probe.open("a"):
             return False
     except PermissionError:
         return True
     finally:
+        with _writable_again(directory):
+            pass
         probe.unlink()
 
 
@@ -378,14 +407,10 @@ def _tomlable(value: Any) -> Any:
 
 def check_suite(text: bytes, directory: Path, host: "Host", limit: float = 1.0) -> str:
     """Run `bench validate` on ``text``; "" if it ended cleanly within ``limit`` seconds, else the finding."""
-    from click.testing import CliRunner
-
-    from automl_bench._cli import State, cli
-
     path = directory / "suite.toml"
     path.write_bytes(text)
     start = time.process_time()  # CPU time: what validating costs, not what other processes took meanwhile
-    result = CliRunner().invoke(cli, ["validate", str(path)], obj=State(False, (), _host=host))
+    result = _invoke(["validate", str(path)], host)
     took = time.process_time() - start
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         import traceback

@@ -43,13 +43,16 @@ h2 {{ border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }}
 def write_report(host: "Host", results: RunResults, directory: Path | None = None) -> list[Path]:
     """Write ``report.md``, ``index.html`` and the pictures into ``directory`` (default
     ``<results>/report/``); returns the two documents' paths."""
+    from automl_bench._results import writing
+
     out = Path(directory) if directory is not None else Path(results.directory) / REPORT_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    text = markdown(host, results, out)
-    md_path, html_path = out / "report.md", out / "index.html"
-    md_path.write_text(text, encoding="utf-8")
-    html_path.write_text(PAGE.format(title=html.escape(f"automl-bench: {results.suite}"), body=to_html(text)),
-                         encoding="utf-8")
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        text = markdown(host, results, out)
+        md_path, html_path = out / "report.md", out / "index.html"
+        md_path.write_text(text, encoding="utf-8")
+        html_path.write_text(PAGE.format(title=html.escape(f"automl-bench: {results.suite}"), body=to_html(text)),
+                             encoding="utf-8")
     return [md_path, html_path]
 
 

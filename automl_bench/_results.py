@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from automl_bench._records import RunResults
 from automl_bench.leaderboard import build_leaderboard
@@ -218,11 +219,27 @@ def write_reports(host: "Host", results: RunResults, names: Sequence[str] | None
     """Run the suite's reporters (when the suite names none, every reporter whose spec says ``default``)."""
     reporters = host.reporters()
     chosen = [name for name, spec in reporters.items() if spec.default] if names is None else list(names)
-    results.directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name in chosen:
-        written += list(reporters[name].factory().write(results, results.directory))
+    with writing(results.directory):
+        results.directory.mkdir(parents=True, exist_ok=True)
+        for name in chosen:
+            written += list(reporters[name].factory().write(results, results.directory))
     return written
+
+
+@contextlib.contextmanager
+def writing(directory: Path) -> Iterator[None]:
+    """Outputs written into a results directory: a folder or file that cannot be written (read
+    only, a full disk) is a `StoreError` naming it, not a traceback. The store keeps every result."""
+    from automl_bench.errors import StoreError
+
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or directory
+        raise StoreError(f"{where} cannot be written ({exc.strerror or exc}); the results are safe in "
+                         f"{Path(directory) / 'bench.sqlite'}. Make {directory} writable (or free some disk) and "
+                         "rerun `bench report` on it") from None
 
 
 def exit_status(results: RunResults, *, strict: bool = False) -> tuple[int, list[str]]:
