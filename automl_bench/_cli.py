@@ -212,6 +212,32 @@ def export(state: State, results_dir: Path, output: Path) -> None:
     click.echo(f"{output}: {len(baseline.rows)} cell-seeds of suite {baseline.suite.name!r}", err=True)
 
 
+@cli.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The table file to write (Parquet), e.g. tables/digits-mlp-torch.parquet.")
+@click.option("--task", help="The task to tabulate, where the run has several.")
+@click.option("--backend", help="The backend to tabulate, where the run has several.")
+@click.option("--strategy", help="The strategy whose trials to tabulate, where the run has several.")
+@click.option("--allow-missing", is_flag=True, help="Write the table even where the grid has points with no trial "
+                                                    "(its metadata lists them).")
+@click.pass_obj
+def tabulate(state: State, results_dir: Path, output: Path, task: str | None, backend: str | None,
+             strategy: str | None, allow_missing: bool) -> None:
+    """Write RESULTS_DIR's run, a grid over a finite search space, as a table: one row per
+    configuration, seed and epoch, with its provenance (automl_bench.tables documents the format)."""
+    from automl_bench._tabulate import tabulate as build
+    from automl_bench.tables import describe, write_table
+
+    table = build(state.host, results_dir, task=task, backend=backend, strategy=strategy, allow_missing=allow_missing)
+    write_table(table, output)
+    d = describe(table)
+    holes = len(table.provenance.get("missing", []))
+    click.echo(f"{output}: {d['configurations']} configurations x {len(d['seeds'])} seeds, {d['rows']} rows "
+               f"(up to {d['epochs']} epochs) of {table.provenance['task']} on {table.provenance['backend']}"
+               + (f"; {holes} points of the grid missing" if holes else ""))
+
+
 COMPARE_EXIT_CODES = """\b
 Exit status:
   0    no gated metric regressed (or --fail-on never)

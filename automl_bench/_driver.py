@@ -365,7 +365,8 @@ class Driver:
         tested = final or (cell.max_trials == 1 and cell.pruner is None)
         request = TrialRequest(
             key=f"{cell.key}#{'final' if final else number}", task=cell.task_ref, params=params,
-            seed=cell.trial_seed(number), max_epochs=self.max_epochs, evaluate_test=tested,
+            seed=cell.trial_seed(number), max_epochs=self.max_epochs,
+            evaluate_test=tested or self.suite.model.test_every_trial,
             prune=cell.pruner is not None and not final,
             # One source model per suite seed, shared by every trial, shots value and mode of the task.
             source_seed=derive_seed(cell.key.seed, t.name, "source"),

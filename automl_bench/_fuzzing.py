@@ -318,7 +318,7 @@ def suite_texts() -> Any:
 
     from hypothesis import strategies as st
 
-    bases = [tomllib.loads(p.read_text()) for p in sorted(SHIPPED.glob("*.toml"))]
+    bases = [tomllib.loads(p.read_text()) for p in sorted(SHIPPED.rglob("*.toml"))]
     scalars = st.one_of(
         st.integers(), st.integers(min_value=-(2**63), max_value=2**63 - 1),
         st.sampled_from([0, -1, 2**31, 2**63 - 1, -(2**63)]),

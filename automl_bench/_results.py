@@ -27,7 +27,28 @@ def describe_suite(suite: "Suite") -> dict[str, Any]:
         "variants": {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant},
         "tasks": {t.name: {"model": t.definition.model, "dataset": t.definition.dataset} for t in suite.tasks},
         "regression": suite.model.regression.model_dump(),  # how `bench compare` judges these results
+        # each task's search space, and the grid's points: what `bench tabulate` checks a grid against
+        "spaces": {t.name: [describe_param(p) for p in t.space] for t in suite.tasks},
+        "grid_points": suite.model.strategy.get("grid", {}).get("points"),
+        "test_every_trial": suite.model.test_every_trial,
     }
+
+
+def describe_param(param: Any) -> dict[str, Any]:
+    """A search-space parameter as plain data (JSON): its type, range or values, scale, condition."""
+    from automl_bench.space import CategoricalParam, FixedParam, IntParam
+
+    if isinstance(param, FixedParam):
+        out: dict[str, Any] = {"name": param.name, "type": "fixed", "values": [param.value]}
+    elif isinstance(param, CategoricalParam):
+        out = {"name": param.name, "type": "categorical", "values": list(param.choices)}
+    else:
+        out = {"name": param.name, "type": "int" if isinstance(param, IntParam) else "float",
+               "low": param.low, "high": param.high, "log": param.log, "step": param.step,
+               "grid": list(param.grid) if param.grid else None, "points": param.points}
+    if param.when is not None:
+        out["when"] = str(param.when)
+    return out
 
 
 def load_results(directory: Path) -> RunResults:

@@ -102,8 +102,12 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
     from automl_bench._models import build_config
 
     history: list[EpochReport] = []
+    last = [0.0]  # when the previous epoch ended (or training began)
 
     def report(r: EpochReport) -> None:
+        now = time.perf_counter()  # each epoch's wall seconds, its validation pass included: what replay replays
+        r = EpochReport(r.epoch, {**r.metrics, "seconds": now - last[0]})
+        last[0] = now
         history.append(r)
         if on_epoch is not None and on_epoch(r) and request.prune:
             raise TrialPruned(r.epoch)
@@ -143,7 +147,7 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
             extra["pretrained"], data["pretrained"] = source_weights(backend_name, backend, request, source, describe)
             if on_start is not None:
                 on_start()  # the trial's clock starts again after pretraining
-        t0 = time.perf_counter()
+        t0 = last[0] = time.perf_counter()
         model = backend.fit(data=splits, config=config, seed=request.seed, report=report, **extra)
         t1 = time.perf_counter()
         metrics = {f"val_{k}": float(v) for k, v in backend.evaluate(model, splits.x_val, splits.y_val).items()}

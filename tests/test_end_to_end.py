@@ -37,7 +37,7 @@ def test_every_shipped_suite_validates():
 
     from automl_bench._cli import cli
 
-    suites = sorted(str(p) for p in (ROOT / "suites").glob("*.toml"))
+    suites = sorted(str(p) for p in (ROOT / "suites").rglob("*.toml"))  # suites/tables/ too
     assert suites
     result = CliRunner().invoke(cli, ["validate", *suites])
     assert result.exit_code == 0, result.output

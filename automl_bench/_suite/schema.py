@@ -238,3 +238,5 @@ class SuiteModel(_Strict):
     execution: Execution = Execution()
     reporters: list[str] | None = None
     regression: Regression = Regression()
+    test_every_trial: StrictBool = Field(False, description="score every trial on the test split when it ends, not "
+                                                            "only each cell's best (what `bench tabulate` needs)")
