@@ -108,6 +108,12 @@ class Cell:
         """What workers need to know of the task."""
         return _task_ref(self.task)
 
+    @property
+    def own_final(self) -> bool:
+        """A search of one trial, unpruned: that trial is the cell's final too (scored on the test
+        split and saved), not trained a second time."""
+        return self.max_trials == 1 and self.pruner is None
+
     def trial_seed(self, number: int) -> int:
         # Shared across backends and strategies: trial n of seed s trains from the same seed everywhere.
         return derive_seed(self.key.seed, self.key.task, "trial", number)
@@ -344,8 +350,8 @@ class Driver:
             while number is not None:
                 params = cell.strategy.ask(number)
                 if params is not None:
-                    cell.in_flight.add(number)
-                    return self._job(cell, number, dict(params), final=False)
+                    cell.in_flight.add(number)  # a replayed table's parameters take only its values
+                    return self._job(cell, number, cell.task.space.snap(params), final=False)
                 cell.exhausted = True
                 number = None
                 self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
@@ -362,14 +368,14 @@ class Driver:
         t = cell.task.definition
         # A search of one trial has its best already: that trial is scored on the test split and
         # saved, instead of training the same configuration from the same seed a second time.
-        tested = final or (cell.max_trials == 1 and cell.pruner is None)
+        tested = final or cell.own_final
         request = TrialRequest(
             key=f"{cell.key}#{'final' if final else number}", task=cell.task_ref, params=params,
             seed=cell.trial_seed(number), max_epochs=self.max_epochs,
             evaluate_test=tested or self.suite.model.test_every_trial,
             prune=cell.pruner is not None and not final,
             # One source model per suite seed, shared by every trial, shots value and mode of the task.
-            source_seed=derive_seed(cell.key.seed, t.name, "source"),
+            source_seed=derive_seed(cell.key.seed, t.name, "source"), suite_seed=cell.key.seed,
             save_model=str(self.directory / model_path(cell.key)) if tested else "",
         )
         return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout, context=(cell, number, final))
@@ -394,7 +400,7 @@ class Driver:
             outcome = replace(outcome, status="failed", error=f"backend reported no {cell.objective}")
         store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
                            event.wall_seconds, {**event.placement, "retries": event.retries})
-        if event.job.request.evaluate_test and outcome.status == "ok":  # a one-trial search: its final too
+        if cell.own_final and outcome.status == "ok":  # a one-trial search: its final too
             store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory))
             cell.final_state, cell.tested = "done", number
         trial = FinishedTrial(number, params, outcome.status, value)
@@ -465,7 +471,8 @@ def _task_ref(task: Task) -> TaskRef:
         data = DataRef(s.dataset, tuple(s.classes) if s.classes else None, s.shots) if s.dataset else None
         source = SourceRef(data, dict(s.params), s.weights or "", s.weights_file or "", s.input_size)
     return TaskRef(task.name, t.dataset, t.model, t.val_fraction, t.test_fraction, t.split_seed,
-                   classes=tuple(t.classes) if t.classes else None, shots=task.shots, source=source)
+                   classes=tuple(t.classes) if t.classes else None, shots=task.shots, source=source,
+                   table=t.table or "")
 
 
 def _check_finite(outcome: TrialOutcome) -> TrialOutcome:

@@ -125,6 +125,20 @@ class Backend(ABC):
         and ``config.published`` names the network to build."""
         raise NotImplementedError(f"{type(self).__name__} does not load published weights")
 
+    # -- replay: a backend whose spec says ``replays=True`` implements this instead of training --
+
+    def replay(self, table: Any, params: Mapping[str, Any], seed: int, report: Callable[["EpochReport"], None],
+               *, max_epochs: int | None = None, evaluate_test: bool = False,
+               suite_seed: int | None = None) -> Mapping[str, float]:
+        """Replay the configuration ``params`` from ``table`` (an `automl_bench.tables.Table`):
+        report its recorded epochs one by one, each with its recorded ``seconds``, as training
+        would (a pruner may stop it: ``report`` raises then), at most ``max_epochs`` of them; and
+        return what training would have ended with: ``val_*`` metrics, ``test_*`` ones when
+        ``evaluate_test``, and ``eval_seconds``. Which of the table's seeds: ``suite_seed`` (the
+        trial's cell's) where the table has it, else one picked by the trial ``seed``. A
+        configuration the table records as failed raises."""
+        raise NotImplementedError(f"{type(self).__name__} does not replay tables")
+
     def count_trainable(self, model: Any) -> int:
         """How many parameters the model trains (frozen ones not counted)."""
         raise NotImplementedError(f"{type(self).__name__} does not count trainable parameters")

@@ -51,6 +51,8 @@ def check_cells(host: "Host", cells: Iterable[Any], pool: "Executor") -> dict[Ce
     cache: dict[Any, Any] = {}
     for cell in cells:
         ref = cell.task_ref
+        if ref.table:  # a replayed table: read when the suite was validated, and by each worker
+            continue
         refs = [ref.data] + ([ref.source.data] if ref.source is not None and ref.source.data is not None else [])
         for data in refs:
             key = (data, ref.val_fraction, ref.test_fraction, ref.split_seed)

@@ -144,6 +144,8 @@ class TaskRef:
     classes: tuple[int, ...] | None = None
     shots: int | None = None
     source: SourceRef | None = None
+    #: A replay task's table file (absolute path): its trials read curves, they train nothing.
+    table: str = ""
 
     @property
     def data(self) -> DataRef:
@@ -162,6 +164,7 @@ class TrialRequest:
     evaluate_test: bool = False
     prune: bool = False  # wait for the parent's continue/prune answer after each epoch
     source_seed: int = 0  # transfer tasks: the seed the source model is pretrained with
+    suite_seed: int | None = None  # the seed of the trial's cell, as the suite lists it
     #: Where to save the trained model (a path without suffix: `Backend.export` adds its own);
     #: "" not to. The driver sets it for each cell's final, test-scored training.
     save_model: str = ""

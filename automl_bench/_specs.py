@@ -36,6 +36,9 @@ class BackendSpec:
     #: ``dropout`` on a framework without dropout), reported with file and line when a suite is
     #: validated; None: it builds every value of every knob of its families.
     check_space: Callable[["SearchSpace"], list[str]] | None = None
+    #: Whether it replays tables (`Backend.replay`) instead of training: a task that names a
+    #: ``table`` runs on such backends only, and they run nothing else.
+    replays: bool = False
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ def tabulate(host: "Host", directory: Path, *, task: str | None = None, backend:
         metrics = json.loads(t["metrics"])
         base = {**{PARAM + n: params.get(n) for n in names}, "seed": t["seed"], "trial_seed": t["trial_seed"],
                 "status": t["status"], **{k: v for k, v in metrics.items() if k.startswith("test_")},
+                **{f"final_{k}": v for k, v in metrics.items() if k.startswith("val_")},
                 "eval_seconds": t["eval_seconds"]}
         for epoch in history or [{"epoch": 0}]:
             rows.append({**base, **epoch})

@@ -106,7 +106,8 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
 
     def report(r: EpochReport) -> None:
         now = time.perf_counter()  # each epoch's wall seconds, its validation pass included: what replay replays
-        r = EpochReport(r.epoch, {**r.metrics, "seconds": now - last[0]})
+        if "seconds" not in r.metrics:  # a replayed epoch brings its recorded seconds
+            r = EpochReport(r.epoch, {**r.metrics, "seconds": now - last[0]})
         last[0] = now
         history.append(r)
         if on_epoch is not None and on_epoch(r) and request.prune:
@@ -119,6 +120,9 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
     t0 = time.perf_counter()
     try:
         task = request.task
+        if task.table:
+            data = _table_data(task.table, cache)
+            return _replay(backend, request, cache, report, history)
         splits = load_splits(host, task.data, task, cache)
         data = describe(splits)
         if task.source is None:
@@ -160,8 +164,9 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
         train_seconds, eval_seconds = t1 - t0, t2 - t1
     except TrialPruned:
         last = history[-1].metrics
+        seconds = _recorded_seconds(history) if request.task.table else time.perf_counter() - t0
         return TrialOutcome("pruned", metrics={k: v for k, v in last.items() if k.startswith("val_")},
-                            epochs=len(history), train_seconds=time.perf_counter() - t0, history=tuple(history),
+                            epochs=len(history), train_seconds=seconds, history=tuple(history),
                             dataset=data)
     except Exception as exc:  # noqa: BLE001 - a failing trial is a result, not a crash
         oom = is_gpu_out_of_memory(exc)
@@ -174,6 +179,43 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history),
                         dataset=data, model_file=model_file)
+
+
+def _replay(backend: "Backend", request: TrialRequest, cache: dict, report: Callable[[EpochReport], None],
+            history: list[EpochReport]) -> TrialOutcome:
+    """A replay task's trial: its backend reads the configuration's curve from the task's table;
+    the trial's seconds are the recorded ones."""
+    path = request.task.table
+    metrics = dict(backend.replay(_load_table(path, cache), request.params, request.seed, report,
+                                  max_epochs=request.max_epochs, evaluate_test=request.evaluate_test,
+                                  suite_seed=request.suite_seed))
+    eval_seconds = float(metrics.pop("eval_seconds", 0.0))
+    return TrialOutcome("ok", metrics=metrics, epochs=len(history), train_seconds=_recorded_seconds(history),
+                        eval_seconds=eval_seconds, history=tuple(history), dataset=_table_data(path, cache))
+
+
+def _recorded_seconds(history: Sequence[EpochReport]) -> float:
+    return float(sum(r.metrics.get("seconds", 0.0) for r in history))
+
+
+def _load_table(path: str, cache: dict) -> Any:
+    """A table, read once per process."""
+    from automl_bench.tables import read_table
+
+    if ("table", path) not in cache:
+        cache[("table", path)] = read_table(Path(path))
+    return cache[("table", path)]
+
+
+def _table_data(path: str, cache: dict) -> dict[str, Any]:
+    """What a replayed trial's row records of its data: the table's dataset and the table file."""
+    import hashlib
+
+    key = ("table-data", path)
+    if key not in cache:
+        dataset = dict(_load_table(path, cache).provenance.get("dataset", {}))
+        cache[key] = {**dataset, "table": path, "table_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+    return dict(cache[key])
 
 
 def _export(backend: "Backend", model: Any, config: "ModelConfig", stem: str) -> Path | str:

@@ -54,6 +54,8 @@ class IntParam:
     grid: tuple[int, ...] | None = None  # explicit grid values
     when: Condition | None = None
     points: int | None = None  # grid points for this parameter (overrides the strategy's)
+    #: Only the grid's values exist (a replayed table's): any value proposed snaps to the nearest.
+    finite: bool = False
 
     def __post_init__(self) -> None:
         _as_tuple(self, "grid")
@@ -70,7 +72,7 @@ class IntParam:
             value = min(int(value), self.high)
         else:
             value = rng.randint(0, (self.high - self.low) // self.step) * self.step + self.low
-        return value
+        return self.snap(value) if self.finite else value
 
     def grid_values(self, points: int) -> tuple[int, ...]:
         if self.grid is not None:
@@ -89,7 +91,16 @@ class IntParam:
             and not isinstance(value, bool)
             and self.low <= value <= self.high
             and (value - self.low) % self.step == 0
+            and (not self.finite or value in (self.grid or ()))
         )
+
+    def snap(self, value: float) -> int:
+        """The nearest value a trial can take: the nearest grid value of a finite parameter (in its
+        own scale), else the value rounded to the step and clipped into [low, high]."""
+        if self.finite and self.grid:
+            return int(_nearest(value, self.grid, self.log))
+        n = round((value - self.low) / self.step)
+        return int(min(max(self.low + n * self.step, self.low), self.high))
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,8 @@ class FloatParam:
     grid: tuple[float, ...] | None = None
     when: Condition | None = None
     points: int | None = None  # grid points for this parameter (overrides the strategy's)
+    #: Only the grid's values exist (a replayed table's): any value proposed snaps to the nearest.
+    finite: bool = False
 
     def __post_init__(self) -> None:
         _as_tuple(self, "grid")
@@ -130,10 +143,14 @@ class FloatParam:
         return tuple(dict.fromkeys(self.snap(v) for v in _spaced(self.low, self.high, points, self.log)))
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value <= self.high
+        return (isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value <= self.high
+                and (not self.finite or value in (self.grid or ())))
 
     def snap(self, value: float) -> float:
-        """Clip into [low, high] and round to the step, counted from low."""
+        """Clip into [low, high] and round to the step, counted from low; a finite parameter's
+        value becomes the nearest grid value, nearest in its own scale (log or linear)."""
+        if self.finite and self.grid:
+            return _nearest(value, self.grid, self.log)
         if self.step is None:
             return min(max(value, self.low), self.high)
         n = round((value - self.low) / self.step)
@@ -220,6 +237,15 @@ class SearchSpace:
             seen.setdefault(tuple(config.items()), config)
         return list(seen.values())
 
+    def snap(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` with every finite parameter's value snapped to the nearest value it can
+        take; other values as they are (the values a trial of a replayed table is scored on)."""
+        out = dict(config)
+        for p in self.params:
+            if getattr(p, "finite", False) and p.name in out and isinstance(out[p.name], (int, float)):
+                out[p.name] = p.snap(out[p.name])
+        return out
+
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` restricted to the parameters whose conditions hold, in space order."""
         config: dict[str, Any] = {}
@@ -232,6 +258,14 @@ class SearchSpace:
         """True when ``config`` sets exactly the active parameters, each inside its range."""
         expected = [p for p in self.params if p.when is None or p.when.holds(config)]
         return set(config) == {p.name for p in expected} and all(p.contains(config[p.name]) for p in expected)
+
+
+def _nearest(value: float, grid: Sequence[float], log: bool) -> Any:
+    """The grid value nearest to ``value``, on a log scale where ``log`` (ties: the smaller)."""
+    if log:
+        where = math.log(max(value, min(grid)))
+        return min(grid, key=lambda g: (abs(math.log(g) - where), g))
+    return min(grid, key=lambda g: (abs(g - value), g))
 
 
 def _as_tuple(param: Any, attribute: str) -> None:

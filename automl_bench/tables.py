@@ -15,6 +15,8 @@ column              holds
 ``seconds``         that epoch's wall seconds: its training and the backend's validation
 ``status``          how the trial ended: ``ok``, ``failed``, ``timeout`` or ``pruned``
 each epoch metric   ``val_accuracy``, ``val_loss``, ``train_loss``, ``learning_rate``, ...
+``final_val_<m>``   the validation score training ended with (the best epoch's weights
+                    where the backend restores them), as the trial recorded it
 ``test_<metric>``   the configuration's test score when training ended (NaN where the run
                     did not score every trial: ``test_every_trial = true`` does)
 ``eval_seconds``    the seconds of that final evaluation

@@ -57,6 +57,8 @@ def host(bench_host):
 def test_a_grid_run_becomes_a_table_of_exactly_what_was_recorded(host, tmp_path):
     results = run_grid(host, tmp_path)
     assert results.trials["test_accuracy"].notna().all()  # test_every_trial: every trial scored on the test split
+    best = results.trials.sort_values(["value", "trial"], ascending=[False, True]).groupby("seed").head(1)
+    assert sorted(results.finals["params"]) == sorted(best["params"])  # each cell's final is still its best
     table = tabulate(host, results.directory)
     frame = table.frame
     assert describe(table) == {"configurations": 6, "seeds": [0, 1], "rows": 6 * 2 * 3, "epochs": 3}

@@ -97,7 +97,12 @@ def load_suite(path: str | Path, host: "Host | None" = None) -> Suite:
         check_components(model, tasks, host, problems)
     if problems:
         raise SuiteError(str(path), list(problems))
-    return Suite(path=path, model=model, tasks=tasks, sha256=content_sha256(identity(data)),
+    # What a replayed table holds decides the results as much as the suite's text: a changed
+    # table is a new suite version, never mixed with the old one's results.
+    tables = {t.name: hashlib.sha256(Path(t.definition.table).read_bytes()).hexdigest()
+              for t in tasks if t.definition.table}
+    return Suite(path=path, model=model, tasks=tasks,
+                 sha256=content_sha256({**identity(data), **({"tables": tables} if tables else {})}),
                  file_sha256=hashlib.sha256(raw_bytes).hexdigest())
 
 

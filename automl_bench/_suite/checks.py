@@ -34,6 +34,13 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
     for i, name in enumerate(model.matrix.backends):
         spec = check(("matrix", "backends", i), "backend", name, backends)
         for t, task in enumerate(model.tasks):
+            if spec is not None and spec.replays != (task.table is not None):
+                problems.add(("matrix", "backends", i),
+                             f"backend {name!r} replays tables: task {task.name!r} names no table (table = "
+                             "\"FILE\", written by bench tabulate)" if spec.replays else
+                             f"task {task.name!r} replays a table: its backends must replay it (backend \"replay\"), "
+                             f"not train ({name!r})", task=task.name)
+                continue
             if spec is not None and task.model not in spec.families:
                 problems.add(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})")
         for built in tasks if spec is not None and spec.check_space else ():
@@ -49,6 +56,8 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
             for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
                 problems.add(("matrix", "strategies", i), problem, task=task.name)
     for i, task in enumerate(model.tasks):
+        if task.table is not None:  # its data is the table's (read and checked as the task was built)
+            continue
         spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
         _check_counts(i, task, spec, problems)
         # each task its shots and modes axes made (by name: a definition may have been copied to resolve a path)

@@ -125,7 +125,10 @@ class SourceDef(_Strict):
 
 class TaskDef(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
-    dataset: str
+    dataset: str  # a task that replays a table may leave it out: the table's is filled in
+    #: A table of recorded training runs (`bench tabulate`), relative to the suite file: the task
+    #: replays it (backend ``replay``); its dataset, model and search space are the table's.
+    table: str | None = None
     model: Literal["mlp", "cnn", "rnn"] = "mlp"
     metric: Literal["accuracy"] = "accuracy"
     val_fraction: float = Field(0.2, gt=0, lt=1)
@@ -142,6 +145,20 @@ class TaskDef(_Strict):
     #: the mode instead, put ``mode`` in the space.
     modes: list[Literal[models.MODES]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
     space: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_table_brings_its_dataset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "table" in data and "dataset" not in data:
+            return {**data, "dataset": ""}
+        return data
+
+    @model_validator(mode="after")
+    def _check_data(self) -> "TaskDef":
+        if self.table is not None and (self.source is not None or self.shots is not None or self.classes):
+            raise ValueError("a task that replays a table takes its data as the table recorded it: no source, "
+                             "shots or classes")
+        return self
 
     @model_validator(mode="after")
     def _check_fractions(self) -> "TaskDef":

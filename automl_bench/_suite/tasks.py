@@ -32,6 +32,8 @@ class Task:
 
 
 def build_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems) -> Task:
+    if task.table is not None:
+        return _table_task(model, index, task, problems)
     if task.source is not None and task.source.weights_file is not None:  # relative to the suite file
         file = Path(problems.path).parent / Path(task.source.weights_file).expanduser()
         if not file.exists():  # a file (keras:...) or a model directory (sbert:...)
@@ -77,6 +79,71 @@ def build_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems)
     _check_unfreeze(task, index, params, problems)
     return Task(definition=task, space=SearchSpace(tuple(params)), name=task.name,
                 shots=task.shots if isinstance(task.shots, int) else None)
+
+
+def _table_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems) -> Task:
+    """A task that replays a table: its data, model and search space are the table's; the suite's
+    space may narrow a parameter to some of the table's values, never add one."""
+    from automl_bench.space import FloatParam, IntParam
+    from automl_bench.tables import PARAM, TableError, read_table
+
+    where = ("tasks", index, "table")
+    path = (Path(problems.path).parent / Path(str(task.table)).expanduser()).resolve()
+    try:
+        table = read_table(path)
+    except TableError as exc:
+        problems.add(where, str(exc), task=task.name)
+        return Task(definition=task, space=SearchSpace(()), name=task.name)
+    p = table.provenance
+    family = p.get("model") or task.model
+    if "model" in task.model_fields_set and task.model != family:
+        problems.add(("tasks", index, "model"), f"the table {path.name} records {family} models, not {task.model}",
+                     task=task.name)
+    dataset = (p.get("dataset") or {}).get("name") or task.dataset or path.stem
+    if task.dataset and task.dataset != dataset:
+        problems.add(("tasks", index, "dataset"), f"the table {path.name} was recorded on {dataset!r}, not "
+                     f"{task.dataset!r} (leave dataset out: it is the table's)", task=task.name)
+    recorded = {s["name"]: s for s in p.get("space", [])}
+    columns = {name: sorted(table.frame[PARAM + name].dropna().unique().tolist(), key=repr) for name in table.params}
+    merged = {**model.space, **task.space}
+    for name in merged:
+        if name not in columns:
+            at = ("tasks", index, "space", name) if name in task.space else ("space", name)
+            problems.add(at, f"the table {path.name} has no parameter {name!r}; its parameters: "
+                         f"{', '.join(columns)}", task=task.name)
+    params: list[Param] = []
+    for name, values in columns.items():
+        values = sorted(values) if all(isinstance(v, (int, float)) for v in values) else values
+        kind = recorded.get(name, {}).get("type") or ("float" if all(isinstance(v, float) for v in values) else
+                                                       "int" if all(isinstance(v, int) for v in values) else
+                                                       "categorical")
+        if name in merged:
+            at = ("tasks", index, "space", name) if name in task.space else ("space", name)
+            given = _parse_param(name, merged[name], at, problems)
+            if given is None:
+                continue
+            if isinstance(given, (IntParam, FloatParam)) and given.grid is None:
+                kept = [v for v in values if given.low <= v <= given.high]
+                outside = [] if kept else [f"[{given.low}, {given.high}]"]
+            else:
+                asked = list(given.grid or ()) if isinstance(given, (IntParam, FloatParam)) else extremes(given)
+                outside = [repr(v) for v in asked if v not in values]
+                kept = [v for v in values if v in asked]
+            if outside:
+                problems.add(at, f"{', '.join(outside)}: not in the table {path.name}, whose values of {name} are "
+                             f"{values}", task=task.name)
+                continue
+            values = kept
+        if len(values) == 1:
+            params.append(FixedParam(name, values[0]))
+        elif kind in ("int", "float") and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            log = bool(recorded.get(name, {}).get("log")) and min(values) > 0
+            cls = IntParam if kind == "int" and all(isinstance(v, int) for v in values) else FloatParam
+            params.append(cls(name, min(values), max(values), log=log, grid=tuple(values), finite=True))
+        else:
+            params.append(CategoricalParam(name, tuple(values)))
+    definition = task.model_copy(update={"table": str(path), "dataset": dataset, "model": family})
+    return Task(definition=definition, space=SearchSpace(tuple(params)), name=task.name)
 
 
 def _check_unfreeze(task: TaskDef, index: int, params: list[Param], problems: Problems) -> None:

@@ -1,0 +1,194 @@
+"""The replay backend: a task that names a table replays its recorded curves instead of training,
+exactly as recorded, so strategies and pruners can be compared on real training runs in moments."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from automl_bench import FinishedTrial
+from automl_bench._driver import RunOptions, run_suite
+from automl_bench._suite import load_suite
+from automl_bench._tabulate import tabulate
+from automl_bench.errors import SuiteError
+from automl_bench.tables import PARAM, write_table
+
+GRID = """\
+name = "grid"
+seeds = [0, 1]
+test_every_trial = true
+
+[budget]
+max_trials = 8
+
+[matrix]
+backends = ["toy"]
+strategies = ["grid"]
+
+[strategy.grid]
+points = 4
+
+[space]
+learning_rate = { type = "float", low = 1e-3, high = 1.0, log = true }
+units = { type = "categorical", choices = [16, 32] }
+epochs = 4
+
+[[tasks]]
+name = "toy-task"
+dataset = "toy"
+"""
+
+REPLAY = """\
+name = "replay"
+seeds = [0, 1, 2]
+
+[budget]
+max_trials = {max_trials}
+
+[matrix]
+backends = ["replay"]
+strategies = [{strategies}]
+{extra}
+[[tasks]]
+name = "toy-replay"
+table = "table.parquet"
+"""
+
+
+@pytest.fixture
+def host(bench_host):
+    return bench_host
+
+
+@pytest.fixture
+def table(host, tmp_path):
+    """A table of the toy backend: 8 configurations x 2 seeds x 4 epochs, test scores included."""
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID)
+    results = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "built"))
+    return write_table(tabulate(host, results.directory), tmp_path / "table.parquet")
+
+
+def replay(host, tmp_path, *, max_trials=6, strategies='"random"', extra="", out="replayed"):
+    path = tmp_path / "replay.toml"
+    path.write_text(REPLAY.format(max_trials=max_trials, strategies=strategies, extra=extra))
+    return run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / out))
+
+
+def test_a_replayed_trial_reports_exactly_the_tables_values_for_its_configuration_and_seed(host, tmp_path, table):
+    from automl_bench.tables import read_table
+
+    frame = read_table(table).frame
+    results = replay(host, tmp_path, strategies='"random", "tpe"')
+    assert set(results.trials["backend"]) == {"replay"} and (results.trials["status"] == "ok").all()
+    epochs = results.epochs
+    seeds_seen = set()
+    for _, trial in results.trials.iterrows():
+        params = json.loads(trial["params"])
+        assert params["learning_rate"] in set(frame[PARAM + "learning_rate"])  # TPE's proposals snap to the table
+        rows = frame[(frame[PARAM + "learning_rate"] == params["learning_rate"])
+                     & (frame[PARAM + "units"] == params["units"])]
+        replayed = epochs[(epochs["strategy"] == trial["strategy"]) & (epochs["seed"] == trial["seed"])
+                          & (epochs["trial"] == trial["trial"])].sort_values("epoch")
+        matches = [s for s, curve in rows.groupby("seed")
+                   if curve.sort_values("epoch")["val_accuracy"].tolist() == replayed["val_accuracy"].tolist()
+                   and curve.sort_values("epoch")["seconds"].tolist() == replayed["seconds"].tolist()]
+        assert matches, (params, replayed)
+        seeds_seen.update(matches)
+        recorded = rows[rows["seed"] == matches[0]].iloc[0]
+        assert trial["val_accuracy"] == recorded["final_val_accuracy"]
+        assert trial["train_seconds"] == pytest.approx(rows[rows["seed"] == matches[0]]["seconds"].sum(), abs=1e-4)
+        assert trial["dataset"] == "toy" and trial["device"] == "replay (no training)"
+    assert seeds_seen == {0, 1}  # trial seeds pick among the table's seeds: both recorded runs are replayed
+    finals = results.finals.set_index(["strategy", "seed"])
+    for (strategy, seed), final in finals.iterrows():  # the test score of the best is the table's
+        params = json.loads(final["params"])
+        rows = frame[(frame[PARAM + "learning_rate"] == params["learning_rate"])
+                     & (frame[PARAM + "units"] == params["units"])]
+        assert final["test_accuracy"] in set(rows["test_accuracy"])
+
+
+def test_the_same_seeds_give_identical_trials(host, tmp_path, table):
+    columns = ["strategy", "seed", "trial", "params", "status", "value", "val_accuracy", "train_seconds"]
+    first = replay(host, tmp_path, strategies='"tpe", "random"', out="a").trials[columns]
+    second = replay(host, tmp_path, strategies='"tpe", "random"', out="b").trials[columns]
+    assert first.equals(second)
+
+
+def test_asha_on_a_replayed_table_stops_the_trials_that_asha_fed_the_same_curves_stops(host, tmp_path, table):
+    results = replay(host, tmp_path, max_trials=8, strategies='"random+asha"')
+    epochs = results.epochs
+    for seed, trials in results.trials.groupby("seed"):
+        pruner = host.pruners()["asha"].factory(**host.pruners()["asha"].options)
+        for _, trial in trials.sort_values("trial").iterrows():  # one worker: trials end in number order
+            curve = epochs[(epochs["seed"] == seed) & (epochs["trial"] == trial["trial"])].sort_values("epoch")
+            stopped = False
+            for epoch, value in zip(curve["epoch"], curve["val_accuracy"]):
+                if pruner.should_prune(int(trial["trial"]), int(epoch), float(value)):
+                    stopped = True
+                    break
+            assert stopped == (trial["status"] == "pruned"), (seed, trial["trial"])
+            pruner.finish(FinishedTrial(int(trial["trial"]), json.loads(trial["params"]), trial["status"],
+                                        trial["value"]))
+    assert (results.trials["status"] == "pruned").any()  # the check above saw pruning happen
+
+
+@pytest.mark.parametrize("change, where, says", [
+    (("table = \"table.parquet\"", "table = \"nowhere.parquet\""), "tasks[0].table",
+     "no such table file"),
+    (("[[tasks]]", "[space]\nunits = { type = \"categorical\", choices = [16, 64] }\n\n[[tasks]]"), "space.units",
+     "64: not in the table table.parquet, whose values of units are [16, 32]"),
+    (("[[tasks]]", "[space]\ndropout = 0.5\n\n[[tasks]]"), "space.dropout",
+     "the table table.parquet has no parameter 'dropout'; its parameters: learning_rate, units, epochs"),
+    (("backends = [\"replay\"]", "backends = [\"replay\", \"toy\"]"), "matrix.backends[1]",
+     "task 'toy-replay' replays a table: its backends must replay it (backend \"replay\"), not train ('toy')"),
+    (("table = \"table.parquet\"", "dataset = \"toy\""), "matrix.backends[0]",
+     "backend 'replay' replays tables: task 'toy-replay' names no table"),
+])
+def test_a_bad_replay_task_is_refused_at_validation_with_its_place(host, tmp_path, table, change, where, says):
+    path = tmp_path / "replay.toml"
+    path.write_text(REPLAY.format(max_trials=4, strategies='"random"', extra="").replace(*change))
+    with pytest.raises(SuiteError) as info:
+        load_suite(path, host)
+    assert any(where in p and says in p for p in info.value.problems), info.value.problems
+
+
+def test_a_narrowed_space_replays_only_the_values_it_keeps(host, tmp_path, table):
+    extra = "\n[space]\nunits = 32\nlearning_rate = { type = \"float\", low = 0.01, high = 1.0, log = true }\n"
+    results = replay(host, tmp_path, strategies='"random"', extra=extra)
+    params = [json.loads(p) for p in results.trials["params"]]
+    assert {p["units"] for p in params} == {32} and min(p["learning_rate"] for p in params) >= 0.01
+
+
+def test_a_changed_table_is_a_new_suite_version(host, tmp_path, table):
+    from automl_bench.tables import read_table
+
+    path = tmp_path / "replay.toml"
+    path.write_text(REPLAY.format(max_trials=4, strategies='"random"', extra=""))
+    before = load_suite(path, host).sha256
+    changed = read_table(table)
+    changed.frame["val_accuracy"] = changed.frame["val_accuracy"] / 2
+    write_table(changed, table)
+    assert load_suite(path, host).sha256 != before
+
+
+@pytest.mark.slow  # a real torch grid (about 10 s), then its replay
+def test_replaying_a_real_torch_grid_reproduces_the_recorded_best_of_every_seed(host, tmp_path):
+    from pathlib import Path
+
+    suite = Path(__file__).resolve().parents[1] / "suites" / "tables" / "digits-mlp-small.toml"
+    built = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "built"))
+    write_table(tabulate(host, built.directory), tmp_path / "table.parquet")
+    (tmp_path / "replay.toml").write_text(
+        'name = "replayed"\nseeds = [0, 1]\n[budget]\nmax_trials = 6\n[matrix]\nbackends = ["replay"]\n'
+        'strategies = ["grid"]\n[strategy.grid]\npoints = 3\n[[tasks]]\nname = "digits-mlp"\n'
+        'table = "table.parquet"\n')
+    replayed = run_suite(load_suite(tmp_path / "replay.toml", host), host, RunOptions(out=tmp_path / "replayed"))
+    assert (replayed.trials["status"] == "ok").all()
+    ours, theirs = (r.finals.sort_values("seed", ignore_index=True) for r in (replayed, built))
+    assert ours["params"].tolist() == theirs["params"].tolist()  # the same best configuration of each seed
+    for column in ("val_accuracy", "test_accuracy"):
+        assert ours[column].tolist() == theirs[column].tolist()
+    best = lambda r: r.trials.groupby("seed")["val_accuracy"].max().tolist()  # noqa: E731
+    assert best(replayed) == best(built)
