@@ -232,6 +232,8 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
         "executor": placement.get("executor", ""), "node": placement.get("node", ""),
         "gpu": placement.get("gpu"), "gpu_name": placement.get("gpu_name", ""),
         "gpu_memory_mib": placement.get("gpu_memory_mib"), "retries": placement.get("retries", 0),
+        # the simulated executor's clock: when the trial started and ended, in simulated seconds
+        "sim_start": placement.get("sim_start"), "sim_end": placement.get("sim_end"),
     })
     return row
 

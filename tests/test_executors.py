@@ -121,6 +121,9 @@ def test_local_places_k_trials_per_gpu_and_records_each_rows_gpu(tmp_path, host,
 
 def test_local_with_an_explicit_gpu_list_uses_those_alone(tmp_path, host, record, monkeypatch):
     monkeypatch.setattr("automl_bench._plugins.local_executor.detect_gpus", lambda: FAKE_GPUS)
+    # Trials long enough (1 s) that the first worker is still busy when the others have started,
+    # however slowly a loaded machine starts them: the crowding below must happen.
+    monkeypatch.setenv("TOY_EPOCH_SECONDS", "0.5")
     suite = gpu_suite(tmp_path, "gpus = [1]\ntrials_per_gpu = 3", max_trials=6)
     results = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
     crowding = check_placement(results, fits(record), per_gpu=3)
