@@ -15,6 +15,7 @@ configuration the table records as failed fails again, saying so.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable, Mapping
 
 from automl_bench import Backend, BackendSpec, EpochReport, hookimpl
@@ -25,6 +26,9 @@ _META = ("seed", "trial_seed", "epoch", "status", "eval_seconds")
 
 
 class ReplayBackend(Backend):
+    def __init__(self) -> None:
+        self._indexes: dict[int, tuple[Any, "_Index"]] = {}
+
     def environment(self) -> Mapping[str, str]:
         return {"device": "replay (no training)"}
 
@@ -37,50 +41,79 @@ class ReplayBackend(Backend):
     def replay(self, table: Any, params: Mapping[str, Any], seed: int, report: Callable[[EpochReport], None],
                *, max_epochs: int | None = None, evaluate_test: bool = False,
                suite_seed: int | None = None) -> Mapping[str, float]:
-        frame = table.frame
-        mask = None
-        for name in table.params:
-            if name not in params:
-                raise ValueError(f"the trial sets no {name!r}, a parameter of the table")
-            column = frame[PARAM + name]
-            hit = column.isna() if params[name] is None else column == params[name]
-            mask = hit if mask is None else mask & hit
-        rows = frame[mask]
-        if rows.empty:
+        index = self._index(table)
+        missing = [n for n in table.params if n not in params]
+        if missing:
+            raise ValueError(f"the trial sets no {missing[0]!r}, a parameter of the table")
+        runs = index.runs.get(tuple(_key(params[n]) for n in table.params))
+        if runs is None:
             shown = ", ".join(f"{n}={params.get(n)!r}" for n in table.params)
             raise ValueError(f"the table has no trial of the configuration {shown}")
-        seeds = sorted(rows["seed"].unique().tolist())
-        chosen = suite_seed if suite_seed in seeds else seeds[seed % len(seeds)]
-        rows = rows[rows["seed"] == chosen].sort_values("epoch")
-        metrics = [c for c in rows.columns if not c.startswith((PARAM, "test_", "final_")) and c not in _META]
-        replayed = rows[rows["epoch"] >= 1]
-        if max_epochs is not None:
-            replayed = replayed[replayed["epoch"] <= max_epochs]
-        last: dict[str, float] = {}
-        for _, row in replayed.iterrows():
-            last = {m: float(row[m]) for m in metrics if not _missing(row[m])}
-            report(EpochReport(int(row["epoch"]), last))
-        status = rows["status"].iloc[0]
-        if status != "ok":
-            raise RuntimeError(f"replayed: the table records this configuration as {status} on seed {chosen}")
-        first = rows.iloc[0]
-        capped = len(replayed) < int((rows["epoch"] >= 1).sum())
-        if capped:  # cut short by max_epochs: it ends with its last epoch's scores
-            final = {k: v for k, v in last.items() if k.startswith("val_")}
-        else:
-            final = {c[len("final_"):]: float(first[c]) for c in rows.columns
-                     if c.startswith("final_val_") and not _missing(first[c])}
-            final = final or {k: v for k, v in last.items() if k.startswith("val_")}
+        seeds = sorted(runs)
+        chosen = suite_seed if suite_seed in runs else seeds[seed % len(seeds)]
+        run = runs[chosen]
+        epochs = run.epochs if max_epochs is None else run.epochs[:max_epochs]
+        for number, metrics in epochs:
+            report(EpochReport(number, dict(metrics)))
+        if run.status != "ok":
+            raise RuntimeError(f"replayed: the table records this configuration as {run.status} on seed {chosen}")
+        capped = len(epochs) < len(run.epochs)
+        last = epochs[-1][1] if epochs else {}
+        final = {k: v for k, v in last.items() if k.startswith("val_")} if capped or not run.final else dict(run.final)
         if evaluate_test:
-            tests = {c: float(first[c]) for c in rows.columns if c.startswith("test_") and not _missing(first[c])}
-            if not tests or capped:
+            if not run.test or capped:
                 raise ValueError("the table has no test score for this trial (" + (
                     "it was cut short by max_epochs)" if capped else
                     "built without test_every_trial = true): replay cannot score it on the test split"))
-            final.update(tests)
-        eval_seconds = first.get("eval_seconds")
-        final["eval_seconds"] = 0.0 if _missing(eval_seconds) else float(eval_seconds)
+            final.update(run.test)
+        final["eval_seconds"] = run.eval_seconds
         return final
+
+    def _index(self, table: Any) -> "_Index":
+        """The table's runs by configuration and seed, built once per table (not per trial)."""
+        held = self._indexes.get(id(table))
+        if held is None or held[0] is not table:
+            held = self._indexes[id(table)] = (table, _Index.of(table))
+        return held[1]
+
+
+class _Run:
+    """One recorded run of one configuration on one seed."""
+
+    __slots__ = ("epochs", "status", "final", "test", "eval_seconds")
+
+    def __init__(self, rows: Any, metrics: list[str]) -> None:
+        rows = rows.sort_values("epoch")
+        first = rows.iloc[0]
+        self.epochs = [(int(e), {m: float(v) for m, v in zip(metrics, values) if not _missing(v)})
+                       for e, *values in rows[["epoch", *metrics]].itertuples(index=False) if e >= 1]
+        self.status = str(first["status"])
+        self.final = {c[len("final_"):]: float(first[c]) for c in rows.columns
+                      if c.startswith("final_val_") and not _missing(first[c])}
+        self.test = {c: float(first[c]) for c in rows.columns if c.startswith("test_") and not _missing(first[c])}
+        self.eval_seconds = 0.0 if _missing(first.get("eval_seconds")) else float(first["eval_seconds"])
+
+
+class _Index:
+    def __init__(self, runs: dict[tuple, dict[Any, _Run]]) -> None:
+        self.runs = runs
+
+    @classmethod
+    def of(cls, table: Any) -> "_Index":
+        frame = table.frame
+        metrics = [c for c in frame.columns if not c.startswith((PARAM, "test_", "final_")) and c not in _META]
+        columns = [PARAM + n for n in table.params]
+        runs: dict[tuple, dict[Any, _Run]] = {}
+        for (*config, seed), rows in frame.groupby([*columns, "seed"], sort=False, dropna=False):
+            runs.setdefault(tuple(_key(v) for v in config), {})[seed] = _Run(rows, metrics)
+        return cls(runs)
+
+
+def _key(value: Any) -> Any:
+    """A parameter value as an index key: numbers by value (1 == 1.0), missing values alike."""
+    if _missing(value):
+        return None
+    return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else value
 
 
 def _missing(value: Any) -> bool:
