@@ -154,6 +154,21 @@ def test_a_bad_replay_task_is_refused_at_validation_with_its_place(host, tmp_pat
     assert any(where in p and says in p for p in info.value.problems), info.value.problems
 
 
+def test_a_table_of_another_objective_is_refused(host, tmp_path, table):
+    from automl_bench.tables import read_table
+
+    other = read_table(table)
+    other.frame = other.frame.rename(columns={"val_accuracy": "val_f1", "final_val_accuracy": "final_val_f1"})
+    other.provenance["objective"] = "val_f1"
+    write_table(other, table)
+    path = tmp_path / "replay.toml"
+    path.write_text(REPLAY.format(max_trials=4, strategies='"random"', extra=""))
+    with pytest.raises(SuiteError) as info:
+        load_suite(path, host)
+    assert any("tasks[0].table" in p and "the table table.parquet was searched on val_f1 and records val_loss, val_f1; "
+               "this task's objective is val_accuracy" in p for p in info.value.problems), info.value.problems
+
+
 def test_a_narrowed_space_replays_only_the_values_it_keeps(host, tmp_path, table):
     extra = "\n[space]\nunits = 32\nlearning_rate = { type = \"float\", low = 0.01, high = 1.0, log = true }\n"
     results = replay(host, tmp_path, strategies='"random"', extra=extra)
@@ -192,3 +207,42 @@ def test_replaying_a_real_torch_grid_reproduces_the_recorded_best_of_every_seed(
         assert ours[column].tolist() == theirs[column].tolist()
     best = lambda r: r.trials.groupby("seed")["val_accuracy"].max().tolist()  # noqa: E731
     assert best(replayed) == best(built)
+
+
+def test_a_replay_killed_with_sigkill_then_rerun_records_every_trial_exactly_once(host, tmp_path, table):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    extra = '\n[execution]\nexecutor = "simulated"\nworkers = 3\n'
+    path = tmp_path / "replay.toml"
+    path.write_text(REPLAY.format(max_trials=150, strategies='"random", "tpe"', extra=extra))
+    bench = [str(Path(sys.executable).parent / "bench"), "run", str(path), "--out", str(tmp_path / "killed"),
+             "--quiet", "--no-report"]
+    process = subprocess.Popen(bench, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = tmp_path / "killed" / "replay" / "bench.sqlite"
+    recorded = 0
+    while recorded < 100 and process.poll() is None:  # killed once a hundred of the 900 trials are in
+        time.sleep(0.02)
+        try:
+            recorded = sqlite3.connect(f"file:{store}?mode=ro", uri=True).execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+        except sqlite3.Error:
+            pass
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL  # killed mid-run, not finished
+    assert subprocess.run(bench, capture_output=True, text=True).returncode == 0
+    whole = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "whole")).trials
+    resumed = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "killed")).trials  # nothing left
+    columns = ["strategy", "seed", "trial", "params", "status", "value", "sim_start", "sim_end"]
+    key = ["strategy", "seed", "trial"]
+    assert len(resumed) == len(whole) == 2 * 3 * 150
+    assert not resumed.duplicated(key).any()
+    random = lambda t: t[t["strategy"] == "random"][columns].sort_values(key, ignore_index=True)  # noqa: E731
+    # random search proposes the same trials however often it is resumed (TPE learns from what it saw first)
+    assert random(resumed)[["trial", "params", "status", "value"]].equals(random(whole)[["trial", "params", "status",
+                                                                                           "value"]])

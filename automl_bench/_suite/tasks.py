@@ -95,6 +95,12 @@ def _table_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems
         problems.add(where, str(exc), task=task.name)
         return Task(definition=task, space=SearchSpace(()), name=task.name)
     p = table.provenance
+    objective = f"val_{task.metric}"
+    recorded_objective = p.get("objective", objective)
+    if objective not in table.frame.columns or recorded_objective != objective:
+        problems.add(where, f"the table {path.name} was searched on {recorded_objective} and records "
+                     f"{', '.join(c for c in table.frame.columns if c.startswith('val_')) or 'no validation metric'}; "
+                     f"this task's objective is {objective}", task=task.name)
     family = p.get("model") or task.model
     if "model" in task.model_fields_set and task.model != family:
         problems.add(("tasks", index, "model"), f"the table {path.name} records {family} models, not {task.model}",
