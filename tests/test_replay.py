@@ -4,6 +4,7 @@ exactly as recorded, so strategies and pruners can be compared on real training 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -61,13 +62,26 @@ def host(bench_host):
     return bench_host
 
 
+@pytest.fixture(scope="module")
+def built_table(tmp_path_factory):
+    """A table of the toy backend: 8 configurations x 2 seeds x 4 epochs, test scores included
+    (built once for the module)."""
+    from automl_bench._manager import get_plugin_manager
+    from automl_bench.testing import TOY_PLUGIN
+
+    host = get_plugin_manager((TOY_PLUGIN,))
+    work = tmp_path_factory.mktemp("table")
+    (work / "grid.toml").write_text(GRID)
+    results = run_suite(load_suite(work / "grid.toml", host), host, RunOptions(out=work / "built"))
+    return write_table(tabulate(host, results.directory), work / "table.parquet")
+
+
 @pytest.fixture
-def table(host, tmp_path):
-    """A table of the toy backend: 8 configurations x 2 seeds x 4 epochs, test scores included."""
-    path = tmp_path / "grid.toml"
-    path.write_text(GRID)
-    results = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "built"))
-    return write_table(tabulate(host, results.directory), tmp_path / "table.parquet")
+def table(built_table, tmp_path):
+    """Each test's own copy of the table, beside its suite."""
+    import shutil
+
+    return Path(shutil.copy(built_table, tmp_path / "table.parquet"))
 
 
 def replay(host, tmp_path, *, max_trials=6, strategies='"random"', extra="", out="replayed"):
@@ -190,8 +204,6 @@ def test_a_changed_table_is_a_new_suite_version(host, tmp_path, table):
 
 @pytest.mark.slow  # a real torch grid (about 10 s), then its replay
 def test_replaying_a_real_torch_grid_reproduces_the_recorded_best_of_every_seed(host, tmp_path):
-    from pathlib import Path
-
     suite = Path(__file__).resolve().parents[1] / "suites" / "tables" / "digits-mlp-small.toml"
     built = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "built"))
     write_table(tabulate(host, built.directory), tmp_path / "table.parquet")
@@ -216,7 +228,6 @@ def test_a_replay_killed_with_sigkill_then_rerun_records_every_trial_exactly_onc
     import subprocess
     import sys
     import time
-    from pathlib import Path
 
     extra = '\n[execution]\nexecutor = "simulated"\nworkers = 3\n'
     path = tmp_path / "replay.toml"
