@@ -119,7 +119,8 @@ def _one(directory: Path, kind: str, chosen: str | None, found: set[str]) -> str
             raise TableError(f"{directory} has no trials of {kind} {chosen!r}; it has: {', '.join(sorted(found))}")
         return chosen
     if len(found) != 1:
-        raise TableError(f"{directory} holds several of {kind}s ({', '.join(sorted(found))}): a table is one task on "
+        plural = {"strategy": "strategies"}.get(kind, f"{kind}s")
+        raise TableError(f"{directory} holds several {plural} ({', '.join(sorted(found))}): a table is one task on "
                          f"one backend by one strategy; choose with --{kind}")
     return next(iter(found))
 

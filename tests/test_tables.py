@@ -111,7 +111,7 @@ def test_an_incomplete_grid_is_refused_with_its_missing_points_or_kept_with_its_
 
 def test_a_run_of_several_strategies_asks_which(host, tmp_path):
     results = run_grid(host, tmp_path, strategies='"grid", "random"')
-    with pytest.raises(TableError, match=r"holds several of strategys \(grid, random\).*choose with --strategy"):
+    with pytest.raises(TableError, match=r"holds several strategies \(grid, random\).*choose with --strategy"):
         tabulate(host, results.directory)
     with pytest.raises(TableError, match=r"has no trials of strategy 'tpe'; it has: grid, random"):
         tabulate(host, results.directory, strategy="tpe")
