@@ -102,6 +102,8 @@ class Cell:
     final_state: str = "pending"  # pending | issued | done
     tested: int | None = None  # the trial whose configuration was scored on the test split
     blocked: str | None = None  # why this cell cannot run here (preflight, or an environment failure)
+    _cursor: int = 0  # no trial number below it is free
+    _best: FinishedTrial | None = None
 
     @cached_property
     def task_ref(self) -> TaskRef:
@@ -119,9 +121,28 @@ class Cell:
         return derive_seed(self.key.seed, self.key.task, "trial", number)
 
     def next_number(self) -> int | None:
+        """The lowest trial number neither done nor in flight (searched from a cursor: a search of
+        100,000 trials does not rescan its trials for each new one)."""
         if self.exhausted:
             return None
-        return next((n for n in range(self.max_trials) if n not in self.done and n not in self.in_flight), None)
+        n = self._cursor
+        while n < self.max_trials and (n in self.done or n in self.in_flight):
+            n += 1
+        self._cursor = n
+        return n if n < self.max_trials else None
+
+    def release(self, number: int) -> None:
+        """A trial in flight that was not recorded (its environment failed): its number is free again."""
+        self.in_flight.discard(number)
+        self._cursor = min(self._cursor, number)
+
+    def record(self, trial: FinishedTrial) -> None:
+        """A finished trial: done, and the best so far kept as trials come (not found by a scan)."""
+        self.in_flight.discard(trial.number)
+        self.done[trial.number] = trial
+        if trial.status == "ok" and trial.value is not None and (
+                self._best is None or (trial.value, -trial.number) > (self._best.value, -self._best.number)):
+            self._best = trial
 
     @property
     def planned(self) -> int:
@@ -133,8 +154,7 @@ class Cell:
         return bool(self.in_flight) or self.next_number() is not None
 
     def best(self) -> FinishedTrial | None:
-        ok = [t for t in self.done.values() if t.status == "ok" and t.value is not None]
-        return max(ok, key=lambda t: (t.value, -t.number)) if ok else None
+        return self._best
 
 
 class Driver:
@@ -317,7 +337,8 @@ class Driver:
                 pspec = self.host.pruner(pruner_name)
                 cell.pruner = pspec.factory(**{**pspec.options, **model.pruner.get(pruner_name, {})})
                 cell.pruner.restore(recorded, store.histories(key, objective))
-            cell.done = {t.number: t for t in recorded}
+            for trial in recorded:
+                cell.record(trial)
             cell.tested = store.final_number(key)
             cells.append(cell)
         return cells
@@ -385,7 +406,7 @@ class Driver:
         outcome = _check_finite(event.outcome)
         if outcome.infrastructure:  # not a result: nothing is recorded, the next run tries again
             cell.blocked = cell.blocked or outcome.error
-            cell.in_flight.discard(number)
+            cell.release(number)
             if final:
                 cell.final_state = "pending"
             self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
@@ -404,8 +425,7 @@ class Driver:
             store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory))
             cell.final_state, cell.tested = "done", number
         trial = FinishedTrial(number, params, outcome.status, value)
-        cell.in_flight.discard(number)
-        cell.done[number] = trial
+        cell.record(trial)
         cell.strategy.tell(trial)
         if cell.pruner is not None:
             cell.pruner.finish(trial)

@@ -53,8 +53,10 @@ class TrialRunner:
         self.environment: dict[str, str] = dict(self.backend.environment())
         self._cache: dict[Any, Any] = {}
         # What every trial's data splits need, imported during set-up (a second or more) rather
-        # than inside the first trial, where it counted against that trial's timeout.
-        import sklearn.model_selection  # noqa: F401
+        # than inside the first trial, where it counted against that trial's timeout. A backend
+        # that replays tables reads no data.
+        if not self.host.backends()[backend].replays:
+            import sklearn.model_selection  # noqa: F401
 
     def calibration(self, repeats: int = CALIBRATION_REPEATS) -> dict[str, Any]:
         """Time the backend's calibration workload: ``{"seconds": fastest of repeats}``,
