@@ -257,3 +257,19 @@ def test_a_replay_killed_with_sigkill_then_rerun_records_every_trial_exactly_onc
     # random search proposes the same trials however often it is resumed (TPE learns from what it saw first)
     assert random(resumed)[["trial", "params", "status", "value"]].equals(random(whole)[["trial", "params", "status",
                                                                                            "value"]])
+
+
+def test_a_table_of_per_layer_lists_is_refused_until_replay_reads_them(host, tmp_path):
+    import pandas as pd
+
+    from automl_bench.tables import Table
+
+    frame = pd.DataFrame({PARAM + "units": [[64, 32], [16, 8]], "seed": [0, 0], "epoch": [1, 1],
+                          "seconds": [0.1, 0.1], "status": ["ok", "ok"], "val_accuracy": [0.5, 0.6]})
+    write_table(Table(frame, {"task": "t"}), tmp_path / "table.parquet")
+    path = tmp_path / "replay.toml"
+    path.write_text(REPLAY.format(max_trials=4, strategies='"random"', extra=""))
+    with pytest.raises(SuiteError) as info:
+        load_suite(path, host)
+    assert info.value.problems == [f"{path}:13: tasks[0].table: task 'toy-replay': the table table.parquet holds "
+                                   "lists in parameter 'units' (per-layer values), which replay does not read yet"]

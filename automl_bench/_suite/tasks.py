@@ -110,7 +110,14 @@ def _table_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems
         problems.add(("tasks", index, "dataset"), f"the table {path.name} was recorded on {dataset!r}, not "
                      f"{task.dataset!r} (leave dataset out: it is the table's)", task=task.name)
     recorded = {s["name"]: s for s in p.get("space", [])}
-    columns = {name: sorted(table.frame[PARAM + name].dropna().unique().tolist(), key=repr) for name in table.params}
+    columns: dict[str, list] = {}
+    for name in table.params:
+        try:
+            columns[name] = sorted(table.frame[PARAM + name].dropna().unique().tolist(), key=repr)
+        except TypeError:  # a list per configuration (per-layer sizes): not hashable, not replayed yet
+            problems.add(where, f"the table {path.name} holds lists in parameter {name!r} (per-layer values), "
+                         "which replay does not read yet", task=task.name)
+            return Task(definition=task, space=SearchSpace(()), name=task.name)
     merged = {**model.space, **task.space}
     for name in merged:
         if name not in columns:
