@@ -174,6 +174,26 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
     return t[CELL + ["trial", "best_so_far", "seconds_so_far"]]
 
 
+def best_by_wall(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, in the order trials ended: the best validation score so far and the wall seconds
+    since the cell's first trial began. On the simulated executor's clock where the rows have it
+    (``sim_start``, ``sim_end``), else from when each trial finished and how long it took."""
+    t = trials.copy()
+    simulated = "sim_end" in t.columns and t["sim_end"].notna().all() and len(t)
+    if simulated:
+        end, start = t["sim_end"].astype(float), t["sim_start"].astype(float)
+    else:
+        end = pd.to_datetime(t["finished"], format="ISO8601").astype("int64") / 1e9
+        start = end - t["wall_seconds"].astype(float)
+    t["wall_end"], t["wall_start"] = end, start
+    t = t.sort_values(CELL + ["wall_end", "trial"])
+    t["score"] = t["value"].where(t["status"] == "ok")
+    t["best_so_far"] = t.groupby(CELL, sort=False)["score"].cummax()
+    t["best_so_far"] = t.groupby(CELL, sort=False)["best_so_far"].ffill()
+    t["wall_so_far"] = t["wall_end"] - t.groupby(CELL, sort=False)["wall_start"].transform("min")
+    return t[CELL + ["trial", "best_so_far", "wall_so_far"]].assign(simulated=bool(simulated))
+
+
 def time_to_target(results: RunResults, fractions: tuple[float, ...] = (0.95, 0.99)) -> pd.DataFrame:
     """Per cell and target: the 1-based trial and the compute seconds at which the search first
     reached ``fraction`` of the best score seen on its task (NaN: never)."""

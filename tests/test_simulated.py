@@ -107,3 +107,13 @@ def test_a_backend_that_trains_is_refused_before_any_trial(bench_host, tmp_path)
     with pytest.raises(PreflightError, match=r"the simulated executor replays tables on a simulated clock; backend "
                                              r"'toy' trains \(run it with the local or ray executor\)"):
         run_suite(load_suite(path, bench_host), bench_host, RunOptions(out=tmp_path / "out"))
+
+
+def test_the_best_so_far_by_wall_time_follows_the_simulated_clock(bench_host, tmp_path, hand_table):
+    from automl_bench.statistics import best_by_wall
+
+    curve = best_by_wall(run(bench_host, tmp_path).trials)
+    # trials end c (1.5 s, 0.6), a (2.0, 0.7), d (2.5, 0.8), b (3.0, 0.9)
+    assert curve["trial"].tolist() == [2, 0, 3, 1]
+    assert curve["wall_so_far"].tolist() == [1.5, 2.0, 2.5, 3.0]
+    assert curve["best_so_far"].tolist() == [0.6, 0.7, 0.8, 0.9] and curve["simulated"].all()

@@ -145,7 +145,8 @@ def anytime(results: RunResults, out: Path) -> ReportSection | None:
     palette = _palette(results)
     parts = [f"![Anytime performance on {task}]({draw(results, task, out / f'anytime-{_safe(task)}.png', palette).name})"
              for task in sorted(results.trials["task"].unique())]
-    parts.insert(0, "Best validation score found so far, against trials and against compute seconds: the median over "
+    parts.insert(0, "Best validation score found so far, against trials, against compute seconds and against wall "
+                    "seconds since the search began (the simulated clock on the simulated executor): the median over "
                     "seeds as a line, the interquartile range as a band.")
     norm = normalised(cell_scores(results))
     if norm is not None:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from automl_bench import RunResults
-from automl_bench.statistics import CELL, best_so_far, entry_label
+from automl_bench.statistics import CELL, best_by_wall, best_so_far, entry_label
 
 
 def _plt() -> Any:
@@ -46,13 +46,17 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def anytime(results: RunResults, task: str, path: Path, palette: dict[str, Any]) -> Path:
-    """Best-so-far validation score against trial number and against cumulative compute seconds:
-    the median over seeds as a line, the interquartile range as a band, one line per entry."""
+    """Best-so-far validation score against trial number, against cumulative compute seconds and
+    against wall seconds (the simulated executor's clock where the run had one): the median over
+    seeds as a line, the interquartile range as a band, one line per entry."""
     plt = _plt()
     several = results.trials["backend"].nunique() > 1
-    curve = best_so_far(results.trials[results.trials["task"] == task])
+    trials = results.trials[results.trials["task"] == task]
+    curve = best_so_far(trials)
     curve["entry"] = _labels(curve, several)
-    fig, (by_trial, by_time) = plt.subplots(1, 2, figsize=(11.5, 3.6), sharey=True)
+    wall = best_by_wall(trials)
+    wall["entry"] = _labels(wall, several)
+    fig, (by_trial, by_time, by_wall) = plt.subplots(1, 3, figsize=(15, 3.6), sharey=True)
     settled = []  # each entry's median once a quarter of its trials have run
     for entry, group in curve.groupby("entry"):
         table = group.pivot_table(index="trial", columns="seed", values="best_so_far").ffill()
@@ -63,21 +67,9 @@ def anytime(results: RunResults, task: str, path: Path, palette: dict[str, Any])
         settled.append(q[1][min(len(x) - 1, len(x) // 4)])
         by_trial.plot(x, q[1], color=palette[entry], label=entry)
         by_trial.fill_between(x, q[0], q[2], color=palette[entry], alpha=0.2, linewidth=0)
-        # from the time every seed has a result: a median over the seeds reported so far would
-        # drop when a late seed starts low, which a best-so-far curve never does
-        start = group.groupby("seed")["seconds_so_far"].min().max()
-        grid = np.linspace(start, group["seconds_so_far"].max(), 200)
-        per_seed = []
-        for _, seed in group.groupby("seed"):
-            seconds, best = seed["seconds_so_far"].to_numpy(), seed["best_so_far"].to_numpy()
-            idx = np.searchsorted(seconds, grid, side="right") - 1  # a step function: the best so far at each time
-            per_seed.append(np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan))
-        with warnings.catch_warnings():  # before a seed's first trial ends there is no best yet
-            warnings.simplefilter("ignore", RuntimeWarning)
-            q = np.nanpercentile(np.array(per_seed), [25, 50, 75], axis=0) if per_seed else None
-        if q is not None:
-            by_time.plot(grid, q[1], color=palette[entry], label=entry)
-            by_time.fill_between(grid, q[0], q[2], color=palette[entry], alpha=0.2, linewidth=0)
+        _by_seconds(by_time, group, "seconds_so_far", palette[entry], entry)
+    for entry, group in wall.groupby("entry"):
+        _by_seconds(by_wall, group, "wall_so_far", palette[entry], entry)
     top = np.nanmax(curve["best_so_far"]) if curve["best_so_far"].notna().any() else np.nan
     low = np.nanmin(settled) if np.isfinite(settled).any() else np.nan
     long_searches = curve["trial"].max() + 1 >= 10  # in a short search the first trials are the story
@@ -86,10 +78,36 @@ def anytime(results: RunResults, task: str, path: Path, palette: dict[str, Any])
     metric = results.metric
     by_trial.set(xlabel="trial", ylabel=f"best val {metric} so far", title=f"{task}: by trial")
     by_time.set(xlabel="compute seconds (train + evaluate)", title=f"{task}: by compute time")
-    by_time.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: it hides no curve
-    for ax in (by_trial, by_time):
+    clock = "simulated seconds" if len(wall) and wall["simulated"].iloc[0] else "seconds"
+    by_wall.set(xlabel=f"wall {clock} since the search began", title=f"{task}: by wall time")
+    by_wall.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: it hides no curve
+    for ax in (by_trial, by_time, by_wall):
         ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def _by_seconds(ax: Any, group: Any, column: str, colour: Any, entry: str) -> None:
+    """One entry's best so far against ``column`` (seconds): the median and interquartile band
+    over seeds of each seed's step function, from the time every seed has a score (a median over
+    the seeds scored so far would drop when a late seed starts low, which a best-so-far curve
+    never does)."""
+    scored = group.dropna(subset=["best_so_far"])
+    if scored.empty:
+        return
+    start = scored.groupby("seed")[column].min().max()
+    grid = np.linspace(start, group[column].max(), 200)
+    per_seed = []
+    for _, seed in group.groupby("seed"):
+        seed = seed.sort_values(column, kind="stable")
+        seconds, best = seed[column].to_numpy(), seed["best_so_far"].to_numpy()
+        idx = np.searchsorted(seconds, grid, side="right") - 1  # a step function: the best so far at each time
+        per_seed.append(np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan))
+    with warnings.catch_warnings():  # before a seed's first trial ends there is no best yet
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.nanpercentile(np.array(per_seed), [25, 50, 75], axis=0) if per_seed else None
+    if q is not None:
+        ax.plot(grid, q[1], color=colour, label=entry)
+        ax.fill_between(grid, q[0], q[2], color=colour, alpha=0.2, linewidth=0)
 
 
 def learning_curves(results: RunResults, task: str, path: Path, palette: dict[str, Any]) -> Path | None:
