@@ -183,7 +183,8 @@ def best_by_wall(trials: pd.DataFrame) -> pd.DataFrame:
     if simulated:
         end, start = t["sim_end"].astype(float), t["sim_start"].astype(float)
     else:
-        end = pd.to_datetime(t["finished"], format="ISO8601").astype("int64") / 1e9
+        finished = pd.to_datetime(t["finished"], format="ISO8601", utc=True)
+        end = (finished - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)  # whatever the resolution
         start = end - t["wall_seconds"].astype(float)
     t["wall_end"], t["wall_start"] = end, start
     t = t.sort_values(CELL + ["wall_end", "trial"])

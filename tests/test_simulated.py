@@ -117,3 +117,16 @@ def test_the_best_so_far_by_wall_time_follows_the_simulated_clock(bench_host, tm
     assert curve["trial"].tolist() == [2, 0, 3, 1]
     assert curve["wall_so_far"].tolist() == [1.5, 2.0, 2.5, 3.0]
     assert curve["best_so_far"].tolist() == [0.6, 0.7, 0.8, 0.9] and curve["simulated"].all()
+
+
+def test_the_best_so_far_by_wall_time_of_a_real_run_follows_when_trials_finished():
+    from automl_bench.statistics import best_by_wall
+
+    trials = pd.DataFrame({
+        "task": "t", "backend": "b", "strategy": "s", "seed": 0, "trial": [0, 1, 2], "status": "ok",
+        "value": [0.5, 0.9, 0.7], "wall_seconds": [2.0, 1.5, 3.0],
+        "finished": ["2026-12-03T10:00:02.000+00:00", "2026-12-03T10:00:03.500+00:00",
+                     "2026-12-03T10:00:06.500+00:00"]})
+    curve = best_by_wall(trials)
+    assert curve["wall_so_far"].tolist() == [2.0, 3.5, 6.5] and curve["best_so_far"].tolist() == [0.5, 0.9, 0.9]
+    assert not curve["simulated"].any()
