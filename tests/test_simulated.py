@@ -130,3 +130,10 @@ def test_the_best_so_far_by_wall_time_of_a_real_run_follows_when_trials_finished
     curve = best_by_wall(trials)
     assert curve["wall_so_far"].tolist() == [2.0, 3.5, 6.5] and curve["best_so_far"].tolist() == [0.5, 0.9, 0.9]
     assert not curve["simulated"].any()
+
+
+def test_a_speed_that_is_not_positive_is_refused_before_any_trial(bench_host, tmp_path, hand_table):
+    path = tmp_path / "sim.toml"
+    path.write_text(SUITE.format(timeout=100.0).replace("workers = 3", "workers = 3\nspeed = -1.0"))
+    with pytest.raises(PreflightError, match=r"executor 'simulated' cannot start: \[execution\] speed must be > 0"):
+        run_suite(load_suite(path, bench_host), bench_host, RunOptions(out=tmp_path / "out"))

@@ -25,7 +25,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from automl_bench import Executor, ExecutorSpec, hookimpl
+from automl_bench import BenchError, Executor, ExecutorSpec, hookimpl
 from automl_bench.executor import ExecutionSettings, Finished, Job, Progressed, TrialOutcome, TrialRunner
 
 
@@ -57,7 +57,7 @@ class SimulatedExecutor(Executor):
         self.size = settings.workers or 1
         self.speed = float(settings.options.get("speed", 1.0))
         if not self.speed > 0:
-            raise ValueError(f"[execution] speed must be > 0, got {self.speed}")
+            raise BenchError(f"[execution] speed must be > 0 (a factor on every recorded second), got {self.speed}")
         self.now = 0.0
         self.runners: dict[str, TrialRunner] = {}
         self.unavailable: dict[str, str] = {}
