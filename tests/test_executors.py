@@ -172,9 +172,10 @@ def ray_instance(record):
     ray.shutdown()
 
 
-def test_ray_packs_k_trials_per_logical_gpu(tmp_path, host, record, ray_instance):
+def test_ray_packs_k_trials_per_logical_gpu(tmp_path, host, record, ray_instance, monkeypatch):
     # 4 logical GPUs, and 8 logical CPUs so that 8 one-thread trials fit at once: the GPUs, not the
     # CPUs, must be what limits each GPU to 2 trials.
+    monkeypatch.setenv("TOY_EPOCH_SECONDS", "0.5")  # trials outlast the actors' start-up (set before Ray starts)
     ray_instance.init(num_cpus=8, num_gpus=4, include_dashboard=False, log_to_driver=False)
     suite = gpu_suite(tmp_path, 'executor = "ray"\ngpus = "all"\ntrials_per_gpu = 2', max_trials=16)
     results = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
