@@ -40,7 +40,7 @@ from automl_bench._records import (
 )
 from automl_bench._store import DB_NAME, Store
 from automl_bench._suite import Suite, Task
-from automl_bench.errors import BenchError, PreflightError, ResultsError, StoreError
+from automl_bench.errors import BenchError, PreflightError, ResultsError
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,14 @@ class Driver:
     # -- internals --------------------------------------------------------------------
 
     def _run_locked(self) -> RunResults:
-        from automl_bench._results import check_against_outputs, collect, describe_suite, note, write_reports
+        from automl_bench._results import (
+            check_against_outputs,
+            check_store_not_lost,
+            collect,
+            describe_suite,
+            note,
+            write_reports,
+        )
 
         executor = self._executor()
         store: Store | None = None
@@ -204,7 +211,7 @@ class Driver:
                 for path in self.directory.iterdir():
                     if path.name not in (".bench.lock", "logs"):  # a warm worker is writing its log
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
-            _check_store_not_lost(self.directory)
+            check_store_not_lost(self.directory)
             store = Store(self.directory / DB_NAME, accept_loss=self.options.accept_loss)
             if store.lost:
                 note(f"--accept-loss: {store.path}: {store.lost}; those trials run again")
@@ -431,23 +438,6 @@ class Driver:
             cell.pruner.finish(trial)
         self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
         self.host.pm.hook.bench_on_trial_end(cell=cell.key, trial=trial, metrics=dict(outcome.metrics))
-
-
-#: What a run writes from its store; found without the store, they are results whose record is gone.
-OUTPUTS = ("trials.csv", "leaderboard.csv", "leaderboard.md")
-
-
-def _check_store_not_lost(directory: Path) -> None:
-    """Refuse to start over, silently, where a store was: outputs without ``bench.sqlite`` mean it
-    was deleted or moved, and a run would train every trial again and overwrite them."""
-    if (directory / DB_NAME).exists():
-        return
-    left = [name for name in OUTPUTS if (directory / name).exists()]
-    if left:
-        raise StoreError(
-            f"{directory} has {', '.join(left)} but no {DB_NAME}, the store they were written from: it was deleted or "
-            f"moved. Put it back to resume; or rerun with --fresh to start over (replacing {left[0]}), or with --out "
-            "to write elsewhere")
 
 
 def model_path(cell: CellKey) -> Path:

@@ -62,6 +62,27 @@ def load_results(directory: Path) -> RunResults:
         store.close()
 
 
+#: What a run writes from its store; found without the store, they are results whose record is gone.
+OUTPUTS = ("trials.csv", "leaderboard.csv", "leaderboard.md")
+
+
+def check_store_not_lost(directory: Path) -> None:
+    """Refuse to go on, silently, where a store was: outputs without ``bench.sqlite`` mean it was
+    deleted or moved; a run would train every trial again and overwrite them, a report would have
+    nothing to read."""
+    from automl_bench._store import DB_NAME
+    from automl_bench.errors import StoreError
+
+    if (Path(directory) / DB_NAME).exists():
+        return
+    left = [name for name in OUTPUTS if (Path(directory) / name).exists()]
+    if left:
+        raise StoreError(
+            f"{directory} has {', '.join(left)} but no {DB_NAME}, the store they were written from: it was deleted or "
+            f"moved. Put it back to resume; or rerun `bench run` with --fresh to start over (replacing {left[0]}), "
+            "or with --out to write elsewhere")
+
+
 def check_against_outputs(store: "Store", directory: Path, *, accept_loss: bool = False) -> None:
     """Compare a store with the ``trials.csv`` last written from it. Trials the file lists and
     the store lacks mean the store is older than its outputs (an older copy put back, a lost
@@ -111,15 +132,13 @@ def open_store(directory: Path, *, checked: bool = False) -> "Store":
     older schema is migrated as a run would. ``checked``: every value read once and checked
     (`Store.verify`), and the store compared with its ``trials.csv`` (`check_against_outputs`)."""
     from automl_bench._store import DB_NAME, Store
-    from automl_bench.errors import ResultsError, StoreError
+    from automl_bench.errors import ResultsError
 
     directory = Path(directory)
     if not directory.is_dir():
         raise ResultsError(f"{directory} is not a directory; give a results directory such as results/quickstart/")
     if not (directory / DB_NAME).is_file():
-        if (directory / "trials.csv").exists():
-            raise StoreError(f"{directory} has trials.csv but no {DB_NAME}, the store it was written from: it was "
-                             "deleted or moved. Put it back")
+        check_store_not_lost(directory)
         inside = sorted(p.name for p in directory.iterdir() if (p / DB_NAME).is_file())
         hint = f"; these directories in it hold results: {', '.join(inside)}" if inside else ""
         raise ResultsError(f"{directory} holds no results store ({DB_NAME}): it is not the directory of a "

@@ -164,14 +164,19 @@ def normalised(scores: pd.DataFrame) -> pd.DataFrame | None:
 
 def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
     """Per cell and trial, the best validation score so far and the compute seconds spent so far."""
-    t = trials.sort_values(CELL + ["trial"]).copy()
-    t["score"] = t["value"].where(t["status"] == "ok")  # a pruned trial's score is partial: not a result
-    grouped = t.groupby(CELL, sort=False)
-    # cummax leaves NaN where a trial has no score (failed, pruned): the best so far carries on
-    t["best_so_far"] = grouped["score"].cummax()
-    t["best_so_far"] = t.groupby(CELL, sort=False)["best_so_far"].ffill()
+    t = _running_best(trials.sort_values(CELL + ["trial"]).copy())
     t["seconds_so_far"] = (t["train_seconds"] + t["eval_seconds"]).groupby([t[c] for c in CELL]).cumsum()
     return t[CELL + ["trial", "best_so_far", "seconds_so_far"]]
+
+
+def _running_best(t: pd.DataFrame) -> pd.DataFrame:
+    """``t`` (sorted in the order trials count, per cell) with ``best_so_far``: the best score
+    each cell has reached by each row. A pruned trial's score is partial, not a result; cummax
+    leaves NaN where a trial has no score (failed, pruned), and the best so far carries on."""
+    t["score"] = t["value"].where(t["status"] == "ok")
+    t["best_so_far"] = t.groupby(CELL, sort=False)["score"].cummax()
+    t["best_so_far"] = t.groupby(CELL, sort=False)["best_so_far"].ffill()
+    return t
 
 
 def best_by_wall(trials: pd.DataFrame) -> pd.DataFrame:
@@ -187,10 +192,7 @@ def best_by_wall(trials: pd.DataFrame) -> pd.DataFrame:
         end = (finished - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)  # whatever the resolution
         start = end - t["wall_seconds"].astype(float)
     t["wall_end"], t["wall_start"] = end, start
-    t = t.sort_values(CELL + ["wall_end", "trial"])
-    t["score"] = t["value"].where(t["status"] == "ok")
-    t["best_so_far"] = t.groupby(CELL, sort=False)["score"].cummax()
-    t["best_so_far"] = t.groupby(CELL, sort=False)["best_so_far"].ffill()
+    t = _running_best(t.sort_values(CELL + ["wall_end", "trial"]))
     t["wall_so_far"] = t["wall_end"] - t.groupby(CELL, sort=False)["wall_start"].transform("min")
     return t[CELL + ["trial", "best_so_far", "wall_so_far"]].assign(simulated=bool(simulated))
 
