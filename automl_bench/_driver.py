@@ -153,6 +153,11 @@ class Cell:
     def searching(self) -> bool:
         return bool(self.in_flight) or self.next_number() is not None
 
+    @property
+    def over(self) -> bool:
+        """Nothing more will run in this cell: blocked, or searched with its final recorded."""
+        return self.blocked is not None or (self.final_state == "done" and not self.searching)
+
     def best(self) -> FinishedTrial | None:
         return self._best
 
@@ -164,6 +169,7 @@ class Driver:
     def __init__(self, suite: Suite, host: Host, options: RunOptions, observer: Observer | None = None):
         self.suite, self.host, self.options = suite, host, options
         self.observer = observer or _Silent()
+        self._replaying: dict[str, bool] = {}  # backend: whether it replays (its trials are committed in groups)
         model = suite.model
         self.max_trials = min(model.budget.max_trials, options.max_trials or model.budget.max_trials)
         caps = [c for c in (model.budget.max_epochs, options.max_epochs) if c is not None]
@@ -351,6 +357,7 @@ class Driver:
         return cells
 
     def _loop(self, cells: list[Cell], executor: Executor, store: Store, run_id: int) -> None:
+        self._first_open = 0  # cells before it are over
         while True:
             while executor.has_capacity():
                 job = self._next_job(cells)
@@ -361,7 +368,12 @@ class Driver:
                     self._finish(immediate, store, run_id)
             if executor.busy == 0:
                 return
-            for event in executor.poll(timeout=1.0):
+            # Replayed trials are committed in groups: the group is committed before the run waits.
+            events = executor.poll(timeout=0) if store.pending else ()
+            if not events:
+                store.flush()
+                events = executor.poll(timeout=1.0)
+            for event in events:
                 if isinstance(event, Finished):
                     self._finish(event, store, run_id)
                 elif isinstance(event, Progressed) and event.job.request.prune:
@@ -370,8 +382,21 @@ class Driver:
                     prune = value is not None and cell.pruner.should_prune(number, event.report.epoch, value)
                     executor.answer(event.job, prune)
 
+    def _replays(self, backend: str) -> bool:
+        if backend not in self._replaying:
+            self._replaying[backend] = self.host.backend(backend).replays
+        return self._replaying[backend]
+
     def _next_job(self, cells: list[Cell]) -> Job | None:
-        for cell in cells:
+        """The next trial or final to run: of the first cell, in order, that has one. Cells at the
+        front that are over are passed by once (a study of thousands of cells does not look at
+        each again for every trial)."""
+        first = self._first_open
+        while first < len(cells) and cells[first].over:
+            first += 1
+        self._first_open = first
+        for i in range(first, len(cells)):
+            cell = cells[i]
             if cell.blocked is not None:
                 continue
             number = cell.next_number()
@@ -419,17 +444,20 @@ class Driver:
             self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
             return
         params = event.job.request.params
+        grouped = self._replays(cell.key.backend)  # microseconds a trial: committed in groups
         if final:
-            store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory))
+            store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory),
+                               grouped=grouped)
             cell.final_state, cell.tested = "done", number
             return
         value = outcome.metrics.get(cell.objective) if outcome.status in ("ok", "pruned") else None
         if outcome.status == "ok" and value is None:
             outcome = replace(outcome, status="failed", error=f"backend reported no {cell.objective}")
         store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
-                           event.wall_seconds, {**event.placement, "retries": event.retries})
+                           event.wall_seconds, {**event.placement, "retries": event.retries}, grouped=grouped)
         if cell.own_final and outcome.status == "ok":  # a one-trial search: its final too
-            store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory))
+            store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory),
+                               grouped=grouped)
             cell.final_state, cell.tested = "done", number
         trial = FinishedTrial(number, params, outcome.status, value)
         cell.record(trial)

@@ -193,7 +193,7 @@ def killed_copy(finished: Path, target: Path, keep: int) -> Path:
     for table, rows in (("trials", trials), ("finals", finals)):
         for row in rows:
             store.db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", row)
-            store._note_recorded("trial" if table == "trials" else "final", *row[:5 if table == "trials" else 4])
+            store._written(False, "trial" if table == "trials" else "final", *row[:5 if table == "trials" else 4])
     target.mkdir()
     for path in work.iterdir():  # copied while the writer is still open: what a kill leaves
         if path.is_file():

@@ -245,7 +245,8 @@ class Executor(ABC):
 
     @abstractmethod
     def poll(self, timeout: float | None) -> "Sequence[Finished | Progressed]":
-        """Wait up to ``timeout`` seconds for events, enforcing timeouts; return them."""
+        """Wait up to ``timeout`` seconds for events, enforcing timeouts; return them (``0``: those
+        ready now, without waiting)."""
 
     @abstractmethod
     def answer(self, job: "Job", prune: bool) -> None:

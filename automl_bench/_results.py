@@ -197,7 +197,8 @@ def _decoded_rows(store: "Store", name: str) -> tuple[list[dict[str, Any]], list
     try:
         runs = {r["run_id"]: json.loads(r["environment"]) for r in store.rows("runs")}
         rows = store.rows("trials", without=("history",))  # epochs are read on demand: memory stays flat in them
-        trials = [_trial_row(name, r, runs.get(r["run_id"], {})) for r in rows]
+        shared: dict[Any, dict[str, Any]] = {}  # the columns rows share: of their run and backend, of their data
+        trials = [_trial_row(name, r, runs, shared) for r in rows]
         finals = [
             {"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seed": r["seed"],
              "trial": r["number"], "status": r["status"], "error": r["error"], "params": r["params"],
@@ -218,34 +219,31 @@ def read_epochs(path: Path, keys: Any = None) -> Any:
     return pd.DataFrame(epoch_rows(path, keys))
 
 
-def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
-    backend_env = env.get("backends", {}).get(r["backend"], {})
-    packages = {**env.get("packages", {}), **{k: v for k, v in backend_env.items() if k != "device"}}
+def _trial_row(suite: str, r: dict[str, Any], runs: dict[int, dict[str, Any]],
+               shared: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """A stored trial as a row of ``trials.csv``; ``shared`` keeps the columns that many rows have
+    alike (those of a run and backend, those of a dataset), worked out once for all of them."""
     row = {
         "suite": suite, "task": r["task"], "backend": r["backend"], "strategy": r["strategy"],
         "seed": r["seed"], "trial": r["number"], "trial_seed": r["trial_seed"], "params": r["params"],
         "status": r["status"], "value": r["value"],
     }
     row.update(json.loads(r["metrics"]))
-    data = json.loads(r["dataset"])
+    data = shared.get(r["dataset"])
+    if data is None:
+        data = shared[r["dataset"]] = _data_columns(json.loads(r["dataset"]))
+    row.update(data)
     row.update({
-        "dataset": data.get("name", ""), "dataset_sha256": data.get("sha256", ""),
-        "dataset_sizes": "/".join(map(str, data.get("sizes", []))),  # train/val/test
-        # transfer tasks: the cached source model the trial started from, and its source data
-        # (or the published weights it started from, with their file's sha256)
-        "pretrained": data.get("pretrained", {}).get("key", "") or data.get("pretrained", {}).get("weights", ""),
-        "source_dataset_sha256": data.get("pretrained", {}).get("sha256", ""),
-        "pretrained_file_sha256": data.get("pretrained", {}).get("file_sha256", ""),
         "epochs": r["epochs"], "train_seconds": round(r["train_seconds"], 4),
         "eval_seconds": round(r["eval_seconds"], 4), "wall_seconds": round(r["wall_seconds"], 4),
         "error": r["error"],
         "finished": datetime.fromtimestamp(r["finished"], timezone.utc).isoformat(timespec="milliseconds"),
-        "suite_sha256": env.get("suite_sha256", ""), "git_commit": env.get("git_commit", ""),
-        "python": env.get("python", ""), "platform": env.get("platform", ""),
-        "cpu": f"{env.get('cpu', '')} x{env.get('cpu_count', '')}",
-        "device": backend_env.get("device", ""),
-        "packages": json.dumps(packages, sort_keys=True), "run_id": r["run_id"],
     })
+    run = shared.get((r["run_id"], r["backend"]))
+    if run is None:
+        run = shared[(r["run_id"], r["backend"])] = _run_columns(runs.get(r["run_id"], {}), r["backend"])
+    row.update(run)
+    row["run_id"] = r["run_id"]
     placement = json.loads(r.get("placement") or "{}")  # where it ran: empty in stores written before
     row.update({
         "executor": placement.get("executor", ""), "node": placement.get("node", ""),
@@ -255,6 +253,33 @@ def _trial_row(suite: str, r: dict[str, Any], env: dict[str, Any]) -> dict[str, 
         "sim_start": placement.get("sim_start"), "sim_end": placement.get("sim_end"),
     })
     return row
+
+
+def _data_columns(data: dict[str, Any]) -> dict[str, Any]:
+    """A trial row's columns of its data."""
+    pretrained = data.get("pretrained", {})
+    return {
+        "dataset": data.get("name", ""), "dataset_sha256": data.get("sha256", ""),
+        "dataset_sizes": "/".join(map(str, data.get("sizes", []))),  # train/val/test
+        # transfer tasks: the cached source model the trial started from, and its source data
+        # (or the published weights it started from, with their file's sha256)
+        "pretrained": pretrained.get("key", "") or pretrained.get("weights", ""),
+        "source_dataset_sha256": pretrained.get("sha256", ""),
+        "pretrained_file_sha256": pretrained.get("file_sha256", ""),
+    }
+
+
+def _run_columns(env: dict[str, Any], backend: str) -> dict[str, Any]:
+    """A trial row's columns of the run that recorded it and of its backend there."""
+    backend_env = env.get("backends", {}).get(backend, {})
+    packages = {**env.get("packages", {}), **{k: v for k, v in backend_env.items() if k != "device"}}
+    return {
+        "suite_sha256": env.get("suite_sha256", ""), "git_commit": env.get("git_commit", ""),
+        "python": env.get("python", ""), "platform": env.get("platform", ""),
+        "cpu": f"{env.get('cpu', '')} x{env.get('cpu_count', '')}",
+        "device": backend_env.get("device", ""),
+        "packages": json.dumps(packages, sort_keys=True),
+    }
 
 
 def write_reports(host: "Host", results: RunResults, names: Sequence[str] | None) -> list[Path]:

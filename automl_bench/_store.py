@@ -1,7 +1,11 @@
 """The results store: one SQLite file per suite, one transaction per finished trial.
 
-Each trial is committed (``synchronous=FULL``) the moment it ends, so a run killed at any
-point loses only the trials in flight. ``UNIQUE`` keys make recording a trial twice
+A trained trial is committed (``synchronous=FULL``) the moment it ends, so a run killed at any
+point loses only the trials in flight. Replayed trials, which take microseconds, are committed
+in groups (``grouped=True``): a group is committed once it holds `GROUP_TRIALS` trials, once it
+is `GROUP_SECONDS` old at the next write, before any write that is not grouped, before the run
+waits on its workers (`flush`), and when the store closes. A SIGKILL loses at most the one group
+being written, which the next run replays again. ``UNIQUE`` keys make recording a trial twice
 impossible; a rerun reads what is here and asks only for what is missing.
 
 Damage is found, not guessed at, when a store is opened and verified: SQLite's own check finds a
@@ -76,6 +80,8 @@ TRIAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "tri
 #: A final's values, likewise.
 FINAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "params", "status", "metrics", "error",
                  "finished", "model")
+#: Each trial value's type in the schema (Text, Integer, Real): what SQLite hands it back as.
+TRIAL_KINDS = "TTTIIIITTRTIRRRTTRTT"
 #: Every table's values that its rows' checksums cover, in that order.
 CHECKED = {"meta": ("key", "value"), "runs": ("run_id", "started", "environment"), "trials": TRIAL_COLUMNS,
            "finals": FINAL_COLUMNS}
@@ -86,6 +92,10 @@ INTERNAL_COLUMNS = ("checksum",)
 #: Beside the store while a run writes to it: a line per trial and final as each is committed.
 #: After a killed run it says what the store must hold, whatever became of its ``-wal``.
 RECORDED = ".bench.recorded"
+#: A group of replayed trials is committed once it holds this many...
+GROUP_TRIALS = 500
+#: ...or once it is this many seconds old when the next one is written.
+GROUP_SECONDS = 0.1
 
 
 def checksum(*values: Any) -> str:
@@ -127,6 +137,8 @@ class Store:
         self.path = path
         self.recorded = Path(path).with_name(RECORDED)
         self._recorded_fd: int | None = None  # open from start_run to close
+        self._pending: list[tuple[Any, ...]] = []  # keys written in the open group, for RECORDED once committed
+        self._group_since: float | None = None  # when the open group began (None: no group open)
         try:
             self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
             self.db.create_function("bench_checksum", -1, checksum, deterministic=True)
@@ -189,18 +201,49 @@ class Store:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT NOT NULL DEFAULT {default}")
 
     def close(self) -> None:
-        """Close the store; a run that wrote to it deletes its `RECORDED` list: every trial on it is
-        in the store's main file once the last connection closes (SQLite copies the -wal in)."""
-        self.db.close()
+        """Commit an open group and close the store; a run that wrote to it deletes its `RECORDED`
+        list: every trial on it is in the store's main file once the last connection closes (SQLite
+        copies the -wal in)."""
+        try:
+            self.flush()
+        finally:
+            self.db.close()
         if self._recorded_fd is not None:
             os.close(self._recorded_fd)
             self._recorded_fd = None
             self.recorded.unlink(missing_ok=True)
 
-    def _note_recorded(self, *key: Any) -> None:
-        """Append a committed row's key to `RECORDED` (one unbuffered write: it survives a kill)."""
-        if self._recorded_fd is not None:
-            os.write(self._recorded_fd, ("\t".join(map(str, key)) + "\n").encode("utf-8", "surrogatepass"))
+    @property
+    def pending(self) -> int:
+        """How many trials and test scores an open group holds, not yet committed."""
+        return len(self._pending)
+
+    @_guarded
+    def flush(self) -> None:
+        """Commit the open group of replayed trials, if any, and list them in `RECORDED`."""
+        if self._group_since is not None:
+            self._group_since = None
+            self.db.execute("COMMIT")
+        if self._pending and self._recorded_fd is not None:  # one unbuffered write: it survives a kill
+            lines = "".join("\t".join(map(str, key)) + "\n" for key in self._pending)
+            os.write(self._recorded_fd, lines.encode("utf-8", "surrogatepass"))
+        self._pending.clear()
+
+    def _writing(self, grouped: bool) -> "_Transaction":
+        """The transaction of one write: a group's, opened here if need be, when ``grouped``."""
+        if grouped and self._group_since is None and not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._group_since = time.perf_counter()
+        return self.transaction()
+
+    def _written(self, grouped: bool, *key: Any) -> None:
+        """A trial or test score was written: commit it now, or with its group when that is due."""
+        self._pending.append(key)
+        if self._group_since is None:  # not in a group: committed as the write's transaction ended
+            self.flush()
+        elif not grouped or len(self._pending) >= GROUP_TRIALS or (
+                time.perf_counter() - self._group_since >= GROUP_SECONDS):
+            self.flush()
 
     @_guarded
     def verify(self) -> None:
@@ -228,6 +271,7 @@ class Store:
 
     @_guarded
     def set_meta(self, key: str, value: str) -> None:
+        self.flush()
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             self._seal("meta")
@@ -236,6 +280,7 @@ class Store:
     def start_run(self, environment: Mapping[str, Any]) -> int:
         """Record a run that is about to write trials, and start its `RECORDED` list (kept until
         `close`): if this process is killed and the ``-wal`` then lost, the next open says so."""
+        self.flush()
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO runs (started, environment) VALUES (?, ?)", (time.time(), json.dumps(environment))
@@ -249,6 +294,7 @@ class Store:
 
     @_guarded
     def update_run_environment(self, run_id: int, environment: Mapping[str, Any]) -> None:
+        self.flush()
         with self.transaction():
             self.db.execute("UPDATE runs SET environment = ? WHERE run_id = ?", (json.dumps(environment), run_id))
             self._seal("runs", f"run_id = {int(run_id)}")
@@ -258,19 +304,25 @@ class Store:
     @_guarded
     def record_trial(self, cell: CellKey, number: int, run_id: int, trial_seed: int,
                      params: Mapping[str, Any], outcome: TrialOutcome, value: float | None,
-                     wall_seconds: float, placement: Mapping[str, Any] | None = None) -> None:
-        """Record a finished trial; ``placement`` says where it ran (`Finished.placement`, retries)."""
-        history = [{"epoch": r.epoch, **r.metrics} for r in outcome.history]
-        with self.transaction():
-            self.db.execute(
-                f"INSERT INTO trials ({', '.join(TRIAL_COLUMNS)}) VALUES ({', '.join('?' * len(TRIAL_COLUMNS))})",
-                (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
-                 json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
-                 outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
-                 _dumps(history), time.time(), json.dumps(dict(outcome.dataset)), json.dumps(dict(placement or {}))),
-            )
-            self._seal("trials")
-        self._note_recorded("trial", cell.task, cell.backend, cell.strategy, cell.seed, number)
+                     wall_seconds: float, placement: Mapping[str, Any] | None = None, *,
+                     grouped: bool = False) -> None:
+        """Record a finished trial; ``placement`` says where it ran (`Finished.placement`, retries).
+        ``grouped``: a replayed trial, committed with its group (see the module's docstring)."""
+        values = (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
+                  json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
+                  outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
+                  _history_json(outcome.history), time.time(), json.dumps(dict(outcome.dataset)),
+                  json.dumps(dict(placement or {})))
+        stored = _as_stored(values, TRIAL_KINDS)
+        with self._writing(grouped):
+            if stored is None:  # values whose stored form only SQLite knows: it computes the checksum
+                self.db.execute(f"INSERT INTO trials ({', '.join(TRIAL_COLUMNS)}) VALUES "
+                                f"({', '.join('?' * len(TRIAL_COLUMNS))})", values)
+                self._seal("trials")
+            else:  # one statement
+                self.db.execute(f"INSERT INTO trials ({', '.join(TRIAL_COLUMNS)}, checksum) VALUES "
+                                f"({', '.join('?' * len(TRIAL_COLUMNS))}, ?)", (*values, checksum(*stored)))
+        self._written(grouped, "trial", cell.task, cell.backend, cell.strategy, cell.seed, number)
 
     @_guarded
     def finished_trials(self, cell: CellKey) -> list[FinishedTrial]:
@@ -298,17 +350,18 @@ class Store:
 
     @_guarded
     def record_final(self, cell: CellKey, number: int, run_id: int, params: Mapping[str, Any],
-                     outcome: TrialOutcome, model: str = "") -> None:
+                     outcome: TrialOutcome, model: str = "", *, grouped: bool = False) -> None:
         """Record the test evaluation of a cell's best trial, replacing one of an earlier best;
-        ``model`` is the file its model was saved to (relative to the results directory), or ""."""
-        with self.transaction():
+        ``model`` is the file its model was saved to (relative to the results directory), or "".
+        ``grouped``: a replayed one, committed with its group."""
+        with self._writing(grouped):
             self.db.execute(
                 f"INSERT OR REPLACE INTO finals ({', '.join(FINAL_COLUMNS)}) VALUES ({', '.join('?' * len(FINAL_COLUMNS))})",  # noqa: S608
                 (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, json.dumps(dict(params)),
                  outcome.status, _dumps(outcome.metrics), outcome.error, time.time(), model),
             )
             self._seal("finals")
-        self._note_recorded("final", cell.task, cell.backend, cell.strategy, cell.seed)
+        self._written(grouped, "final", cell.task, cell.backend, cell.strategy, cell.seed)
 
     @_guarded
     def final_number(self, cell: CellKey) -> int | None:
@@ -326,6 +379,7 @@ class Store:
         and failed test evaluations; returns how many trials. One transaction: all or nothing."""
         now = time.time()
         failed = "status IN ('failed', 'timeout')"
+        self.flush()
         cells = f"(task, backend, strategy, seed) IN (SELECT task, backend, strategy, seed FROM trials WHERE {failed})"
         with self.transaction():
             count = self.db.execute(f"SELECT COUNT(*) FROM trials WHERE {failed}").fetchone()[0]  # noqa: S608
@@ -381,9 +435,57 @@ class _Transaction:
             self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def _as_stored(values: tuple[Any, ...], kinds: str) -> tuple[Any, ...] | None:
+    """``values`` as SQLite will hand them back from columns of ``kinds`` (`TRIAL_KINDS`), so that
+    a row's checksum can be computed before it is written; None where that is not plain (a float
+    in an INTEGER or TEXT column, a value of another type): SQLite then computes it (`Store._seal`)."""
+    out = []
+    for value, kind in zip(values, kinds):
+        cls = value.__class__
+        if value is None:
+            out.append(None)
+        elif kind == "T" and cls is str:
+            out.append(value)
+        elif kind == "I" and cls in (int, bool):
+            out.append(int(value))
+        elif kind == "R" and cls in (float, int, bool):
+            # a REAL column reads back as a float; NaN is stored as NULL; -0.0 comes back as 0.0
+            out.append(None if value != value else float(value) + 0.0)
+        else:
+            return None
+    return tuple(out)
+
+
 def _dumps(value: Any) -> str:
     # NaN and inf survive as JSON tokens that json.loads reads back.
     return json.dumps(value, allow_nan=True)
+
+
+def _history_json(history: Any) -> str:
+    """A trial's epochs as the store keeps them: a JSON list of ``{"epoch": n, **metrics}``.
+
+    Replayed trials repeat the same few curves thousands of times, and writing a curve's floats
+    as text is most of what recording such a trial costs; so curves already written are looked up
+    by their values. Only curves of non-zero floats are: ``-0.0 == 0.0`` and ``1 == 1.0`` would
+    share a key and not a text."""
+    key: list[Any] = []
+    for report in history:
+        key.append(report.epoch)
+        for name, value in report.metrics.items():
+            if value.__class__ is not float or value == 0.0:
+                return _dumps([{"epoch": r.epoch, **r.metrics} for r in history])
+            key.append(name)
+            key.append(value)
+    text = _CURVES.get(tuple(key))
+    if text is None:
+        if len(_CURVES) >= 4096:  # training never repeats a curve: the memo stays small
+            _CURVES.clear()
+        text = _CURVES[tuple(key)] = _dumps([{"epoch": r.epoch, **r.metrics} for r in history])
+    return text
+
+
+#: Curves written so far in this process, by their values (`_history_json`).
+_CURVES: dict[tuple[Any, ...], str] = {}
 
 
 

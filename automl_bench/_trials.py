@@ -119,11 +119,13 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
         on_start()
     train_seconds = eval_seconds = 0.0
     data: dict[str, Any] = {}
+    trained = True
     t0 = time.perf_counter()
     try:
         task = request.task
-        if task.table:
+        if task.table:  # replayed: nothing is trained, nothing to free
             data = _table_data(task.table, cache)
+            trained = False
             return _replay(backend, request, cache, report, history)
         splits = load_splits(host, task.data, task, cache)
         data = describe(splits)
@@ -177,7 +179,8 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
                             dataset=data, infrastructure=is_infrastructure(exc),
                             replace_worker="the trial ran out of GPU memory" if oom else "")
     finally:  # ok, pruned or failed: hand what the trial freed back to the OS
-        return_freed_memory()
+        if trained:
+            return_freed_memory()
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history),
                         dataset=data, model_file=model_file)

@@ -70,13 +70,13 @@ def per_seed(trials: pd.DataFrame, finals: pd.DataFrame, metric: str) -> pd.Data
 def bootstrap_ci(values: Any, confidence: float = 0.95) -> tuple[float, float] | None:
     """Percentile bootstrap interval of the mean (scipy.stats.bootstrap, 9,999 resamples, seeded):
     None below `MIN_SEEDS` values. Equal values give the degenerate interval (v, v)."""
-    from scipy.stats import bootstrap
-
     data = np.asarray([v for v in values if v == v], dtype=float)
     if len(data) < MIN_SEEDS:
         return None
     if np.all(data == data[0]):
         return float(data[0]), float(data[0])
+    from scipy.stats import bootstrap  # 1 s to import: only when there is an interval to compute
+
     ci = bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=9999, method="percentile",
                    random_state=np.random.default_rng(0)).confidence_interval
     return float(ci.low), float(ci.high)
@@ -84,13 +84,12 @@ def bootstrap_ci(values: Any, confidence: float = 0.95) -> tuple[float, float] |
 
 def ranks(scores: pd.DataFrame) -> pd.DataFrame:
     """Rank of every entry of a task on each seed by best validation score (1 = best; ties share
-    the average rank; a cell with no successful trial ranks last)."""
-    from scipy.stats import rankdata
-
+    the average rank; a cell with no successful trial ranks last). pandas ranks them, as
+    ``scipy.stats.rankdata(-values, method="average")`` would, without importing scipy.stats."""
     out = []
     for (task, seed), group in scores.groupby(["task", "seed"], sort=True):
-        values = group["best"].fillna(-np.inf).to_numpy()
-        out.append(group[ENTRY + ["seed"]].assign(rank=rankdata(-values, method="average")))
+        values = group["best"].astype(float).fillna(-np.inf)
+        out.append(group[ENTRY + ["seed"]].assign(rank=values.rank(method="average", ascending=False).to_numpy()))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=[*ENTRY, "seed", "rank"])
 
 

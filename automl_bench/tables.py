@@ -105,7 +105,7 @@ def read_table(path: Path) -> Table:
     if not path.is_file():
         raise TableError(f"{path}: no such table file (`bench tabulate RESULTS_DIR -o {path}` writes one)")
     try:
-        arrow = pq.read_table(path)
+        arrow = pq.ParquetFile(path).read()  # one file: not read_table, whose dataset layer takes 0.4 s to import
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise TableError(f"{path} is not a readable Parquet table ({str(exc).splitlines()[0]}): cut short, "
                          "damaged, or another kind of file") from None

@@ -231,13 +231,13 @@ def test_a_replay_killed_with_sigkill_then_rerun_records_every_trial_exactly_onc
 
     extra = '\n[execution]\nexecutor = "simulated"\nworkers = 3\n'
     path = tmp_path / "replay.toml"
-    path.write_text(REPLAY.format(max_trials=150, strategies='"random", "tpe"', extra=extra))
+    path.write_text(REPLAY.format(max_trials=400, strategies='"random", "tpe"', extra=extra))
     bench = [str(Path(sys.executable).parent / "bench"), "run", str(path), "--out", str(tmp_path / "killed"),
              "--quiet", "--no-report"]
     process = subprocess.Popen(bench, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     store = tmp_path / "killed" / "replay" / "bench.sqlite"
     recorded = 0
-    while recorded < 100 and process.poll() is None:  # killed once a hundred of the 900 trials are in
+    while recorded < 100 and process.poll() is None:  # killed once a hundred of the 2,400 trials are in
         time.sleep(0.02)
         try:
             recorded = sqlite3.connect(f"file:{store}?mode=ro", uri=True).execute("SELECT COUNT(*) FROM trials").fetchone()[0]
@@ -251,7 +251,7 @@ def test_a_replay_killed_with_sigkill_then_rerun_records_every_trial_exactly_onc
     resumed = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "killed")).trials  # nothing left
     columns = ["strategy", "seed", "trial", "params", "status", "value", "sim_start", "sim_end"]
     key = ["strategy", "seed", "trial"]
-    assert len(resumed) == len(whole) == 2 * 3 * 150
+    assert len(resumed) == len(whole) == 2 * 3 * 400
     assert not resumed.duplicated(key).any()
     random = lambda t: t[t["strategy"] == "random"][columns].sort_values(key, ignore_index=True)  # noqa: E731
     # random search proposes the same trials however often it is resumed (TPE learns from what it saw first)
@@ -273,3 +273,74 @@ def test_a_table_of_per_layer_lists_is_refused_until_replay_reads_them(host, tmp
         load_suite(path, host)
     assert info.value.problems == [f"{path}:13: tasks[0].table: task 'toy-replay': the table table.parquet holds "
                                    "lists in parameter 'units' (per-layer values), which replay does not read yet"]
+
+
+def test_replayed_trials_are_committed_in_groups_and_a_kill_loses_only_the_open_group(tmp_path, monkeypatch):
+    import shutil
+    import sqlite3
+
+    from automl_bench import CellKey, _store
+    from automl_bench.executor import TrialOutcome
+    from automl_bench._store import Store
+
+    def committed(path):
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+        finally:
+            db.close()
+
+    cell, outcome = CellKey("t", "replay", "random", 0), TrialOutcome("ok", metrics={"val_accuracy": 0.5})
+    path = tmp_path / "bench.sqlite"
+    store = Store(path)
+    run_id = store.start_run({})
+    monkeypatch.setattr(_store, "GROUP_SECONDS", 3600.0)
+    for number in range(3):
+        store.record_trial(cell, number, run_id, 1, {"x": number}, outcome, 0.5, 0.0, grouped=True)
+    assert (store.pending, committed(path)) == (3, 0)  # the group is open: nothing committed, nothing listed
+    assert (tmp_path / _store.RECORDED).read_text() == ""
+    killed = tmp_path / "killed"  # what a SIGKILL now leaves: the store, its -wal and its list, as they are
+    killed.mkdir()
+    for name in ("bench.sqlite", "bench.sqlite-wal", _store.RECORDED):
+        shutil.copy(tmp_path / name, killed / name)
+    monkeypatch.setattr(_store, "GROUP_TRIALS", 4)
+    store.record_trial(cell, 3, run_id, 1, {"x": 3}, outcome, 0.5, 0.0, grouped=True)  # the group is full
+    assert (store.pending, committed(path)) == (0, 4)
+    assert len((tmp_path / _store.RECORDED).read_text().splitlines()) == 4
+    store.record_trial(cell, 4, run_id, 1, {"x": 4}, outcome, 0.5, 0.0, grouped=True)
+    store.record_trial(cell, 5, run_id, 1, {"x": 5}, outcome, 0.5, 0.0)  # a trained trial: committed now, and its group
+    assert (store.pending, committed(path)) == (0, 6)
+    store.record_trial(cell, 6, run_id, 1, {"x": 6}, outcome, 0.5, 0.0, grouped=True)
+    store.close()  # closing commits the open group
+    assert committed(path) == 7 and not (tmp_path / _store.RECORDED).exists()
+    lost = Store(killed / "bench.sqlite")  # the killed copy: the open group is gone, and nothing it listed is
+    assert (lost.lost, lost.finished_trials(cell)) == ("", [])
+    lost.close()
+
+
+@pytest.mark.parametrize("value, train_seconds, seed", [
+    (0.5, 1.25, 3), (-0.0, 0, 3), (float("nan"), True, 3), (None, 2**40, True), (0.5, 1.0, 3.0)])
+def test_a_trials_checksum_computed_before_it_is_written_is_the_one_its_stored_values_give(tmp_path, value,
+                                                                                          train_seconds, seed):
+    """The store computes a trial's checksum from its values as SQLite will hand them back, in the
+    INSERT itself (-0.0 comes back 0.0, NaN as NULL, an int in a REAL column as a float); `verify`
+    checks the row against the values read back. The last case (a float seed) is SQLite's to seal."""
+    import sqlite3
+
+    from automl_bench import CellKey
+    from automl_bench._store import TRIAL_COLUMNS, TRIAL_KINDS, Store
+    from automl_bench.executor import TrialOutcome
+
+    store = Store(tmp_path / "bench.sqlite")
+    kinds = {row[1]: row[2][0] for row in store.db.execute("PRAGMA table_info(trials)")}
+    assert "".join(kinds[c] for c in TRIAL_COLUMNS) == TRIAL_KINDS  # the kinds are the schema's
+    run_id = store.start_run({})
+    outcome = TrialOutcome("ok", metrics={"val_accuracy": 0.5}, train_seconds=train_seconds)
+    store.record_trial(CellKey("t", "b", "s", seed), 0, run_id, 1, {"x": 1}, outcome, value, 0.0)
+    store.verify()
+    stored = store.db.execute("SELECT checksum FROM trials").fetchone()[0]
+    store.db.execute("UPDATE trials SET checksum = ''")
+    store._seal("trials", "1")  # what SQLite computes from the stored values
+    assert store.db.execute("SELECT checksum FROM trials").fetchone()[0] == stored
+    store.close()
+    assert sqlite3.connect(tmp_path / "bench.sqlite").execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 1

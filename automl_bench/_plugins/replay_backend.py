@@ -42,12 +42,12 @@ class ReplayBackend(Backend):
                *, max_epochs: int | None = None, evaluate_test: bool = False,
                suite_seed: int | None = None) -> Mapping[str, float]:
         index = self._index(table)
-        missing = [n for n in table.params if n not in params]
+        missing = [n for n in index.params if n not in params]
         if missing:
             raise ValueError(f"the trial sets no {missing[0]!r}, a parameter of the table")
-        runs = index.runs.get(tuple(_key(params[n]) for n in table.params))
+        runs = index.runs.get(tuple(_key(params[n]) for n in index.params))
         if runs is None:
-            shown = ", ".join(f"{n}={params.get(n)!r}" for n in table.params)
+            shown = ", ".join(f"{n}={params.get(n)!r}" for n in index.params)
             raise ValueError(f"the table has no trial of the configuration {shown}")
         seeds = sorted(runs)
         chosen = suite_seed if suite_seed in runs else seeds[seed % len(seeds)]
@@ -95,7 +95,8 @@ class _Run:
 
 
 class _Index:
-    def __init__(self, runs: dict[tuple, dict[Any, _Run]]) -> None:
+    def __init__(self, params: list[str], runs: dict[tuple, dict[Any, _Run]]) -> None:
+        self.params = params  # the table's parameters, in column order
         self.runs = runs
 
     @classmethod
@@ -106,7 +107,7 @@ class _Index:
         runs: dict[tuple, dict[Any, _Run]] = {}
         for (*config, seed), rows in frame.groupby([*columns, "seed"], sort=False, dropna=False):
             runs.setdefault(tuple(_key(v) for v in config), {})[seed] = _Run(rows, metrics)
-        return cls(runs)
+        return cls(list(table.params), runs)
 
 
 def _key(value: Any) -> Any:

@@ -44,11 +44,12 @@ class _Running:
     waiting: bool = False  # for the driver's answer after an epoch (a pruned search)
 
     def next_event(self) -> tuple[float, int, int]:
-        """When this trial's next event happens, and the tie-breakers: start order, then epoch."""
+        """When this trial's next event happens, and the tie-breakers: start order, then epoch. The
+        epochs of a trial that nothing prunes are not events: the driver would do nothing with them."""
         step = len(self.reported)
-        if step < len(self.epoch_ends):
+        if step < len(self.epoch_ends) and self.job.request.prune:
             return self.epoch_ends[step], self.order, step
-        return self.end, self.order, step + 1
+        return self.end, self.order, len(self.epoch_ends) + 1
 
 
 class SimulatedExecutor(Executor):
@@ -122,7 +123,7 @@ class SimulatedExecutor(Executor):
         ready = [r for r in self.running if not r.waiting]
         if not ready:
             return []
-        trial = min(ready, key=_Running.next_event)
+        trial = ready[0] if len(ready) == 1 else min(ready, key=_Running.next_event)
         when, _, step = trial.next_event()
         self.now = max(self.now, when)
         if step < len(trial.epoch_ends):
