@@ -280,8 +280,8 @@ def test_replayed_trials_are_committed_in_groups_and_a_kill_loses_only_the_open_
     import sqlite3
 
     from automl_bench import CellKey, _store
-    from automl_bench.executor import TrialOutcome
     from automl_bench._store import Store
+    from automl_bench.executor import TrialOutcome
 
     def committed(path):
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
