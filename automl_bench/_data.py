@@ -47,14 +47,27 @@ def make_dataset(name: str, x: "np.ndarray", y: "np.ndarray", source: str, vocab
 
 def make_splits(dataset: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> Splits:
     """Stratified train / validation / test splits, the same for the same seed."""
+    return splits_at(dataset, split_indices(dataset.y, val_fraction=val_fraction, test_fraction=test_fraction,
+                                            seed=seed))
+
+
+def split_indices(y: "np.ndarray", *, val_fraction: float, test_fraction: float,
+                  seed: int) -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
+    """The sample indices of stratified train / validation / test splits (scikit-learn's
+    ``train_test_split``, twice), the same for the same seed."""
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    index = np.arange(len(dataset.y))
-    rest, test = train_test_split(index, test_size=test_fraction, stratify=dataset.y, random_state=seed)
-    train, val = train_test_split(
-        rest, test_size=val_fraction / (1 - test_fraction), stratify=dataset.y[rest], random_state=seed
-    )
+    index = np.arange(len(y))
+    rest, test = train_test_split(index, test_size=test_fraction, stratify=y, random_state=seed)
+    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=y[rest],
+                                  random_state=seed)
+    return train, val, test
+
+
+def splits_at(dataset: Dataset, indices: "tuple[np.ndarray, np.ndarray, np.ndarray]") -> Splits:
+    """A dataset's splits at the given train / validation / test indices."""
+    train, val, test = indices
     x, y = dataset.x, dataset.y
     return Splits(dataset, x[train], y[train], x[val], y[val], x[test], y[test])
 

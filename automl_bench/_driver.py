@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -209,13 +210,14 @@ class Driver:
         executor = self._executor()
         store: Store | None = None
         run_id, finished, execution = None, False, {}
+        handoff = _HandoffFolder(self.directory)  # datasets loaded here, handed to the workers
         try:
             # Preflight first: a run that cannot start changes nothing, --fresh deletes nothing.
             blocked = self._preflight(executor)
             execution = dict(executor.describe())  # while it runs: where the run's trials go
             if self.options.fresh:
                 for path in self.directory.iterdir():
-                    if path.name not in (".bench.lock", "logs"):  # a warm worker is writing its log
+                    if path.name not in (".bench.lock", "logs", handoff.folder.name):  # the workers' own
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
             check_store_not_lost(self.directory)
             store = Store(self.directory / DB_NAME, accept_loss=self.options.accept_loss)
@@ -244,6 +246,7 @@ class Driver:
         finally:
             if not finished:
                 executor.terminate()  # interrupted or broken: no trial is waited for
+            handoff.close()
             self.observer.stop()
             if store is not None:
                 if run_id is not None:
@@ -466,6 +469,27 @@ class Driver:
             cell.pruner.finish(trial)
         self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
         self.host.pm.hook.bench_on_trial_end(cell=cell.key, trial=trial, metrics=dict(outcome.metrics))
+
+
+class _HandoffFolder:
+    """The folder in which this run's driver hands loaded datasets to its workers
+    (`automl_bench._handoff`): emptied and named in the environment (which workers inherit) when
+    the run starts, deleted and unnamed when it ends."""
+
+    def __init__(self, directory: Path) -> None:
+        from automl_bench import _handoff
+
+        self.folder = directory / _handoff.FOLDER
+        shutil.rmtree(self.folder, ignore_errors=True)  # left by a killed run: never read again
+        self.env, self.before = _handoff.ENV, os.environ.get(_handoff.ENV)
+        os.environ[self.env] = str(self.folder)
+
+    def close(self) -> None:
+        if self.before is None:
+            os.environ.pop(self.env, None)
+        else:
+            os.environ[self.env] = self.before
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def model_path(cell: CellKey) -> Path:

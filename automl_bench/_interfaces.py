@@ -229,6 +229,11 @@ class Executor(ABC):
         """Start a process for ``backend`` and wait until its framework is set up. Returns why it
         cannot start (the framework is missing, no GPU), or None. Called before the first trial."""
 
+    def start(self, backend: str) -> None:
+        """Optionally begin setting up a process for ``backend`` without waiting for it: the driver
+        calls this before its own checks (loading datasets), so that both go on at once, then
+        `warm_up`, which waits. By default nothing happens here and `warm_up` does it all."""
+
     @property
     @abstractmethod
     def busy(self) -> int:

@@ -5,6 +5,8 @@
   task's classes and shots can be drawn from it: the same code the workers run, once.
 - Every backend with work left starts a worker on the run's executor (its framework imports,
   and a GPU exists where ``device = "cuda"``); that worker stays for the backend's first trial.
+  The first backend's worker is started before the datasets load (`Executor.start`), so that
+  its set-up and theirs overlap.
 
 A cell that cannot run is reported once with the reason, and nothing is recorded for it.
 """
@@ -46,6 +48,9 @@ def check_directory(directory: Path) -> None:
 def check_cells(host: "Host", cells: Iterable[Any], pool: "Executor") -> dict[CellKey, str]:
     """Why each cell that cannot run cannot run. ``cells`` are the driver's cells with work left."""
     cells = list(cells)
+    backends = list(dict.fromkeys(c.key.backend for c in cells))
+    if backends:  # the first warmed (below) starts setting up now, while the datasets load here
+        pool.start(backends[-1])
     blocked: dict[CellKey, str] = {}
     data_problems: dict[Any, str | None] = {}
     cache: dict[Any, Any] = {}

@@ -54,8 +54,11 @@ class TrialRunner:
         self._cache: dict[Any, Any] = {}
         # What every trial's data splits need, imported during set-up (a second or more) rather
         # than inside the first trial, where it counted against that trial's timeout. A backend
-        # that replays tables reads no data.
-        if not self.host.backends()[backend].replays:
+        # that replays tables reads no data, and a worker whose driver hands it the splits
+        # (`automl_bench._handoff`) computes none.
+        from automl_bench import _handoff
+
+        if not self.host.backends()[backend].replays and not _handoff.active():
             import sklearn.model_selection  # noqa: F401
 
     def calibration(self, repeats: int = CALIBRATION_REPEATS) -> dict[str, Any]:
@@ -236,7 +239,8 @@ def _export(backend: "Backend", model: Any, config: "ModelConfig", stem: str) ->
 def load_splits(host: "Host", ref: DataRef, task: TaskRef, cache: dict) -> Splits:
     """A task's splits (some classes, some shots), kept between trials: a worker holds the
     last two datasets and split sets it used (a transfer task's source and target)."""
-    from automl_bench._data import make_splits, select_classes, take_shots
+    from automl_bench import _handoff
+    from automl_bench._data import select_classes, split_indices, splits_at, take_shots
 
     def remember(key: Any, make: Any) -> Any:
         if key not in cache:
@@ -245,12 +249,20 @@ def load_splits(host: "Host", ref: DataRef, task: TaskRef, cache: dict) -> Split
             cache[key] = make()
         return cache[key]
 
-    dataset = remember(("dataset", ref.dataset, ref.classes), lambda: (
-        select_classes(host.dataset(ref.dataset).load(), ref.classes) if ref.classes
-        else host.dataset(ref.dataset).load()))
+    def split() -> Splits:
+        handed = _handoff.read(ref, task)  # a worker whose driver loaded these already
+        if handed is not None:
+            return handed
+        dataset = remember(("dataset", ref.dataset, ref.classes), lambda: (
+            select_classes(host.dataset(ref.dataset).load(), ref.classes) if ref.classes
+            else host.dataset(ref.dataset).load()))
+        indices = split_indices(dataset.y, val_fraction=task.val_fraction, test_fraction=task.test_fraction,
+                                seed=task.split_seed)
+        _handoff.write(ref, task, dataset, indices)  # the driver, for its workers
+        return splits_at(dataset, indices)
+
     splits = remember(("splits", ref.dataset, ref.classes, task.val_fraction, task.test_fraction, task.split_seed),
-                      lambda: make_splits(dataset, val_fraction=task.val_fraction,
-                                          test_fraction=task.test_fraction, seed=task.split_seed))
+                      split)
     return take_shots(splits, ref.shots, task.split_seed) if ref.shots else splits
 
 

@@ -75,6 +75,7 @@ class WorkerSlot:
     started_at: float | None = None  # when its trial began (`Started`)
     epochs_seen: int = 0
     served: int = 0  # trials finished by this worker
+    ready: bool = False  # its set-up report (`Ready`) has come
 
     def assign(self, job: Job) -> None:
         self.job, self.sent_at, self.started_at, self.epochs_seen = job, time.monotonic(), None, 0
@@ -137,6 +138,7 @@ class WorkerSlots(Generic[Slot]):
     def receive(self, slot: Slot, message: Message) -> list[Finished | Progressed]:
         """Move one message of ``slot``'s worker through the state machine; the events for the driver."""
         if isinstance(message, Ready):
+            slot.ready = True
             self.set_up(slot.backend, message)
         elif isinstance(message, Started):
             slot.started_at = time.monotonic()

@@ -24,6 +24,7 @@ import multiprocessing as mp
 import os
 import platform
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -104,9 +105,11 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
         try:
             request = conn.recv()
         except (EOFError, OSError):  # driver went away
-            return
-        if request is None:
-            return
+            request = None
+        if request is None:  # done: nothing to tidy that the OS does not (a framework's teardown takes a second)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         outcome = runner.run(request, on_start=lambda: conn.send(Started()), on_epoch=on_epoch)
         try:
             conn.send(Done(outcome))
@@ -208,14 +211,23 @@ class LocalExecutor(WorkerSlots[_Worker], Executor):
         faster on 2 cores: README, "Executors measured")."""
         if backend in self.unavailable:
             return self.unavailable[backend]
-        if any(w.backend == backend and w.process.is_alive() for w in self.workers):
+        worker = next((w for w in self.workers if w.backend == backend and w.process.is_alive()), None)
+        if worker is not None and (worker.ready or worker.job is not None):  # set up, or serving a trial
             return None
-        worker = self._spawn(backend)
-        reason = self._await_ready(worker)
+        reason = self._await_ready(worker or self._spawn(backend))
         if reason is None:
             return None
         self.kill(worker)
         return self.cannot_start(backend, reason)
+
+    def start(self, backend: str) -> None:
+        """Spawn ``backend``'s worker and go on: it imports its framework while the driver loads
+        the datasets, and `warm_up` then waits for it. Only into a free slot (a worker is never
+        retired for it)."""
+        if backend in self.unavailable or len(self.workers) >= self.size:
+            return
+        if not any(w.backend == backend and w.process.is_alive() for w in self.workers):
+            self._spawn(backend)
 
     def _await_ready(self, worker: _Worker) -> str | None:
         """Wait for a fresh worker's set-up report; why it failed, or None."""
@@ -227,6 +239,7 @@ class LocalExecutor(WorkerSlots[_Worker], Executor):
             worker.process.join(timeout=5)
             return f"worker process died ({_exit_reason(worker.process.exitcode)})"
         if isinstance(message, Ready):
+            worker.ready = True
             self.set_up(worker.backend, message)
             return None
         return message.error
