@@ -30,28 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from automl_bench.testing import toy_table_suite
+
 BENCH = str(Path(sys.executable).parent / "bench")
 TOY = "automl_bench.testing.toy"
-
-GRID = """\
-name = "table"
-seeds = [0, 1]
-test_every_trial = true
-[budget]
-max_trials = 8
-[matrix]
-backends = ["toy"]
-strategies = ["grid"]
-[strategy.grid]
-points = 4
-[space]
-learning_rate = { type = "float", low = 1e-3, high = 1.0, log = true }
-units = { type = "categorical", choices = [16, 32] }
-epochs = 16
-[[tasks]]
-name = "toy-task"
-dataset = "toy"
-"""
 
 REPLAY = """\
 name = "replay{trials}"
@@ -115,7 +97,7 @@ def main() -> None:
     seeds = 2 if args.smoke else 10
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         work = Path(tmp)
-        (work / "grid.toml").write_text(GRID)
+        (work / "grid.toml").write_text(toy_table_suite(epochs=16))
         bench("-p", TOY, "run", str(work / "grid.toml"), "--out", str(work / "built"), "--quiet", "--no-report",
               cwd=work)
         table = work / "table.parquet"

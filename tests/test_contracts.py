@@ -12,7 +12,13 @@ import pytest
 
 from automl_bench._manager import get_plugin_manager
 from automl_bench.space import Condition, FixedParam, FloatParam, IntParam, SearchSpace
-from automl_bench.testing import BackendContract, PrunerContract, StrategyContract, TransferContract
+from automl_bench.testing import (
+    BackendContract,
+    PrunerContract,
+    ReplayBackendContract,
+    StrategyContract,
+    TransferContract,
+)
 
 HOST = get_plugin_manager()
 
@@ -191,3 +197,10 @@ def test_keras_backends_pass_the_contract(engine):
 class TestTorchTransfer(TransferContract):
     def make_backend(self):
         return HOST.backend("torch").factory()
+
+
+class TestReplayBackend(ReplayBackendContract):
+    def make_backend(self):
+        from automl_bench._plugins.replay_backend import ReplayBackend
+
+        return ReplayBackend()

@@ -15,31 +15,6 @@ from automl_bench._tabulate import tabulate
 from automl_bench.errors import SuiteError
 from automl_bench.tables import PARAM, write_table
 
-GRID = """\
-name = "grid"
-seeds = [0, 1]
-test_every_trial = true
-
-[budget]
-max_trials = 8
-
-[matrix]
-backends = ["toy"]
-strategies = ["grid"]
-
-[strategy.grid]
-points = 4
-
-[space]
-learning_rate = { type = "float", low = 1e-3, high = 1.0, log = true }
-units = { type = "categorical", choices = [16, 32] }
-epochs = 4
-
-[[tasks]]
-name = "toy-task"
-dataset = "toy"
-"""
-
 REPLAY = """\
 name = "replay"
 seeds = [0, 1, 2]
@@ -67,11 +42,11 @@ def built_table(tmp_path_factory):
     """A table of the toy backend: 8 configurations x 2 seeds x 4 epochs, test scores included
     (built once for the module)."""
     from automl_bench._manager import get_plugin_manager
-    from automl_bench.testing import TOY_PLUGIN
+    from automl_bench.testing import TOY_PLUGIN, toy_table_suite
 
     host = get_plugin_manager((TOY_PLUGIN,))
     work = tmp_path_factory.mktemp("table")
-    (work / "grid.toml").write_text(GRID)
+    (work / "grid.toml").write_text(toy_table_suite(name="grid"))
     results = run_suite(load_suite(work / "grid.toml", host), host, RunOptions(out=work / "built"))
     return write_table(tabulate(host, results.directory), work / "table.parquet")
 

@@ -214,7 +214,8 @@ class LocalExecutor(WorkerSlots[_Worker], Executor):
         worker = next((w for w in self.workers if w.backend == backend and w.process.is_alive()), None)
         if worker is not None and (worker.ready or worker.job is not None):  # set up, or serving a trial
             return None
-        reason = self._await_ready(worker or self._spawn(backend))
+        worker = worker or self._spawn(backend)
+        reason = self._await_ready(worker)
         if reason is None:
             return None
         self.kill(worker)

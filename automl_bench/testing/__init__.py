@@ -1,13 +1,15 @@
 """Testing tools for plugin authors, and the host's own tests: contract test classes, a toy
 plugin, and pytest fixtures.
 
-- `BackendContract`, `TransferContract`, `StrategyContract`, `PrunerContract`,
-  `ExecutorContract`, `DatasetContract`, `ReporterContract`, `ReportSectionContract`: subclass
+- `BackendContract`, `ReplayBackendContract`, `TransferContract`, `StrategyContract`,
+  `PrunerContract`, `ExecutorContract`, `DatasetContract`, `ReporterContract`,
+  `ReportSectionContract`: subclass
   one in your tests and say how to build your component; pytest runs every check on it. Each
   lives in a module of its own (`automl_bench.testing.backend`, ``.strategy``, ...).
 - `automl_bench.testing.toy` (``TOY_PLUGIN``): a plugin module with a backend ``toy`` that scores
   a known function in microseconds (and fails, hangs or crashes on demand) and a dataset
   ``toy``: run a strategy, pruner or reporter end to end without a framework.
+- `toy_table_suite()`: the TOML text of a suite that builds a small table of toy runs, to replay.
 - `toy_suite()`: the TOML text of a tiny suite on the toy backend and dataset; `load_suite(path,
   host)` validates a suite file against a host's plugins, as ``bench validate`` does.
 - Fixtures, registered with pytest through the ``pytest11`` entry point (nothing to import):
@@ -24,6 +26,7 @@ _LAZY = {
     "BackendContract": "backend", "TransferContract": "transfer", "StrategyContract": "strategy",
     "PrunerContract": "pruner", "ExecutorContract": "executor", "DatasetContract": "dataset",
     "ReporterContract": "reporter", "ReportSectionContract": "report_section",
+    "ReplayBackendContract": "replay",
     "digit_classes": "data", "tiny_digits": "data", "tiny_tokens": "data",
 }
 
@@ -62,12 +65,28 @@ def toy_suite(*, name: str = "toy", strategies: Sequence[str] = ("random",), bac
     return "\n".join(lines)
 
 
+def toy_table_suite(*, name: str = "table", epochs: int = 4, seeds: Sequence[int] = (0, 1)) -> str:
+    """The TOML text of a suite that builds a table (`bench tabulate`) on the toy backend: a grid
+    of 8 configurations (4 learning rates, log-spaced, x 2 widths), ``epochs`` epochs each, on
+    every seed, every trial scored on the test split."""
+    return "\n".join([
+        f'name = "{name}"', f"seeds = [{', '.join(map(str, seeds))}]", "test_every_trial = true",
+        "", "[budget]", "max_trials = 8",
+        "", "[matrix]", 'backends = ["toy"]', 'strategies = ["grid"]',
+        "", "[strategy.grid]", "points = 4",
+        "", "[space]", 'learning_rate = { type = "float", low = 1e-3, high = 1.0, log = true }',
+        'units = { type = "categorical", choices = [16, 32] }', f"epochs = {epochs}",
+        "", "[[tasks]]", 'name = "toy-task"', 'dataset = "toy"', "",
+    ])
+
+
 __all__ = [
     "TOY_PLUGIN",
     "BackendContract",
     "DatasetContract",
     "ExecutorContract",
     "PrunerContract",
+    "ReplayBackendContract",
     "ReportSectionContract",
     "ReporterContract",
     "StrategyContract",
@@ -77,4 +96,5 @@ __all__ = [
     "tiny_digits",
     "tiny_tokens",
     "toy_suite",
+    "toy_table_suite",
 ]
