@@ -1,7 +1,8 @@
 # Two targets do all the set-up on a fresh machine (Python 3.11+ with venv):
 #   make quickstart   install, then run the offline default suite and print its leaderboard
-#   make test         install with test extras and the example plugins, then run every test: two at a
-#                     time (pytest-xdist), then the ones that start Ray, alone
+#   make test         install with test extras and the example plugins, then run the tests: two at a
+#                     time (pytest-xdist), then the ones that start Ray, alone; not the heavy
+#                     end-to-end runs marked `slow` (make test-slow: CI runs both, .ci/run)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,15 +15,19 @@ PLUGIN_FILES := $(shell find plugins -type f -not -path '*/__pycache__/*' -not -
 # Data sets from Debian that work offline: Fashion-MNIST, fortunes, and the word lists of `languages`.
 DEBIAN_DATA := dataset-fashion-mnist fortunes wamerican wfrench wngerman witalian wspanish wdutch
 
-.PHONY: quickstart test install debian-data clean
+.PHONY: quickstart test test-slow install debian-data clean
 
 quickstart: $(STAMP) debian-data
 	$(BIN)/bench run suites/quickstart.toml
 
 test: $(STAMP) debian-data
 	$(BIN)/ruff check automl_bench tests benchmarks plugins
-	$(BIN)/python -m pytest -m "not serial"
-	$(BIN)/python -m pytest -m serial -n 0
+	$(BIN)/python -m pytest -m "not serial and not slow"
+	$(BIN)/python -m pytest -m "serial and not slow" -n 0
+
+# The heavy end-to-end runs with real training (marked `slow`): CI runs them after `make test`.
+test-slow: $(STAMP) debian-data
+	$(BIN)/python -m pytest -m "slow and not serial"
 
 install: $(STAMP)
 

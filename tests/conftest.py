@@ -16,8 +16,8 @@ FOREIGN_PLUGINS = sorted(ep.name for ep in entry_points(group="automl_bench")
 
 #: Tests that start Ray: by their name (``TestRayExecutor``, ``test_ray_...``) or their ``ray``
 #: parameter. A Ray instance starts, heartbeats and times out on wall-clock time, so these run
-#: after the rest, one at a time (``make test``: ``pytest -m serial -n 0``), never beside other
-#: tests on a 2-core machine; and they are heavy, so ``pytest -m "not slow"`` leaves them out.
+#: after the rest, one at a time (``make test``: ``pytest -m "serial and not slow" -n 0``), never
+#: beside other tests on a 2-core machine.
 _RAY = re.compile(r"(?<![a-z])ray(?![a-z])|Ray")
 
 
@@ -25,7 +25,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if _RAY.search(item.nodeid.split("::", 1)[-1]):
             item.add_marker(pytest.mark.serial)
-            item.add_marker(pytest.mark.slow)
 
 
 class _SlowTestsFirst:
