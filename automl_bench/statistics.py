@@ -209,3 +209,101 @@ def time_to_target(results: RunResults, fractions: tuple[float, ...] = (0.95, 0.
                          "trials": float(hit["trial"].iloc[0] + 1) if len(hit) else np.nan,
                          "seconds": float(hit["seconds_so_far"].iloc[0]) if len(hit) else np.nan})
     return pd.DataFrame(rows)
+
+
+#: What performance profiles compare across tasks: a backend x strategy (an entry less its task).
+SOLVER = ["backend", "strategy"]
+
+
+def task_targets(trials: pd.DataFrame, quantile: float = 0.95) -> pd.Series:
+    """Each task's target for performance profiles: the ``quantile`` of the validation scores of
+    every completed trial recorded on it, by any entry and seed (0.95: reaching a configuration as
+    good as the top 5% of those tried)."""
+    ok = trials[trials["status"] == "ok"]
+    return ok.groupby("task")["value"].quantile(quantile)
+
+
+def cost_to_target(trials: pd.DataFrame, targets: pd.Series, *, clock: str = "compute") -> pd.DataFrame:
+    """Per cell: the seconds its search spent until its best score first reached its task's
+    target (NaN: never). ``clock``: ``"compute"``, the trials' training and evaluation seconds
+    added up in trial order (`best_so_far`); ``"wall"``, the wall seconds since the cell began
+    (`best_by_wall`: the simulated clock where the rows have one)."""
+    if clock not in ("compute", "wall"):
+        raise ValueError(f"clock must be 'compute' or 'wall', not {clock!r}")
+    curve = best_so_far(trials) if clock == "compute" else best_by_wall(trials)
+    seconds = "seconds_so_far" if clock == "compute" else "wall_so_far"
+    rows = []
+    for key, group in curve.groupby(CELL, sort=True):
+        target = targets.get(key[0], np.nan)
+        hit = group[group["best_so_far"] >= target]
+        rows.append({**dict(zip(CELL, key)), "target": target,
+                     "seconds": float(hit[seconds].iloc[0]) if len(hit) else np.nan})
+    return pd.DataFrame(rows, columns=[*CELL, "target", "seconds"])
+
+
+def _ratios(costs: pd.DataFrame) -> pd.DataFrame:
+    """Dolan and Moré's performance ratios: for each problem (task, seed), each entry's cost over
+    the least cost of any entry on it; inf where the entry never reached the target (and on a
+    problem no entry solved)."""
+    seconds = costs["seconds"].astype(float).fillna(np.inf).to_numpy()
+    best = costs.assign(s=seconds).groupby(["task", "seed"])["s"].transform("min").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(best > 0, seconds / best, np.where(seconds == best, 1.0, np.inf))  # a cost of 0: best alone
+    ratio[~np.isfinite(seconds)] = np.inf
+    return costs.assign(ratio=ratio)
+
+
+def performance_profile(costs: pd.DataFrame, taus: Any = None) -> pd.DataFrame:
+    """Performance profiles (Dolan and Moré, 2002) from `cost_to_target`'s costs: for each entry
+    and ratio τ, the fraction of problems (task x seed) it solved within τ times the least cost
+    any entry needed there. At τ = 1: how often it was the fastest; as τ grows, how often it got
+    there at all. Columns: backend, strategy, tau, solved."""
+    ratios = _ratios(costs)
+    taus = np.unique(np.concatenate([[1.0], ratios["ratio"][np.isfinite(ratios["ratio"])], [4.0]])) \
+        if taus is None else np.asarray(taus, dtype=float)
+    rows = [{"backend": b, "strategy": s, "tau": float(tau), "solved": float((group["ratio"] <= tau).mean())}
+            for (b, s), group in ratios.groupby(SOLVER, sort=True) for tau in taus]
+    return pd.DataFrame(rows, columns=[*SOLVER, "tau", "solved"])
+
+
+def profile_area(costs: pd.DataFrame, tau_max: float = 4.0) -> pd.Series:
+    """Each entry's performance profile integrated from τ = 1 to ``tau_max``, over its length:
+    1 when it was the fastest on every problem, 0 when it never came within ``tau_max`` times the
+    fastest (AlgoPerf's time-to-result score integrates its profiles the same way)."""
+    ratios = _ratios(costs)
+    inside = np.clip(tau_max - ratios["ratio"].clip(lower=1.0), 0.0, None).where(np.isfinite(ratios["ratio"]), 0.0)
+    return (inside / (tau_max - 1.0)).groupby([ratios[c] for c in SOLVER]).mean().rename("area")
+
+
+def normalised_anytime(trials: pd.DataFrame, budgets: tuple[int, ...] = (10, 20, 50)) -> pd.DataFrame | None:
+    """Bayesmark's normalised score of each cell's best so far, after ``budgets`` trials and after
+    equal compute seconds: 0 is the best score seen on the task (any entry, seed or budget), 1
+    is random search's median final best on it (over seeds); lower is better. The equal-seconds
+    budget of n trials is the median over random search's cells of the compute seconds its first n
+    trials took. Columns: CELL, budget, unit ("trials" or "seconds"), seconds, normalised. None
+    without random search; a task where random search found the best is left out (nothing to
+    normalise against), as are budgets beyond a cell's trials."""
+    if "random" not in set(trials["strategy"]):
+        return None
+    curve = best_so_far(trials)
+    curve["n"] = curve.groupby(CELL, sort=False).cumcount() + 1
+    rows = []
+    for task, group in curve.groupby("task"):
+        top = group["best_so_far"].max()
+        random = group[group["strategy"] == "random"]
+        random_final = random.groupby(CELL)["best_so_far"].last().median()
+        if not top > random_final:
+            continue
+        for budget in budgets:
+            at_budget = random[random["n"] == budget]
+            seconds = float(at_budget["seconds_so_far"].median()) if len(at_budget) else np.nan
+            for key, cell in group.groupby(CELL, sort=True):
+                by_trials = cell[cell["n"] == budget]
+                if len(by_trials):
+                    rows.append({**dict(zip(CELL, key)), "budget": budget, "unit": "trials", "seconds": np.nan,
+                                 "normalised": (top - by_trials["best_so_far"].iloc[0]) / (top - random_final)})
+                within = cell[cell["seconds_so_far"] <= seconds]
+                if seconds == seconds and len(within) and cell["seconds_so_far"].iloc[-1] >= seconds:
+                    rows.append({**dict(zip(CELL, key)), "budget": budget, "unit": "seconds", "seconds": seconds,
+                                 "normalised": (top - within["best_so_far"].iloc[-1]) / (top - random_final)})
+    return pd.DataFrame(rows, columns=[*CELL, "budget", "unit", "seconds", "normalised"])

@@ -116,7 +116,8 @@ def test_the_report_writes_every_picture_and_the_html_points_only_at_files_that_
     out = md.parent
     html = page.read_text()
     images = re.findall(r'<img src="([^"]+)"', html)
-    assert {"ranks.png", "critical-difference.png", "anytime-t.png", "learning-t.png", "speed.png"} <= set(images)
+    assert {"ranks.png", "critical-difference.png", "anytime-t.png", "learning-t.png", "speed.png",
+            "profiles.png"} <= set(images)
     for name in images:
         assert (out / name).is_file() and (out / name).stat().st_size > 1000, name
     assert re.findall(r"!\[[^]]*\]\(([^)]+)\)", md.read_text()) == images  # one markdown source for both
@@ -128,6 +129,7 @@ def test_fewer_than_three_seeds_say_so_instead_of_a_number(tmp_path):
     text = write_report(get_plugin_manager(), results)[0].read_text()
     assert "needs ≥ 3 seeds" in text
     assert "Friedman" not in text  # not computed from two seeds
+    assert "performance profiles" not in text  # nor profiles: a study needs seeds
 
 
 def test_a_cell_with_no_successful_trial_is_shown_as_such(tmp_path):

@@ -164,6 +164,57 @@ def anytime(results: RunResults, out: Path) -> ReportSection | None:
     return ReportSection("Anytime performance", "\n\n".join(parts))
 
 
+def study(results: RunResults, out: Path) -> ReportSection | None:
+    """Performance profiles and the anytime normalised score: what a study of several
+    strategies over several tasks and seeds needs. Only where there is such a study: two entries
+    or more, with at least `MIN_SEEDS` seeds."""
+    import pandas as pd
+
+    from automl_bench.statistics import (
+        MIN_SEEDS,
+        cost_to_target,
+        normalised_anytime,
+        performance_profile,
+        profile_area,
+        task_targets,
+    )
+
+    from .figures import performance_profiles
+
+    trials = results.trials
+    if trials.empty or trials.groupby(["backend", "strategy"]).ngroups < 2 or trials["seed"].nunique() < MIN_SEEDS:
+        return None
+    targets = task_targets(trials)
+    clocks = ["compute"] + (["wall"] if "sim_end" in trials.columns and trials["sim_end"].notna().all() else [])
+    costs = {clock: cost_to_target(trials, targets, clock=clock) for clock in clocks}
+    several = trials["backend"].nunique() > 1
+    picture = performance_profiles({c: performance_profile(costs[c]) for c in clocks}, out / "profiles.png",
+                                   _palette(results), several)
+    areas = pd.concat({f"area, {c} seconds": profile_area(costs[c]) for c in clocks}, axis=1).reset_index()
+    areas = areas.sort_values(areas.columns[2], ascending=False)
+    parts = [
+        f"![Performance profiles]({picture.name})",
+        "Performance profiles (Dolan and Moré, 2002): a problem is one task and seed; its target is the 95th "
+        "percentile of every completed trial's score on the task (a configuration as good as the top 5% of those "
+        "tried). For each entry, the fraction of problems on which it reached the target within τ times the "
+        "seconds the fastest entry needed there (τ = 1: it was the fastest; a problem it never solved counts "
+        "against it at every τ). The area is the profile's integral from τ = 1 to 4 over its length, as "
+        "AlgoPerf scores time to result: 1 is the fastest everywhere.\n\n" + _table(areas.round(3)),
+    ]
+    anytime_scores = normalised_anytime(trials)
+    if anytime_scores is not None and len(anytime_scores):
+        table = anytime_scores.pivot_table(index=["task", "backend", "strategy"], columns=["unit", "budget"],
+                                           values="normalised", aggfunc="median")
+        table = table[sorted(table.columns, key=lambda c: (c[0] != "trials", c[1]))]  # trials, then seconds
+        table.columns = [f"{budget} {unit}" if unit == "trials" else f"seconds of {budget} trials"
+                         for unit, budget in table.columns]
+        parts.append("Normalised score at 10, 20 and 50 trials, and at the compute seconds random search's first "
+                     "10, 20 and 50 trials took (Bayesmark's: 0 is the best score seen on the task, 1 random "
+                     "search's median final best; median over seeds, lower is better; blank where a search had "
+                     "not run that far).\n\n" + _table(table.reset_index().round(3)))
+    return ReportSection("Strategies across tasks: performance profiles", "\n\n".join(parts))
+
+
 def learning(results: RunResults, out: Path) -> ReportSection | None:
     from .figures import learning_curves
 
@@ -226,6 +277,8 @@ def bench_report_sections(register):
     register(ReportSectionSpec("ranks", "ranks, Friedman and Wilcoxon-Holm tests, critical-difference diagram",
                         rank_and_tests, order=20))
     register(ReportSectionSpec("anytime", "anytime curves, normalised score, time to target", anytime, order=30))
+    register(ReportSectionSpec("profiles", "performance profiles and anytime normalised scores across tasks and "
+                                           "seeds", study, order=35))
     register(ReportSectionSpec("learning-curves", "per-epoch curves of each cell's best trial", learning, order=40))
     register(ReportSectionSpec("transfer", "test score against shots by transfer mode", transfer, order=50))
     register(ReportSectionSpec("speed", "seconds per epoch per backend and model family", speed, order=60))

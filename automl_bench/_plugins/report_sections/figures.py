@@ -209,3 +209,26 @@ def critical_difference(ranked: pd.DataFrame, path: Path, palette: dict[str, Any
                                    color_palette={label: palette[label] for label in blocks.columns})
     ax.set_title(f"Critical difference ({blocks.shape[0]} blocks: task x seed)", fontsize=9)
     return _save(fig, path)
+
+
+def performance_profiles(profiles: dict[str, pd.DataFrame], path: Path, palette: dict[str, Any],
+                         several_backends: bool) -> Path:
+    """Performance profiles (Dolan and Moré): for each entry, the fraction of problems solved
+    within τ times the fastest entry's cost, one panel per clock, τ on a log axis from 1 to 4."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(profiles), figsize=(6.5 * len(profiles), 3.8), sharey=True, squeeze=False)
+    for ax, (clock, profile) in zip(axes[0], profiles.items()):
+        profile = profile.assign(entry=_labels(profile, several_backends))
+        for entry, group in profile.groupby("entry", sort=True):
+            group = group.sort_values("tau")
+            ax.step(group["tau"], group["solved"], where="post", label=entry, color=palette.get(entry), linewidth=1.6)
+        ax.set_xscale("log")
+        ax.set_xlim(1, 4)
+        ax.set_xticks([1, 1.5, 2, 3, 4], labels=["1", "1.5", "2", "3", "4"])
+        ax.minorticks_off()
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(f"τ: within τ × the fastest entry's {clock} seconds")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("fraction of problems (task × seed) solved")
+    axes[0][-1].legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
