@@ -213,23 +213,31 @@ def export(state: State, results_dir: Path, output: Path) -> None:
 
 
 @cli.command()
-@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The table file to write (Parquet), e.g. tables/digits-mlp-torch.parquet.")
-@click.option("--task", help="The task to tabulate, where the run has several.")
+@click.option("--from", "source_format", type=click.Choice(["lcbench"]),
+              help="SOURCE is a file of a published tabular benchmark in this format, not a results directory.")
+@click.option("--task", help="The task to tabulate, where the run has several (with --from: the dataset).")
 @click.option("--backend", help="The backend to tabulate, where the run has several.")
 @click.option("--strategy", help="The strategy whose trials to tabulate, where the run has several.")
 @click.option("--allow-missing", is_flag=True, help="Write the table even where the grid has points with no trial "
                                                     "(its metadata lists them).")
 @click.pass_obj
-def tabulate(state: State, results_dir: Path, output: Path, task: str | None, backend: str | None,
-             strategy: str | None, allow_missing: bool) -> None:
-    """Write RESULTS_DIR's run, a grid over a finite search space, as a table: one row per
-    configuration, seed and epoch, with its provenance (automl_bench.tables documents the format)."""
+def tabulate(state: State, source: Path, output: Path, source_format: str | None, task: str | None,
+             backend: str | None, strategy: str | None, allow_missing: bool) -> None:
+    """Write SOURCE, a results directory whose run was a grid over a finite search space, as a
+    table: one row per configuration, seed and epoch, with its provenance (automl_bench.tables
+    documents the format). With --from, SOURCE is a published benchmark's file (LCBench's JSON)."""
     from automl_bench._tabulate import tabulate as build
     from automl_bench.tables import describe, write_table
 
-    table = build(state.host, results_dir, task=task, backend=backend, strategy=strategy, allow_missing=allow_missing)
+    if source_format is not None:
+        from automl_bench._converters import convert
+
+        table = convert(source_format, source, dataset=task)
+    else:
+        table = build(state.host, source, task=task, backend=backend, strategy=strategy, allow_missing=allow_missing)
     write_table(table, output)
     d = describe(table)
     holes = len(table.provenance.get("missing", []))

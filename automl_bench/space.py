@@ -201,9 +201,15 @@ Param = Union[IntParam, FloatParam, CategoricalParam, FixedParam]
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """An ordered collection of parameters; a conditional one follows its parent."""
+    """An ordered collection of parameters; a conditional one follows its parent.
+
+    ``configurations``: the only configurations that exist, where they are not every combination
+    of the parameters' values (a replayed table that sampled its configurations, as LCBench did),
+    each as ``((name, value), ...)``; `snap` then moves a configuration to the nearest of them.
+    None: every combination exists."""
 
     params: tuple[Param, ...]
+    configurations: tuple[tuple[tuple[str, Any], ...], ...] | None = None
 
     def __iter__(self) -> Iterator[Param]:
         return iter(self.params)
@@ -229,7 +235,10 @@ class SearchSpace:
 
     def grid(self, points: int) -> list[dict[str, Any]]:
         """Every distinct combination of active parameters, numeric ranges discretised into
-        ``points`` values (or their explicit grid), in product order."""
+        ``points`` values (or their explicit grid), in product order; a space of `configurations`
+        has those alone, in their order."""
+        if self.configurations is not None:
+            return [self.active(dict(c)) for c in self.configurations]
         axes = [p.grid_values(points) for p in self.params]
         seen: dict[tuple, dict[str, Any]] = {}
         for combo in itertools.product(*axes):
@@ -244,7 +253,62 @@ class SearchSpace:
         for p in self.params:
             if getattr(p, "finite", False) and p.name in out and isinstance(out[p.name], (int, float)):
                 out[p.name] = p.snap(out[p.name])
+        if self.configurations is not None:
+            out.update(self._nearest_configuration(out))
         return out
+
+    def _nearest_configuration(self, config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+        """The configuration of `configurations` nearest to ``config``: the sum over numeric
+        parameters of the squared difference in the parameter's own scale (log or linear),
+        normalised to its range, plus 1 for each categorical value that differs; ties, the first."""
+        assert self.configurations is not None
+        names = [name for name, _ in self.configurations[0]]
+        if tuple((n, config.get(n)) for n in names) in self._configuration_set:
+            return tuple((n, config[n]) for n in names)
+        scales = self._scales
+
+        def distance(candidate: tuple[tuple[str, Any], ...]) -> float:
+            total = 0.0
+            for (name, value), scale in zip(candidate, scales):
+                wanted = config.get(name)
+                if scale is None or not isinstance(wanted, (int, float)) or isinstance(wanted, bool):
+                    total += 0.0 if wanted == value else 1.0
+                else:
+                    position, low, span = scale
+                    total += ((position(wanted) - position(value)) / span) ** 2
+            return total
+
+        return min(self.configurations, key=distance)
+
+    @property
+    def _configuration_set(self) -> frozenset:
+        cached = self.__dict__.get("_configurations_set")
+        if cached is None:
+            cached = frozenset(self.configurations or ())
+            object.__setattr__(self, "_configurations_set", cached)
+        return cached
+
+    @property
+    def _scales(self) -> list[Any]:
+        """Per parameter of a configuration: (position, low, span) of a numeric one, else None."""
+        cached = self.__dict__.get("_configuration_scales")
+        if cached is None:
+            assert self.configurations is not None
+            by_name = {p.name: p for p in self.params}
+            cached = []
+            for i, (name, _) in enumerate(self.configurations[0]):
+                p = by_name.get(name)
+                values = [c[i][1] for c in self.configurations]
+                if isinstance(p, (IntParam, FloatParam)) and all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                    log = p.log and min(values) > 0
+                    position = (lambda v: math.log(max(v, 1e-300))) if log else float
+                    low, high = position(min(values)), position(max(values))
+                    cached.append((position, low, (high - low) or 1.0))
+                else:
+                    cached.append(None)
+            object.__setattr__(self, "_configuration_scales", cached)
+        return cached
 
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` restricted to the parameters whose conditions hold, in space order."""

@@ -29,8 +29,11 @@ The file's key-value metadata holds, under ``automl_bench``, JSON with the table
 ``val_accuracy``); ``suite`` (``name``, ``sha256``); ``environment`` (Python, platform, CPU,
 package versions, git commit) and ``calibration`` (the backend's calibration figure, seconds);
 ``missing``, the configurations a grid lacked when it was written with ``--allow-missing``;
-``source`` (``automl-bench`` and its version, or a converter's name). A reader refuses a file
-whose ``schema_version`` is newer than `SCHEMA_VERSION`.
+``source`` (``automl-bench`` and its version, or a converter's name: ``bench tabulate --from
+lcbench`` converts LCBench's published JSON). A reader refuses a file whose ``schema_version``
+is newer than `SCHEMA_VERSION`. A table need not hold every combination of its parameters'
+values (LCBench sampled its configurations): replay then moves each proposal to the nearest
+configuration it records.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ value of its ``shots`` and ``modes`` axes."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,28 @@ def _table_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems
         else:
             params.append(CategoricalParam(name, tuple(values)))
     definition = task.model_copy(update={"table": str(path), "dataset": dataset, "model": family})
-    return Task(definition=definition, space=SearchSpace(tuple(params)), name=task.name)
+    configurations = _sampled_configurations(table, params)
+    if configurations == ():
+        problems.add(where, f"no configuration of the table {path.name} has the values this suite keeps",
+                     task=task.name)
+    return Task(definition=definition, space=SearchSpace(tuple(params), configurations or None), name=task.name)
+
+
+def _sampled_configurations(table: Any, params: list[Param]) -> tuple | None:
+    """The table's configurations (within the values the suite keeps) where they are not every
+    combination of its values, as `SearchSpace.configurations` takes them; None for a grid."""
+    from automl_bench.tables import PARAM
+
+    names = [p.name for p in params]
+    if len(names) != len(table.params) or not names:
+        return None
+    kept = {p.name: set(getattr(p, "grid", None) or getattr(p, "choices", None) or (getattr(p, "value", None),))
+            for p in params}
+    frame = table.frame[[PARAM + n for n in names]].drop_duplicates().astype(object)
+    rows = [tuple(zip(names, row)) for row in frame.itertuples(index=False, name=None)]
+    rows = [r for r in rows if all(v in kept[n] for n, v in r)]
+    combinations = math.prod(len(v) for v in kept.values())
+    return None if len(rows) == combinations else tuple(rows)
 
 
 def _check_unfreeze(task: TaskDef, index: int, params: list[Param], problems: Problems) -> None:
