@@ -65,6 +65,7 @@ class IntParam:
         if self.log and (self.low < 1 or self.step != 1):
             raise ValueError("a log-scale int needs low >= 1 and step 1")
         _check_step_and_grid(self)
+        _check_finite(self)
 
     def sample(self, rng: random.Random) -> int:
         if self.log:
@@ -128,6 +129,7 @@ class FloatParam:
         if self.log and self.step is not None:
             raise ValueError("step cannot be combined with log")
         _check_step_and_grid(self)
+        _check_finite(self)
 
     def sample(self, rng: random.Random) -> float:
         if self.log:
@@ -330,6 +332,12 @@ def _nearest(value: float, grid: Sequence[float], log: bool) -> Any:
         where = math.log(max(value, min(grid)))
         return min(grid, key=lambda g: (abs(math.log(g) - where), g))
     return min(grid, key=lambda g: (abs(g - value), g))
+
+
+def _check_finite(param: Any) -> None:
+    if param.finite and not param.grid:
+        raise ValueError("finite = true needs grid = [...]: the values that exist (any value proposed snaps to the "
+                         "nearest of them)")
 
 
 def _as_tuple(param: Any, attribute: str) -> None:

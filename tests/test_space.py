@@ -93,3 +93,23 @@ def test_a_parameter_can_set_its_own_grid_points():
     grid = space.grid(2)
     assert sorted({g["lr"] for g in grid}) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
     assert sorted({g["layers"] for g in grid}) == [1, 5]
+
+
+def test_a_finite_parameter_of_a_suite_takes_only_its_grid_values(bench_host, tmp_path):
+    import json
+
+    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._suite import load_suite
+    from automl_bench.errors import SuiteError
+    from automl_bench.testing import toy_suite
+
+    grid = [0.001, 0.01, 0.1]
+    text = toy_suite(max_trials=8, strategies=("random", "tpe")).replace(
+        'learning_rate = { type = "float", low = 1e-4, high = 1.0, log = true }',
+        f'learning_rate = {{ type = "float", low = 1e-4, high = 1.0, log = true, finite = true, grid = {grid} }}')
+    (tmp_path / "finite.toml").write_text(text)
+    results = run_suite(load_suite(tmp_path / "finite.toml", bench_host), bench_host, RunOptions(out=tmp_path / "out"))
+    assert {json.loads(p)["learning_rate"] for p in results.trials["params"]} <= set(grid)
+    (tmp_path / "bad.toml").write_text(text.replace(f", grid = {grid}", ""))
+    with pytest.raises(SuiteError, match="finite = true needs grid"):
+        load_suite(tmp_path / "bad.toml", bench_host)

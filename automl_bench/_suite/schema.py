@@ -72,6 +72,8 @@ class IntDef(_ParamDef):
     step: StrictInt = 1
     grid: list[StrictInt] | None = None
     points: StrictInt | None = Field(None, le=10_000, description="grid points for this parameter")
+    #: Only the grid's values exist: every proposal snaps to the nearest (as a replayed table's do).
+    finite: StrictBool = False
     when: When | None = None
 
 
@@ -83,6 +85,7 @@ class FloatDef(_ParamDef):
     step: FiniteFloat | None = None
     grid: list[FiniteFloat] | None = None
     points: StrictInt | None = Field(None, le=10_000, description="grid points for this parameter")
+    finite: StrictBool = False
     when: When | None = None
 
 
