@@ -82,6 +82,38 @@ def bests(directory: Path) -> dict[str, np.ndarray]:
     return {s: best[s].to_numpy() for s in STRATEGIES if s in best.index.get_level_values(0)}
 
 
+def compare_trials(out: Path, table_path: Path) -> tuple[dict[str, float], tuple[float, float, int]]:
+    """Per strategy, the fraction of trials (same seed and number) that searched the same
+    configuration really and in replay; and, over every completed real trial, how far its score
+    was from the mean of the table's recorded runs of its configuration (mean, sd, trials): the
+    training noise, or an offset, between the table's runs and these."""
+    import pandas as pd
+
+    from automl_bench.tables import PARAM, read_table
+
+    real = pd.read_csv(out / "faithfulness-real" / "trials.csv")
+    replay = pd.read_csv(out / "faithfulness-replay" / "trials.csv")
+    both = real.merge(replay, on=["strategy", "seed", "trial"], suffixes=("_real", "_replay"))
+    same = {s: float((g["params_real"].map(json.loads) == g["params_replay"].map(json.loads)).mean())
+            for s, g in both.groupby("strategy")}
+    table = read_table(table_path)
+    frame = table.frame
+    names = table.params
+    finals = frame.groupby([PARAM + n for n in names] + ["seed"])["final_val_accuracy"].first()
+    by_config = finals.groupby(level=list(range(len(names)))).mean()
+    lookup = {tuple(k if isinstance(k, tuple) else (k,)): v for k, v in by_config.items()}
+    ok = real[real["status"] == "ok"]
+    diffs = []
+    for params, value in zip(ok["params"], ok["value"]):
+        config = json.loads(params)
+        recorded = lookup.get(tuple(config.get(n) for n in names))
+        if recorded is not None:
+            diffs.append(value - recorded)
+    diffs = np.asarray(diffs)
+    return same, (float(diffs.mean()) if len(diffs) else float("nan"), float(diffs.std()) if len(diffs) else
+                  float("nan"), len(diffs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=ROOT / "suites" / "tables" / "mnist5k-mlp.toml",
@@ -117,6 +149,7 @@ def main() -> None:
         run(real, work / "out")
         run(replayed, work / "out")
         got = {"real": bests(work / "out" / "faithfulness-real"), "replayed": bests(work / "out" / "faithfulness-replay")}
+        same, offset = compare_trials(work / "out", table)
     print(f"{seeds} seeds, {trials} trials a search, {args.workers} workers; best validation score, mean "
           "[95% bootstrap interval]:")
     print(f"{'strategy':10} {'real':>26} {'replayed':>26}  overlap")
@@ -132,6 +165,10 @@ def main() -> None:
         shown = [f"{m:.4f} [{c[0]:.4f}, {c[1]:.4f}]" if c else f"{m:.4f} [needs 3 seeds]" for m, c in cells]
         overlap = "-" if not (c1 and c2) else ("yes" if c1[0] <= c2[1] and c2[0] <= c1[1] else "NO")
         print(f"{strategy:10} {shown[0]:>26} {shown[1]:>26}  {overlap}")
+    print("the same configurations searched, real and replayed (same seed and trial): "
+          + ", ".join(f"{k} {v:.0%}" for k, v in same.items()))
+    print(f"a real trial's score minus the mean of the table's runs of its configuration: {offset[0]:+.4f} "
+          f"(sd {offset[1]:.4f}, {offset[2]} completed real trials)")
     tau = kendalltau([means["real"][s] for s in STRATEGIES], [means["replayed"][s] for s in STRATEGIES])
     print(f"Kendall's tau between the rankings by mean best: {tau.statistic:.2f} (p = {tau.pvalue:.2f}, "
           f"{len(STRATEGIES)} strategies)")

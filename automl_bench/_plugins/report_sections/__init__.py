@@ -211,7 +211,7 @@ def study(results: RunResults, out: Path) -> ReportSection | None:
         parts.append("Normalised score at 10, 20 and 50 trials, and at the compute seconds random search's first "
                      "10, 20 and 50 trials took (Bayesmark's: 0 is the best score seen on the task, 1 random "
                      "search's median final best; median over seeds, lower is better; blank where a search had "
-                     "not run that far).\n\n" + _table(table.reset_index().round(3)))
+                     "not run that far).\n\n" + _table(table.reset_index().round(3).fillna("")))
     return ReportSection("Strategies across tasks: performance profiles", "\n\n".join(parts))
 
 

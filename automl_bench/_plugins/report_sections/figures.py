@@ -230,5 +230,5 @@ def performance_profiles(profiles: dict[str, pd.DataFrame], path: Path, palette:
         ax.set_xlabel(f"τ: within τ × the fastest entry's {clock} seconds")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("fraction of problems (task × seed) solved")
-    axes[0][-1].legend(fontsize=8, loc="lower right")
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the lines, not on them
     return _save(fig, path)
