@@ -319,3 +319,27 @@ def test_a_trials_checksum_computed_before_it_is_written_is_the_one_its_stored_v
     assert store.db.execute("SELECT checksum FROM trials").fetchone()[0] == stored
     store.close()
     assert sqlite3.connect(tmp_path / "bench.sqlite").execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 1
+
+
+def test_a_replayed_study_imports_no_framework(table, tmp_path):
+    """A replay run, report included, in a fresh process: no PyTorch, TensorFlow or Keras is
+    imported anywhere in it (the simulated executor runs its trials in that process)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "replay.toml"
+    path.write_text(REPLAY.format(max_trials=6, strategies='"random", "tpe+asha"',
+                                  extra='\n[execution]\nexecutor = "simulated"\nworkers = 2\n'))
+    script = f"""
+import sys
+from automl_bench._cli import main
+sys.argv = ["bench", "run", {str(path)!r}, "--out", {str(tmp_path / "out")!r}, "--quiet"]
+try:
+    main()
+except SystemExit as exit:
+    assert exit.code in (0, None), exit.code
+print(sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "out" / "replay" / "report" / "index.html").is_file()
