@@ -239,10 +239,9 @@ class Store:
     def _written(self, grouped: bool, *key: Any) -> None:
         """A trial or test score was written: commit it now, or with its group when that is due."""
         self._pending.append(key)
-        if self._group_since is None:  # not in a group: committed as the write's transaction ended
-            self.flush()
-        elif not grouped or len(self._pending) >= GROUP_TRIALS or (
-                time.perf_counter() - self._group_since >= GROUP_SECONDS):
+        if (self._group_since is None  # not in a group: committed as the write's transaction ended
+                or not grouped or len(self._pending) >= GROUP_TRIALS
+                or time.perf_counter() - self._group_since >= GROUP_SECONDS):
             self.flush()
 
     @_guarded
@@ -468,19 +467,19 @@ def _history_json(history: Any) -> str:
     as text is most of what recording such a trial costs; so curves already written are looked up
     by their values. Only curves of non-zero floats are: ``-0.0 == 0.0`` and ``1 == 1.0`` would
     share a key and not a text."""
-    key: list[Any] = []
+    values: list[Any] = []
     for report in history:
-        key.append(report.epoch)
+        values.append(report.epoch)
         for name, value in report.metrics.items():
             if value.__class__ is not float or value == 0.0:
                 return _dumps([{"epoch": r.epoch, **r.metrics} for r in history])
-            key.append(name)
-            key.append(value)
-    text = _CURVES.get(tuple(key))
+            values += (name, value)
+    key = tuple(values)
+    text = _CURVES.get(key)
     if text is None:
         if len(_CURVES) >= 4096:  # training never repeats a curve: the memo stays small
             _CURVES.clear()
-        text = _CURVES[tuple(key)] = _dumps([{"epoch": r.epoch, **r.metrics} for r in history])
+        text = _CURVES[key] = _dumps([{"epoch": r.epoch, **r.metrics} for r in history])
     return text
 
 

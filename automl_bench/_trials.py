@@ -129,7 +129,7 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
         if task.table:  # replayed: nothing is trained, nothing to free
             data = _table_data(task.table, cache)
             trained = False
-            return _replay(backend, request, cache, report, history)
+            return _replay(backend, request, cache, report, history, data)
         splits = load_splits(host, task.data, task, cache)
         data = describe(splits)
         if task.source is None:
@@ -190,16 +190,16 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
 
 
 def _replay(backend: "Backend", request: TrialRequest, cache: dict, report: Callable[[EpochReport], None],
-            history: list[EpochReport]) -> TrialOutcome:
+            history: list[EpochReport], data: dict[str, Any]) -> TrialOutcome:
     """A replay task's trial: its backend reads the configuration's curve from the task's table;
-    the trial's seconds are the recorded ones."""
+    the trial's seconds are the recorded ones; ``data`` is what its row records of its data."""
     path = request.task.table
     metrics = dict(backend.replay(_load_table(path, cache), request.params, request.seed, report,
                                   max_epochs=request.max_epochs, evaluate_test=request.evaluate_test,
                                   suite_seed=request.suite_seed))
     eval_seconds = float(metrics.pop("eval_seconds", 0.0))
     return TrialOutcome("ok", metrics=metrics, epochs=len(history), train_seconds=_recorded_seconds(history),
-                        eval_seconds=eval_seconds, history=tuple(history), dataset=_table_data(path, cache))
+                        eval_seconds=eval_seconds, history=tuple(history), dataset=data)
 
 
 def _recorded_seconds(history: Sequence[EpochReport]) -> float:

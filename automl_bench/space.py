@@ -11,6 +11,7 @@ import itertools
 import math
 import random
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterator, Mapping, Sequence, Union
 
 __all__ = ["CategoricalParam", "Condition", "FixedParam", "FloatParam", "IntParam", "SearchSpace"]
@@ -276,41 +277,33 @@ class SearchSpace:
                 if scale is None or not isinstance(wanted, (int, float)) or isinstance(wanted, bool):
                     total += 0.0 if wanted == value else 1.0
                 else:
-                    position, low, span = scale
+                    position, span = scale
                     total += ((position(wanted) - position(value)) / span) ** 2
             return total
 
         return min(self.configurations, key=distance)
 
-    @property
+    @cached_property  # kept in the instance's __dict__: neither a field nor part of its hash
     def _configuration_set(self) -> frozenset:
-        cached = self.__dict__.get("_configurations_set")
-        if cached is None:
-            cached = frozenset(self.configurations or ())
-            object.__setattr__(self, "_configurations_set", cached)
-        return cached
+        return frozenset(self.configurations or ())
 
-    @property
+    @cached_property
     def _scales(self) -> list[Any]:
-        """Per parameter of a configuration: (position, low, span) of a numeric one, else None."""
-        cached = self.__dict__.get("_configuration_scales")
-        if cached is None:
-            assert self.configurations is not None
-            by_name = {p.name: p for p in self.params}
-            cached = []
-            for i, (name, _) in enumerate(self.configurations[0]):
-                p = by_name.get(name)
-                values = [c[i][1] for c in self.configurations]
-                if isinstance(p, (IntParam, FloatParam)) and all(
-                        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-                    log = p.log and min(values) > 0
-                    position = (lambda v: math.log(max(v, 1e-300))) if log else float
-                    low, high = position(min(values)), position(max(values))
-                    cached.append((position, low, (high - low) or 1.0))
-                else:
-                    cached.append(None)
-            object.__setattr__(self, "_configuration_scales", cached)
-        return cached
+        """Per parameter of a configuration: (position, span) of a numeric one, else None."""
+        assert self.configurations is not None
+        by_name = {p.name: p for p in self.params}
+        scales: list[Any] = []
+        for i, (name, _) in enumerate(self.configurations[0]):
+            p = by_name.get(name)
+            values = [c[i][1] for c in self.configurations]
+            if isinstance(p, (IntParam, FloatParam)) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                log = p.log and min(values) > 0
+                position = _log_position if log else float
+                scales.append((position, (position(max(values)) - position(min(values))) or 1.0))
+            else:
+                scales.append(None)
+        return scales
 
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` restricted to the parameters whose conditions hold, in space order."""
@@ -332,6 +325,10 @@ def _nearest(value: float, grid: Sequence[float], log: bool) -> Any:
         where = math.log(max(value, min(grid)))
         return min(grid, key=lambda g: (abs(math.log(g) - where), g))
     return min(grid, key=lambda g: (abs(g - value), g))
+
+
+def _log_position(value: float) -> float:
+    return math.log(max(value, 1e-300))
 
 
 def _check_finite(param: Any) -> None:

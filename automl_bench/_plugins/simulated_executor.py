@@ -123,7 +123,7 @@ class SimulatedExecutor(Executor):
         ready = [r for r in self.running if not r.waiting]
         if not ready:
             return []
-        trial = ready[0] if len(ready) == 1 else min(ready, key=_Running.next_event)
+        trial = min(ready, key=_Running.next_event)
         when, _, step = trial.next_event()
         self.now = max(self.now, when)
         if step < len(trial.epoch_ends):

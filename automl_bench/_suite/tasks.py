@@ -172,8 +172,7 @@ def _sampled_configurations(table: Any, params: list[Param]) -> tuple | None:
     names = [p.name for p in params]
     if len(names) != len(table.params) or not names:
         return None
-    kept = {p.name: set(getattr(p, "grid", None) or getattr(p, "choices", None) or (getattr(p, "value", None),))
-            for p in params}
+    kept = {p.name: set(p.grid_values(1)) for p in params}  # every table parameter's values are listed
     frame = table.frame[[PARAM + n for n in names]].drop_duplicates().astype(object)
     rows = [tuple(zip(names, row)) for row in frame.itertuples(index=False, name=None)]
     rows = [r for r in rows if all(v in kept[n] for n, v in r)]
