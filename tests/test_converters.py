@@ -111,3 +111,15 @@ def test_a_converted_table_replays_every_proposal_on_a_recorded_configuration(be
             assert value == pytest.approx(accuracy(cid, 3) / 100)
         if strategy == "grid":  # grid search enumerates the recorded configurations, no more
             assert sorted(trials_df.groupby("seed")["trial"].count()) == [6, 6, 6]
+
+
+def test_a_narrowed_space_that_keeps_no_recorded_configuration_is_refused_with_its_place(bench_host, tmp_path):
+    from automl_bench.errors import SuiteError
+
+    CliRunner().invoke(cli, ["tabulate", "--from", "lcbench", str(lcbench_file(tmp_path / "lc.json")),
+                             "--task", "adult", "-o", str(tmp_path / "lc.parquet")])
+    text = REPLAY.format(trials=4, strategy="random") + "[tasks.space]\nnum_layers = 3\nmax_units = 64\n"
+    (tmp_path / "lc.toml").write_text(text)  # 3 layers and 64 units: each recorded, never together
+    with pytest.raises(SuiteError, match=r"lc\.toml:\d+: tasks\[0\]\.table: .*no configuration of the table "
+                                         r"lc\.parquet has the values this suite keeps"):
+        load_suite(tmp_path / "lc.toml", bench_host)
