@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from automl_bench._records import Dataset, Splits
 from automl_bench.errors import DataError
@@ -24,9 +26,38 @@ def digest(x: "np.ndarray", y: "np.ndarray") -> str:
     return h.hexdigest()
 
 
-def make_dataset(name: str, x: "np.ndarray", y: "np.ndarray", source: str, vocab_size: int | None = None) -> Dataset:
+#: A word, for the token datasets: lower-case letters, digits and apostrophes.
+WORD = re.compile(r"[a-z0-9']+")
+
+
+def pad(sequences: list[list[int]], steps: int) -> "np.ndarray":
+    """Left-pad with 0 (or keep the first ``steps`` ids) into an (n, steps) int64 array."""
+    import numpy as np
+
+    out = np.zeros((len(sequences), steps), dtype=np.int64)
+    for i, ids in enumerate(sequences):
+        ids = ids[:steps]
+        if ids:
+            out[i, steps - len(ids):] = ids
+    return out
+
+
+def word_ids(texts: "list[str]", vocab_size: int, steps: int) -> "tuple[np.ndarray, int, int]":
+    """Texts as (n, steps) word ids (`pad`): the ``vocab_size - 2`` most frequent lower-case words
+    over all texts (ties alphabetical; no labels used) get ids 2.., any other word 1, padding 0.
+    Also returns how many distinct words were kept, and found."""
+    words = [WORD.findall(t.lower()) for t in texts]
+    counts = Counter(w for ws in words for w in ws)
+    ranked = sorted(counts, key=lambda w: (-counts[w], w))[:vocab_size - 2]
+    ids = {w: i + 2 for i, w in enumerate(ranked)}
+    return pad([[ids.get(w, 1) for w in ws] for ws in words], steps), len(ranked), len(counts)
+
+
+def make_dataset(name: str, x: "np.ndarray", y: "np.ndarray", source: str, vocab_size: int | None = None, *,
+                 split: "np.ndarray | None" = None, files: "dict[str, Any] | None" = None) -> Dataset:
     """Check and wrap arrays: float32 features in [0, 1] (or, with ``vocab_size``, int64 token
-    ids in [0, vocab_size), 0 for padding; or strings, a text dataset), integer labels 0..k-1."""
+    ids in [0, vocab_size), 0 for padding; or strings, a text dataset), integer labels 0..k-1;
+    ``split`` fixes some samples' split (`Dataset.split`), ``files`` describes a user's files."""
     import numpy as np
 
     text = np.asarray(x).dtype.kind == "U"
@@ -41,28 +72,42 @@ def make_dataset(name: str, x: "np.ndarray", y: "np.ndarray", source: str, vocab
     classes = np.unique(y)
     if classes[0] != 0 or classes[-1] != len(classes) - 1:
         raise DataError(f"dataset {name!r}: labels must be 0..k-1, found {classes.tolist()}")
+    if split is not None and len(split) != len(y):
+        raise DataError(f"dataset {name!r}: {len(split)} split codes for {len(y)} samples")
     return Dataset(name=name, x=x, y=y, n_classes=len(classes), source=source, sha256=digest(x, y),
-                   vocab_size=vocab_size)
+                   vocab_size=vocab_size, split=split, files=files)
 
 
 def make_splits(dataset: Dataset, *, val_fraction: float, test_fraction: float, seed: int) -> Splits:
     """Stratified train / validation / test splits, the same for the same seed."""
     return splits_at(dataset, split_indices(dataset.y, val_fraction=val_fraction, test_fraction=test_fraction,
-                                            seed=seed))
+                                            seed=seed, fixed=dataset.split))
 
 
-def split_indices(y: "np.ndarray", *, val_fraction: float, test_fraction: float,
-                  seed: int) -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
+def split_indices(y: "np.ndarray", *, val_fraction: float, test_fraction: float, seed: int,
+                  fixed: "np.ndarray | None" = None) -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
     """The sample indices of stratified train / validation / test splits (scikit-learn's
-    ``train_test_split``, twice), the same for the same seed."""
+    ``train_test_split``, twice), the same for the same seed.
+
+    With ``fixed`` (`Dataset.split`), the samples it marks 1 are the validation split and 2 the
+    test split; a split it leaves empty is drawn from the rest, as a fraction of the rest."""
     import numpy as np
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(y))
-    rest, test = train_test_split(index, test_size=test_fraction, stratify=y, random_state=seed)
-    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=y[rest],
-                                  random_state=seed)
-    return train, val, test
+    if fixed is None:
+        rest, test = train_test_split(index, test_size=test_fraction, stratify=y, random_state=seed)
+        train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=y[rest],
+                                      random_state=seed)
+        return train, val, test
+    rest, val, test = index[fixed <= 0], index[fixed == 1], index[fixed == 2]
+    drawn_test = len(test) == 0
+    if drawn_test:
+        rest, test = train_test_split(rest, test_size=test_fraction, stratify=y[rest], random_state=seed)
+    if len(val) == 0:
+        rest, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction) if drawn_test else val_fraction,
+                                     stratify=y[rest], random_state=seed)
+    return rest, val, test
 
 
 def splits_at(dataset: Dataset, indices: "tuple[np.ndarray, np.ndarray, np.ndarray]") -> Splits:
@@ -94,7 +139,8 @@ def select_classes(dataset: Dataset, classes: "tuple[int, ...]") -> Dataset:
     keep = relabel[dataset.y] >= 0
     name = f"{dataset.name}[{','.join(map(str, classes))}]"
     return make_dataset(name, dataset.x[keep], relabel[dataset.y[keep]], f"{dataset.source}, classes {list(classes)}",
-                        dataset.vocab_size)
+                        dataset.vocab_size, split=None if dataset.split is None else dataset.split[keep],
+                        files=dataset.files)
 
 
 def take_shots(splits: Splits, shots: int, seed: int) -> Splits:

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from automl_bench import DataError, DatasetSpec, hookimpl
-from automl_bench.datasets import RemoteFile, fetch
+from automl_bench.datasets import RemoteFile, fetch, pad
 
 FORTUNE_DIR = Path("/usr/share/games/fortunes")
 FORTUNE_CATEGORIES = ("computers", "politics", "science", "law", "food", "love", "sports", "medicine")
@@ -19,19 +19,6 @@ FORTUNE_VOCAB, FORTUNE_STEPS = 5000, 40
 IMDB_FILE = RemoteFile("imdb.npz", sha256="69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f")
 IMDB_MIRRORS = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",)
 IMDB_VOCAB, IMDB_STEPS = 10000, 200
-WORD = re.compile(r"[a-z0-9']+")
-
-
-def pad(sequences: list[list[int]], steps: int):
-    """Left-pad with 0 (or keep the first ``steps`` ids) into an (n, steps) int64 array."""
-    import numpy as np
-
-    out = np.zeros((len(sequences), steps), dtype=np.int64)
-    for i, ids in enumerate(sequences):
-        ids = ids[:steps]
-        if ids:
-            out[i, steps - len(ids):] = ids
-    return out
 
 
 def read_fortunes(path: Path) -> list[str]:
@@ -58,14 +45,10 @@ def load_fortunes(directory: Path = FORTUNE_DIR):
     over all quotes (ties alphabetical; no labels used)."""
     import numpy as np
 
-    from automl_bench.datasets import make_dataset
+    from automl_bench.datasets import make_dataset, word_ids
 
     quotes, labels = fortune_quotes(directory)
-    texts = [WORD.findall(q.lower()) for q in quotes]
-    counts = Counter(w for words in texts for w in words)
-    ranked = sorted(counts, key=lambda w: (-counts[w], w))[:FORTUNE_VOCAB - 2]
-    ids = {w: i + 2 for i, w in enumerate(ranked)}
-    x = pad([[ids.get(w, 1) for w in words] for words in texts], FORTUNE_STEPS)
+    x, _, _ = word_ids(quotes, FORTUNE_VOCAB, FORTUNE_STEPS)
     return make_dataset("fortunes", x, np.array(labels), vocab_size=FORTUNE_VOCAB,
                         source=f"Debian fortunes in {directory}: categories {', '.join(FORTUNE_CATEGORIES)}; "
                                f"first {FORTUNE_STEPS} words, {FORTUNE_VOCAB}-id vocabulary")
