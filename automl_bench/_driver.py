@@ -323,7 +323,18 @@ class Driver:
             store.set_meta("suite_sha256", self.suite.sha256)
             store.set_meta("suite_name", self.suite.name)
             store.set_meta("max_epochs", epochs)
+            if self.suite.files:
+                store.set_meta("files_sha256", json.dumps(self.suite.files, sort_keys=True))
         elif recorded is not None and recorded != self.suite.sha256:
+            before = json.loads(store.meta("files_sha256") or "{}")
+            changed = [k for k in sorted(set(before) | set(self.suite.files))
+                       if before.get(k) != self.suite.files.get(k)]
+            if changed:
+                was, now = before.get(changed[0]) or "none", self.suite.files.get(changed[0]) or "none"
+                raise ResultsError(
+                    f"the files of task {changed[0]!r} changed since {self.directory} recorded its results "
+                    f"(sha256 {was[:12]} then, {now[:12]} now), and results of old and new data are never mixed: "
+                    "rerun with --fresh to start over on the new data, or --out to write elsewhere")
             raise ResultsError(
                 f"{self.directory} holds results of a different version of suite {self.suite.name!r} "
                 f"(sha256 {recorded[:12]}, this file {self.suite.sha256[:12]}; comments and layout do not count, "

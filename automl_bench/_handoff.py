@@ -53,7 +53,7 @@ def write(ref: "DataRef", task: "TaskRef", dataset: "Dataset",
     if target is None or target.exists():
         return
     meta = {"name": dataset.name, "n_classes": dataset.n_classes, "source": dataset.source,
-            "sha256": dataset.sha256, "vocab_size": dataset.vocab_size}
+            "sha256": dataset.sha256, "vocab_size": dataset.vocab_size, "files": dataset.files}
     partial = target.with_name(f".{target.stem}.{os.getpid()}.partial.npz")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -81,5 +81,6 @@ def read(ref: "DataRef", task: "TaskRef") -> "Splits | None":
         return None
     meta = json.loads(str(arrays["meta"]))
     dataset = Dataset(name=meta["name"], x=arrays["x"], y=arrays["y"], n_classes=meta["n_classes"],
-                      source=meta["source"], sha256=meta["sha256"], vocab_size=meta["vocab_size"])
+                      source=meta["source"], sha256=meta["sha256"], vocab_size=meta["vocab_size"],
+                      files=meta.get("files"))
     return splits_at(dataset, (arrays["train"], arrays["val"], arrays["test"]))

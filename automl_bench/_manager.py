@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import pluggy
 
 from automl_bench import hookspecs
+from automl_bench._files.options import PREFIX as FILES_PREFIX
 from automl_bench._specs import (
     BackendSpec,
     DatasetSpec,
@@ -132,6 +133,11 @@ class Host:
         return self.pick("strategy", name)
 
     def dataset(self, name: str) -> DatasetSpec:
+        """A registered dataset, or a user's files named as ``files:{...}`` (`automl_bench._files`)."""
+        if name.startswith(FILES_PREFIX):
+            from automl_bench import _files
+
+            return _files.spec(name)
         return self.pick("dataset", name)
 
     def pruner(self, name: str) -> PrunerSpec:
@@ -152,8 +158,8 @@ class Host:
     def problem(self, kind: str, name: str) -> str | None:
         """Why ``name`` cannot be used as a ``kind``, or None if it can."""
         registry = self._registry(kind)
-        if name in registry.specs:
-            return None
+        if name in registry.specs or kind == "dataset" and name.startswith(FILES_PREFIX):
+            return None  # a user's files were checked when the suite named them
         owners = registry.owners.get(name)
         if owners:
             return (f"{len(owners)} plugins register a {kind} named {name!r}: "

@@ -70,6 +70,11 @@ class Dataset:
     #: Token datasets: ``x`` holds integer token ids in ``range(vocab_size)`` (0 is padding),
     #: read by an rnn with an ``embedding``. None: ``x`` holds features in [0, 1].
     vocab_size: int | None = None
+    #: Samples whose split the data fixes: 1 validation, 2 test, 0 training (-1 or None: drawn
+    #: by the task's fractions and split seed). Files a user names may fix them (`automl_bench._files`).
+    split: "np.ndarray | None" = None
+    #: Data read from a user's files: their path, kind, count, digest, classes and preprocessing.
+    files: "dict[str, Any] | None" = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -261,6 +261,10 @@ def _data_columns(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "dataset": data.get("name", ""), "dataset_sha256": data.get("sha256", ""),
         "dataset_sizes": "/".join(map(str, data.get("sizes", []))),  # train/val/test
+        # a user's own files (automl_bench._files): their digest, count and preprocessing options
+        "dataset_files_sha256": data.get("files", {}).get("sha256", ""),
+        "dataset_files": data.get("files", {}).get("files"),
+        "dataset_options": json.dumps(data["files"]["options"], sort_keys=True) if data.get("files") else "",
         # transfer tasks: the cached source model the trial started from, and its source data
         # (or the published weights it started from, with their file's sha256)
         "pretrained": pretrained.get("key", "") or pretrained.get("weights", ""),

@@ -257,7 +257,7 @@ def load_splits(host: "Host", ref: DataRef, task: TaskRef, cache: dict) -> Split
             select_classes(host.dataset(ref.dataset).load(), ref.classes) if ref.classes
             else host.dataset(ref.dataset).load()))
         indices = split_indices(dataset.y, val_fraction=task.val_fraction, test_fraction=task.test_fraction,
-                                seed=task.split_seed)
+                                seed=task.split_seed, fixed=dataset.split)
         _handoff.write(ref, task, dataset, indices)  # the driver, for its workers
         return splits_at(dataset, indices)
 
@@ -270,7 +270,8 @@ def describe(splits: Splits) -> dict[str, Any]:
     """What every result row records about its data."""
     ds = splits.dataset
     return {"name": ds.name, "source": ds.source, "sha256": ds.sha256,
-            "sizes": [len(splits.y_train), len(splits.y_val), len(splits.y_test)]}
+            "sizes": [len(splits.y_train), len(splits.y_val), len(splits.y_test)],
+            **({"files": ds.files} if ds.files else {})}
 
 
 def is_infrastructure(exc: BaseException) -> bool:

@@ -13,17 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from automl_bench import _files
 from automl_bench.errors import SuiteError
 
 from .checks import check_components
 from .locate import Locator, Problems, message, readable, toml_problem
-from .schema import DEFAULT_GATE, PLACEMENT_KEYS, Execution, GatedMetric, Regression, SuiteModel
+from .schema import DEFAULT_GATE, PLACEMENT_KEYS, DataDef, Execution, GatedMetric, Regression, SuiteModel
 from .tasks import Task, build_task, expand
 
 if TYPE_CHECKING:
@@ -44,14 +45,22 @@ class Suite:
     sha256: str
     #: Of the file's bytes, as results directories written before content hashing recorded it.
     file_sha256: str = ""
+    #: The digest of each task's own files (`automl_bench._files`), by task ("task/source" for a
+    #: transfer task's source); empty when loaded without digests.
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.model.name
 
 
-def load_suite(path: str | Path, host: "Host | None" = None) -> Suite:
+def load_suite(path: str | Path, host: "Host | None" = None, *, digests: bool = True) -> Suite:
     """Parse and validate a suite file; with a plugin host, also check every component name.
+
+    A task's own files (``dataset = { path = ... }``) are read for their metadata only; with
+    ``digests``, their content hash is computed too (once, then cached by size and modification
+    time: `automl_bench._files.digests`), which the suite's identity includes. `bench validate`
+    leaves it out.
 
     Raises `SuiteError` listing every problem found.
     """
@@ -68,7 +77,7 @@ def load_suite(path: str | Path, host: "Host | None" = None) -> Suite:
         raise SuiteError(str(path), [f"{path}:{line}:{column}: not UTF-8 (byte 0x{raw_bytes[exc.start]:02x}); a suite "
                                      "is TOML, which is UTF-8: save the file as UTF-8"]) from None
     try:
-        data = tomllib.loads(text)
+        data_of_suite = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(str(path), [toml_problem(path, text, exc)]) from None
     except RecursionError:
@@ -77,12 +86,13 @@ def load_suite(path: str | Path, host: "Host | None" = None) -> Suite:
 
     problems = Problems(Locator(str(path), text))
     try:
-        model = SuiteModel.model_validate(data)
+        model = SuiteModel.model_validate(data_of_suite)
     except ValidationError as exc:
         for e in readable(exc.errors()):
             problems.add(e["loc"], message(e), at=e["loc"][:-1] if e["type"] == "missing" else None)
         raise SuiteError(str(path), list(problems)) from None
 
+    model, files = resolve_files(model, path.parent, problems)
     tasks: tuple[Task, ...] = ()
     seen: dict[str, int] = {}
     for i, definition in enumerate(model.tasks):
@@ -101,9 +111,45 @@ def load_suite(path: str | Path, host: "Host | None" = None) -> Suite:
     # table is a new suite version, never mixed with the old one's results.
     tables = {t.name: hashlib.sha256(Path(t.definition.table).read_bytes()).hexdigest()
               for t in tasks if t.definition.table}
+    # So do a user's files: changed data is a new suite version (`bench run` says so, and stops).
+    read = {where: _files.digest(name) for where, name in files.items()} if digests else {}
     return Suite(path=path, model=model, tasks=tasks,
-                 sha256=content_sha256({**identity(data), **({"tables": tables} if tables else {})}),
-                 file_sha256=hashlib.sha256(raw_bytes).hexdigest())
+                 sha256=content_sha256({**identity(data_of_suite), **({"tables": tables} if tables else {}),
+                                        **({"files": read} if read else {})}),
+                 file_sha256=hashlib.sha256(raw_bytes).hexdigest(), files=read)
+
+
+def resolve_files(model: SuiteModel, base: Path, problems: Problems) -> tuple[SuiteModel, dict[str, str]]:
+    """The suite with each task's own files (a `DataDef`) named as a ``files:`` dataset, their
+    metadata read (every problem recorded where the suite names the files), and
+    {"task" or "task/source": that name} for those read without a problem."""
+    from automl_bench.errors import DataError
+
+    resolved: dict[str, str] = {}
+
+    def name_of(given: DataDef, where: tuple, key: str, *, as_text: bool = False) -> str:
+        try:
+            options = _files.resolve(given.given(), base, as_text=as_text)
+            _files.scan(options.name)
+        except DataError as exc:
+            problems.add(where, str(exc))
+            return _files.PREFIX + "{}"  # read no further: the problem is said
+        resolved[key] = options.name
+        return options.name
+
+    tasks = []
+    for i, task in enumerate(model.tasks):
+        update: dict[str, Any] = {}
+        source = task.source
+        if source is not None and isinstance(source.dataset, DataDef):
+            source = source.model_copy(update={"dataset": name_of(source.dataset, ("tasks", i, "source", "dataset"),
+                                                                  f"{task.name}/source")})
+            update["source"] = source
+        if isinstance(task.dataset, DataDef):
+            sentences = source is not None and (source.weights or "").startswith("sbert:")
+            update["dataset"] = name_of(task.dataset, ("tasks", i, "dataset"), task.name, as_text=sentences)
+        tasks.append(task.model_copy(update=update) if update else task)
+    return (model.model_copy(update={"tasks": tasks}) if resolved or len(problems) else model), resolved
 
 
 def identity(data: dict[str, Any]) -> dict[str, Any]:

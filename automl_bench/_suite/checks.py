@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from automl_bench._files.options import PREFIX, is_files, shown
 from automl_bench._model_checks import check_input
 from automl_bench._published import PUBLISHED, check_source
 
@@ -24,6 +25,8 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
     before = len(problems)
 
     def check(loc: tuple, kind: str, name: str, registry: dict) -> Any:
+        if kind == "dataset" and is_files(name):  # None when the files could not be read: said already
+            return files.get(name)
         problem = host.problem(kind, name)
         if problem is not None:
             problems.add(loc, problem)
@@ -31,6 +34,11 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
         return registry[name]
 
     backends, strategies, datasets = host.backends(), host.strategies(), host.datasets()
+    files = {}
+    for task in model.tasks:
+        for name in (task.dataset, task.source.dataset if task.source is not None else None):
+            if isinstance(name, str) and is_files(name) and name != PREFIX + "{}":
+                files[name] = host.dataset(name)
     for i, name in enumerate(model.matrix.backends):
         spec = check(("matrix", "backends", i), "backend", name, backends)
         for t, task in enumerate(model.tasks):
@@ -67,7 +75,7 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
                 if task.source is not None:  # the trunk's knobs come from the source
                     values.update({k: [v] for k, v in task.source.params.items()})
                 for problem in check_input(task.model, spec.input_shape, values, spec.kind):
-                    problems.add(("tasks", i, "model"), f"on {task.dataset!r}: {problem}", task=built.name)
+                    problems.add(("tasks", i, "model"), f"on {shown(task.dataset)}: {problem}", task=built.name)
         if task.source is not None and task.source.weights is not None:
             _check_published(model, i, task, spec, backends, problems)
         elif task.source is not None and task.source.dataset is not None:
@@ -114,7 +122,7 @@ def _check_classes(loc: tuple, classes: list[int] | None, spec: DatasetSpec, pro
     assert spec.class_counts is not None
     missing = [c for c in classes or () if c >= len(spec.class_counts)]
     if missing:
-        problems.add(loc, f"dataset {spec.name!r} has classes 0..{len(spec.class_counts) - 1}; no class {missing[0]}")
+        problems.add(loc, f"dataset {shown(spec.name)} has classes 0..{len(spec.class_counts) - 1}; no class {missing[0]}")
 
 
 def _check_counts(index: int, task: TaskDef, spec: DatasetSpec | None, problems: Problems) -> None:
@@ -133,7 +141,7 @@ def _check_counts(index: int, task: TaskDef, spec: DatasetSpec | None, problems:
     most = math.ceil(round(spec.class_counts[smallest] * share, 9))  # 500 x 0.6 is 300.00000000000006
     if shots > most:
         problems.add(("tasks", index, "shots"), f"shots = {shots} training examples per class, but class {smallest} "
-                     f"of {spec.name!r} has {spec.class_counts[smallest]} samples, at most {most} of them in its "
+                     f"of {shown(spec.name)} has {spec.class_counts[smallest]} samples, at most {most} of them in its "
                      f"training split ({share:.0%}: 1 - val_fraction - test_fraction)")
 
 
@@ -149,7 +157,7 @@ def _check_published(model: SuiteModel, index: int, task: TaskDef, spec: Any, ba
     if spec is not None:
         problem = check_source(name, spec.input_shape, spec.kind, task.source.input_size)
         if problem:
-            problems.add(where, f"on {task.dataset!r}: {problem}", task=task.name)
+            problems.add(where, f"on {shown(task.dataset)}: {problem}", task=task.name)
     framework = PUBLISHED[name].framework
     able = sorted(b for b, s in backends.items() if framework in s.weights)
     for i, backend in enumerate(model.matrix.backends):

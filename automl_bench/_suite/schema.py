@@ -107,11 +107,39 @@ PARAM_ADAPTER: TypeAdapter[Any] = TypeAdapter(ParamDef)
 Classes = Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(min_length=2)]
 
 
+class DataDef(_Strict):
+    """A dataset of the user's own files (`automl_bench._files`): ``dataset = { path = "data/photos" }``.
+    Which options apply depends on the kind; the rest are checked when the files are read."""
+
+    path: str = Field(min_length=1, description="a file or folder, relative to the suite file")
+    kind: Literal["arrays", "table", "images", "text"] | None = Field(
+        None, description="inferred from the path where unambiguous (.npz/.npy, .csv/.parquet, a folder's files)")
+    labels: str | None = Field(None, description="arrays: the labels' .npy beside a features .npy")
+    label: str | None = Field(None, min_length=1, description='table: the label column (default "label")')
+    features: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, min_length=1, description="table: the input columns (default: every other numeric column)")
+    image_size: Annotated[list[Annotated[int, Field(strict=True, ge=1, le=4096)]],
+                          Field(min_length=2, max_length=2)] | None = Field(
+        None, description="images: [height, width] every image is resized to (default: their own, one size)")
+    color_mode: Literal["grayscale", "rgb"] | None = Field(
+        None, description="images: default grayscale when every image is, else rgb")
+    skip_bad_files: StrictBool | None = Field(None, description="images, text: skip and count unreadable files")
+    encoding: str | None = Field(None, min_length=1, description='text: the files\' encoding (default "utf-8")')
+    vocab_size: StrictInt | None = Field(None, ge=3, le=10_000_000,
+                                         description="text: word ids, 0 padding and 1 unknown included (default 10000)")
+    sequence_length: StrictInt | None = Field(None, ge=1, le=100_000,
+                                              description="text: words kept per text, the first ones (default 100)")
+
+    def given(self) -> dict[str, Any]:
+        """The keys the suite set."""
+        return {k: getattr(self, k) for k in self.model_fields_set}
+
+
 class SourceDef(_Strict):
     """A transfer task's source: a model the harness pretrains on ``dataset`` (once per backend
     and seed, then cached), or published ``weights`` (``keras:VGG16``; automl_bench._published)."""
 
-    dataset: str | None = None
+    dataset: str | DataDef | None = None
     #: Published weights, by framework and name; ``weights_file``: a copy of them on disk (a path
     #: relative to the suite file), used instead of the framework's download.
     weights: str | None = None
@@ -128,7 +156,9 @@ class SourceDef(_Strict):
 
 class TaskDef(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
-    dataset: str  # a task that replays a table may leave it out: the table's is filled in
+    #: A built-in or plugin dataset by name, or the user's own files (`DataDef`); a task that
+    #: replays a table leaves it out: the table's is filled in.
+    dataset: str | DataDef
     #: A table of recorded training runs (`bench tabulate`), relative to the suite file: the task
     #: replays it (backend ``replay``); its dataset, model and search space are the table's.
     table: str | None = None
