@@ -37,7 +37,8 @@ def test_every_shipped_suite_validates():
 
     from automl_bench._cli import cli
 
-    suites = sorted(str(p) for p in (ROOT / "suites").rglob("*.toml"))  # suites/tables/ too
+    # suites/tables/ too; own-data.toml reads files a script makes (tests/test_own_data.py runs it)
+    suites = sorted(str(p) for p in (ROOT / "suites").rglob("*.toml") if p.name != "own-data.toml")
     assert suites
     result = CliRunner().invoke(cli, ["validate", *suites])
     assert result.exit_code == 0, result.output

@@ -327,3 +327,47 @@ def test_a_capped_torch_run_reads_every_kind_and_transfers_onto_an_image_folder(
     assert by_task.loc["png", "dataset_files"] == 40 and len(by_task.loc["png", "dataset_files_sha256"]) == 64
     assert by_task.loc["transfer-frozen", "dataset"] == "png[2,3]"
     assert by_task.loc["transfer-frozen", "source_dataset_sha256"]  # pretrained on the folder's classes 0 and 1
+
+
+# ---------------------------------------------------------------------------- the shipped example
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    """suites/own-data.toml beside the files examples/make_data.py writes, as in a checkout."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    here = tmp_path_factory.mktemp("example")
+    (here / "suites").mkdir()
+    shutil.copy(root / "suites" / "own-data.toml", here / "suites")
+    subprocess.run([sys.executable, str(root / "examples" / "make_data.py"), "--out", str(here / "examples" / "data")],
+                   check=True, capture_output=True)
+    return here / "suites" / "own-data.toml"
+
+
+def test_the_example_suite_validates_on_the_files_its_script_makes(example):
+    from click.testing import CliRunner
+
+    from automl_bench._cli import cli
+
+    result = CliRunner().invoke(cli, ["validate", str(example)])
+    assert result.exit_code == 0 and "6 tasks" in result.output, result.output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_example_suite_runs_capped(example, tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "automl_bench", "run", str(example), "--out", str(tmp_path),
+                           "--max-trials", "1", "--max-epochs", "1", "--seeds", "0", "--strict", "--quiet"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    trials = pd.read_csv(next(tmp_path.glob("own-data*/trials.csv")))
+    assert len(trials) == 12 and set(trials["status"]) == {"ok"}  # 6 tasks x 2 strategies
+    assert (trials["dataset_files"] > 0).all() and trials["dataset_files_sha256"].str.len().eq(64).all()
