@@ -98,6 +98,31 @@ def average_ranks(ranked: pd.DataFrame, by: list[str]) -> pd.Series:
     return ranked.groupby(by)["rank"].mean().sort_values()
 
 
+def rank_agreement(ranked: pd.DataFrame) -> tuple[pd.DataFrame, tuple[float, float, int, int] | None]:
+    """Do the tasks order the entries alike? Each task orders its entries by their mean rank over
+    its seeds (`ranks`). Returns Kendall's tau-b between every two tasks' orders
+    (``scipy.stats.kendalltau``, with its p-value; columns ``task_a``, ``task_b``, ``tau``, ``p``)
+    and, over all tasks, Kendall's W with Friedman's p-value (W = chi2 / (m (n - 1)), the m tasks
+    as blocks and the n entries as treatments; 0 is no agreement, 1 the same order everywhere).
+    Entries some task lacks are left out; None where fewer than 2 tasks or 3 entries remain."""
+    from itertools import combinations
+
+    from scipy import stats
+
+    table = ranked.pivot_table(index="task", columns=[c for c in ENTRY if c != "task"], values="rank",
+                               aggfunc="mean").dropna(axis=1)
+    pairs = pd.DataFrame(columns=["task_a", "task_b", "tau", "p"])
+    if table.shape[0] < 2 or table.shape[1] < 3:
+        return pairs, None
+    rows = []
+    for a, b in combinations(table.index, 2):
+        tau, p = stats.kendalltau(table.loc[a].to_numpy(), table.loc[b].to_numpy())
+        rows.append({"task_a": a, "task_b": b, "tau": float(tau), "p": float(p)})
+    m, n = table.shape
+    chi2, p = stats.friedmanchisquare(*table.to_numpy().T)
+    return pd.DataFrame(rows), (float(chi2 / (m * (n - 1))), float(p), m, n)
+
+
 def paired(scores: pd.DataFrame, task: str) -> pd.DataFrame:
     """A task's entries as columns, one row per seed that every entry has (best validation score)."""
     table = scores[scores["task"] == task].pivot_table(index="seed", columns=["backend", "strategy"],

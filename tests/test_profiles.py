@@ -76,3 +76,32 @@ def test_the_anytime_normalised_score_matches_the_hand_worked_example():
     }
     assert got.to_dict() == pytest.approx(expected)
     assert normalised_anytime(runs[runs["strategy"] != "random"]) is None
+
+
+def ranked(orders):
+    """Ranks of entries "a", "b", "c", "d" (backend "x") per task and seed: {task: [ranks per seed]}."""
+    return pd.DataFrame([{"task": task, "backend": "x", "strategy": s, "seed": seed, "rank": r}
+                         for task, per_seed in orders.items() for seed, ranks in enumerate(per_seed)
+                         for s, r in zip("abcd", ranks)])
+
+
+def test_rank_agreement_between_tasks_matches_the_hand_worked_example():
+    from automl_bench.statistics import rank_agreement
+
+    # mean ranks of a, b, c, d: t1 (1, 2, 3, 4); t2 (1.5, 2.5, 3.5, 2.5); t3 (4, 3, 2, 1)
+    pairs, concordance = rank_agreement(ranked({"t1": [[1, 2, 3, 4], [1, 2, 3, 4]],
+                                                "t2": [[1, 2, 3, 4], [2, 3, 4, 1]],
+                                                "t3": [[4, 3, 2, 1], [4, 3, 2, 1]]}))
+    tau = {(a, b): t for a, b, t in zip(pairs["task_a"], pairs["task_b"], pairs["tau"])}
+    assert tau[("t1", "t3")] == pytest.approx(-1.0)
+    # t1 against t2: pairs ab, ac, ad, bc concordant, cd discordant, bd tied in t2 (2.5 and 2.5);
+    # tau-b = (4 - 1) / sqrt((6 - 0) (6 - 1))
+    assert tau[("t1", "t2")] == pytest.approx(3 / np.sqrt(30))
+    w, p, m, n = concordance
+    # Friedman over the tasks as blocks: within-task ranks a 1+1+4, b 2+2.5+3, c 3+4+2, d 4+2.5+1; chi2 =
+    # 12 / (3 * 4 * 5) * (6^2 + 7.5^2 + 9^2 + 7.5^2) - 3 * 3 * 5 = 0.9, divided by the tie correction
+    # 1 - (2^3 - 2) / (3 * (4^3 - 4)); W = chi2 / (3 * (4 - 1)): two orders that cancel, one between
+    assert (m, n) == (3, 4) and w == pytest.approx(0.9 / (1 - 1 / 30) / 9)
+    same, (w_same, _, _, _) = rank_agreement(ranked({"t1": [[1, 2, 3, 4]], "t2": [[1, 2, 3, 4]]}))
+    assert w_same == pytest.approx(1.0) and same["tau"].tolist() == [pytest.approx(1.0)]
+    assert rank_agreement(ranked({"t1": [[1, 2, 3, 4]]}))[1] is None  # one task: nothing to agree on

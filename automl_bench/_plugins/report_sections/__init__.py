@@ -91,6 +91,7 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
         entry_label,
         friedman,
         pairwise_wilcoxon,
+        rank_agreement,
         ranks,
     )
 
@@ -115,6 +116,13 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
         parts.append(f"![Critical-difference diagram]({cd.name})\n\nEntries joined by a bar do not differ "
                      "significantly (Friedman, then Nemenyi's post-hoc test at alpha 0.05, scikit-posthocs), "
                      "with every task and seed as a block.")
+    pairs_of_tasks, concordance = rank_agreement(ranked)
+    if concordance is not None:
+        w, p, m, n = concordance
+        parts.append(f"Do the tasks order the entries alike? Kendall's W = {w:.2f} over {m} tasks and {n} entries (0: "
+                     f"no agreement, 1: the same order on every task; Friedman's p = {p:.3g}, each task's mean ranks "
+                     "over its seeds as one block, so a few tasks make a weak test). Kendall's τ between every two "
+                     "tasks' orders (scipy):\n\n" + _table(pairs_of_tasks.round(3)))
     tests = []
     for task in sorted(scores["task"].unique()):
         result = friedman(scores, task)
