@@ -371,3 +371,18 @@ def test_the_example_suite_runs_capped(example, tmp_path):
     trials = pd.read_csv(next(tmp_path.glob("own-data*/trials.csv")))
     assert len(trials) == 12 and set(trials["status"]) == {"ok"}  # 6 tasks x 2 strategies
     assert (trials["dataset_files"] > 0).all() and trials["dataset_files_sha256"].str.len().eq(64).all()
+
+
+def test_a_run_on_bad_content_stops_before_any_trial_naming_the_sample(tmp_path):
+    import subprocess
+    import sys
+
+    x = np.random.default_rng(0).random((40, 3))
+    x[7, 2] = np.inf
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(40) % 2)
+    path = write(tmp_path, suite_text(task("t", '{ path = "d.npz" }'), backend="numpy"))
+    done = subprocess.run([sys.executable, "-m", "automl_bench", "run", str(path), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "d.npz, key 'x': NaN or infinite features, first in sample 7" in done.stderr
+    assert not list((tmp_path / "out").rglob("trials.csv"))  # no trial ran

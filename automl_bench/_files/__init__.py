@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from automl_bench._records import Dataset
     from automl_bench._specs import DatasetSpec
 
+
 def infer_kind(path: Path) -> str | None:
     """The kind a path's own form implies, or None when only its content could tell."""
     suffix = path.suffix.lower()
