@@ -337,6 +337,50 @@ def compare(state: State, baseline: Path, current: Path, alpha: float | None, ma
 compare.usage_exit_code = 2  # type: ignore[attr-defined]
 
 
+@cli.command(epilog="""\b
+Exit status:
+  0    the history was read (steps or not), or steps without --fail-on-step
+  1    with --fail-on-step: the newest export starts a step for the worse, beyond the tolerance
+  2    unreadable exports, or exports of several suites""")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--max-score-drop", type=click.FloatRange(0, 1, max_open=True),
+              help="A score step beyond this is beyond tolerance [newest export's suite's, else 0.01].")
+@click.option("--max-slowdown", type=click.FloatRange(1, 100),
+              help="A time step beyond this ratio is beyond tolerance [newest export's suite's, else 1.10].")
+@click.option("--fail-on-step", is_flag=True, help="Exit 1 when the newest export starts a step for the worse "
+                                                   "beyond the tolerance.")
+@click.option("--repository", type=click.Path(file_okay=False, path_type=Path),
+              help="The git repository whose commits the exports name, to list the commits of a step "
+                   "[the current directory].")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the markdown (printed on standard output) to this file.")
+@click.pass_obj
+def history(state: State, sources: tuple[Path, ...], max_score_drop: float | None, max_slowdown: float | None,
+            fail_on_step: bool, repository: Path | None, markdown_path: Path | None) -> None:
+    """How each cell moved over SOURCES: exports (`bench export`, one per commit) or folders of them.
+    Prints each cell and metric's series, the steps in it (change-point detection) and the commits
+    to bisect; see docs/regression.md."""
+    from automl_bench import _history
+    from automl_bench._compare import Settings
+
+    exports = _history.read_exports(sources)
+    settings = Settings.resolve(exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown)
+    found = _history.series(exports)
+    text = _history.summary(exports, found, settings.max_score_drop, settings.max_slowdown, repository)
+    click.echo(text, nl=False)
+    if markdown_path is not None:
+        markdown_path.parent.mkdir(parents=True, exist_ok=True)
+        markdown_path.write_text(text, encoding="utf-8")
+    newest = _history.newest_steps(found, settings.max_score_drop, settings.max_slowdown)
+    if newest:
+        click.echo(f"the newest export starts {len(newest)} step(s) for the worse: " + ", ".join(
+            f"{s.cell} {s.metric}" for s, _ in newest[:5]), err=True)
+    sys.exit(1 if newest and fail_on_step else 0)
+
+
+history.usage_exit_code = 2  # type: ignore[attr-defined]
+
+
 @cli.command()
 @click.argument("suites", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj

@@ -1,0 +1,103 @@
+"""`bench history`: a cell's series over exports, its steps, the commits between, and the exit
+status that gates a pull request on a new step."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from automl_bench import _history
+from automl_bench._baseline import Baseline, SeedRow, SuiteInfo, write
+from automl_bench._cli import cli
+
+
+def export(folder, i: int, best: float, seconds: float, commit: str = "", suite: str = "ci", seeds: int = 3):
+    """Export number ``i`` (made on day i) of one cell, every seed at ``best`` and ``seconds``."""
+    rows = [SeedRow(task="t", backend="torch", strategy="random", seed=s, best_val=best, test=best,
+                    trials_to_best=1.0, epoch_seconds=seconds, wall_seconds=10.0, trials=4, failed=0)
+            for s in range(seeds)]
+    baseline = Baseline(created=f"2026-11-{i + 1:02d}T00:00:00+00:00", automl_bench="0.1.0",
+                        suite=SuiteInfo(name=suite, sha256="x", metric="accuracy"),
+                        environment={"git_commit": commit or f"{i:02d}".ljust(40, "f"), "machine": "m"}, rows=rows)
+    path = folder / f"{i:03d}.json"
+    write(baseline, path)
+    return path
+
+
+def noisy(n: int, level: float, sd: float, seed: int) -> list[float]:
+    return list(level + np.random.default_rng(seed).normal(0, sd, n))
+
+
+def history(folder, *args):
+    return CliRunner().invoke(cli, ["history", str(folder), *args])
+
+
+def test_a_step_is_found_where_it_happened_and_named_with_its_exports(tmp_path):
+    scores = noisy(12, 0.95, 0.002, 0) + noisy(8, 0.92, 0.002, 1)
+    times = noisy(20, 1.0, 0.01, 2)
+    for i, (b, t) in enumerate(zip(scores, times)):
+        export(tmp_path, i, b, t)
+    found = {s.metric: s for s in _history.series(_history.read_exports([tmp_path]))}
+    assert [(s.index, round(s.change, 2)) for s in found["best_val"].steps] == [(12, -0.03)]  # export 13
+    assert found["epoch_seconds"].steps == []  # noise is not a step
+    result = history(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "| t/torch/random | best_val      |       20 | 0.9503  | 0.9212   | -0.0296 at export 13 (beyond " \
+           "tolerance) |" in result.output
+    assert ("last export before it 2026-11-12T00:00:00+00:00 (11ffffffffff), first after "
+            "2026-11-13T00:00:00+00:00 (12ffffffffff)") in result.output
+
+
+def test_a_step_the_newest_export_starts_fails_the_gate_only_when_asked(tmp_path):
+    for i, t in enumerate(noisy(15, 1.0, 0.01, 3) + [1.4]):  # the newest export is 40% slower
+        export(tmp_path, i, 0.95, t)
+    assert history(tmp_path).exit_code == 0
+    result = history(tmp_path, "--fail-on-step")
+    assert result.exit_code == 1
+    assert "the newest export starts 1 step(s) for the worse: t/torch/random epoch_seconds" in result.output
+    assert history(tmp_path, "--fail-on-step", "--max-slowdown", "1.5").exit_code == 0  # within tolerance
+
+
+def test_an_improvement_does_not_fail_the_gate(tmp_path):
+    for i, t in enumerate(noisy(15, 1.0, 0.01, 4) + [0.6]):
+        export(tmp_path, i, 0.95, t)
+    assert history(tmp_path, "--fail-on-step").exit_code == 0
+
+
+def test_the_commits_to_bisect_come_from_git(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    commits = []
+    for n in range(4):
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", f"c{n}"], check=True)
+        commits.append(subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip())
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    values = noisy(8, 0.95, 0.001, 5) + noisy(6, 0.90, 0.001, 6)
+    for i, b in enumerate(values):  # exports 0-7 of commit c0, export 8 onward of c3: c1, c2 and c3 came between
+        export(exports, i, b, 1.0, commit=commits[0] if i < 8 else commits[3])
+    result = history(exports, "--repository", str(repo))
+    short = [subprocess.run([*git, "rev-parse", "--short", c], capture_output=True, text=True).stdout.strip()
+             for c in commits[1:]]
+    assert f"3 commits to bisect: {', '.join(short)}" in result.output
+
+
+def test_exports_of_two_suites_are_refused(tmp_path):
+    export(tmp_path, 0, 0.9, 1.0, suite="a")
+    export(tmp_path, 1, 0.9, 1.0, suite="b")
+    result = history(tmp_path)
+    assert result.exit_code == 2 and "several suites (a, b)" in result.output
+
+
+@pytest.mark.parametrize(("values", "kind", "expected"), [
+    ([0.9] * 10, "score", []),  # flat: nothing
+    ([0.9] * 5 + [0.8] * 5, "score", [(5, pytest.approx(-0.1))]),  # flat with one clean step
+    ([1.0] * 6 + [2.0] * 6, "time", [(6, pytest.approx(2.0))]),  # times step as ratios
+])
+def test_steps_on_clean_series(values, kind, expected):
+    assert [(s.index, s.change) for s in _history.find_steps(values, kind)] == expected
