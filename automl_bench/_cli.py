@@ -270,8 +270,13 @@ def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 
 
 @cli.command(epilog=COMPARE_EXIT_CODES)
-@click.argument("baseline", type=click.Path(path_type=Path))
-@click.argument("current", type=click.Path(path_type=Path))
+@click.argument("baseline", type=click.Path(path_type=Path), required=False)
+@click.argument("current", type=click.Path(path_type=Path), required=False)
+@click.option("--against-history", type=click.Path(path_type=Path),
+              help="Instead of BASELINE: a folder of exports (bench history), the baseline chosen by --since.")
+@click.option("--since", metavar="REF",
+              help="With --against-history: the export to compare against, N exports back or a commit, tag or "
+                   "branch (the drift since then, however it came).")
 @click.option("--alpha", type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
               help="False-alarm rate over the whole comparison (Holm) [suite's [regression], else 0.05].")
 @click.option("--max-score-drop", type=click.FloatRange(0, 1, max_open=True),
@@ -299,18 +304,29 @@ def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw every change with its interval and the tolerance, as a PNG.")
 @click.pass_obj
-def compare(state: State, baseline: Path, current: Path, alpha: float | None, max_score_drop: float | None,
+def compare(state: State, baseline: Path | None, current: Path | None, against_history: Path | None,
+            since: str | None, alpha: float | None, max_score_drop: float | None,
             max_slowdown: float | None, gate: tuple[str, ...] | None, fail_on: str, allow_suite_change: bool,
             time_basis: str, aa: bool, markdown_path: Path | None, junit_path: Path | None,
             json_scores: Path | None, json_times: Path | None, plot_path: Path | None) -> None:
     """Is CURRENT worse than BASELINE by more than the tolerances? Each is a results directory or a
-    file written by `bench export`. Prints markdown; see docs/regression.md."""
+    file written by `bench export`; with --against-history DIR --since REF, only CURRENT is given and
+    the baseline is the history's export at REF. Prints markdown; see docs/regression.md."""
     from automl_bench import _baseline as baselines
     from automl_bench import _compare_formats as formats
     from automl_bench._compare import Settings
     from automl_bench._compare import compare as run_compare
 
-    base, cur = baselines.read(baseline), baselines.read(current)
+    if against_history is not None:
+        from automl_bench import _history
+
+        if since is None or current is not None or baseline is None:
+            raise click.UsageError("--against-history DIR needs --since REF and one CURRENT (results or export)")
+        base, cur = _history.reference(_history.read_exports([against_history]), since), baselines.read(baseline)
+    else:
+        if since is not None or baseline is None or current is None:
+            raise click.UsageError("give BASELINE and CURRENT (or --against-history DIR --since REF and CURRENT)")
+        base, cur = baselines.read(baseline), baselines.read(current)
     settings = Settings.resolve(cur, alpha=alpha, max_score_drop=max_score_drop, max_slowdown=max_slowdown,
                                 gate=gate, time_basis=time_basis, allow_suite_change=allow_suite_change)
     comparison = run_compare(base, cur, settings)

@@ -149,6 +149,31 @@ def find_steps(values: Sequence[float], kind: str) -> list[Step]:
             for i in range(len(ends) - 1)]
 
 
+def reference(exports: "Sequence[Baseline]", since: str, repository: Path | None = None) -> "Baseline":
+    """The export ``since`` names: ``N`` (a number) is the N-th before the newest; anything else is
+    a commit, a tag or a branch, resolved by git where it can (else a commit's prefix), and the
+    newest export of that commit is taken."""
+    if since.isdigit():
+        back = int(since)
+        if not 0 < back < len(exports):
+            raise CompareError(f"--since {since}: the history holds {len(exports)} exports, so 1 to "
+                               f"{len(exports) - 1} exports back")
+        return exports[-1 - back]
+    commit = since
+    try:
+        done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}"], cwd=repository,
+                              capture_output=True, text=True, timeout=30)
+        if done.returncode == 0:
+            commit = done.stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    matching = [e for e in exports if (e.environment.get("git_commit") or "").startswith(commit)]
+    if not matching:
+        raise CompareError(f"--since {since}: no export of commit {commit[:12]} in the history (its commits: "
+                           f"{', '.join(sorted({(e.environment.get('git_commit') or '?')[:12] for e in exports}))})")
+    return matching[-1]
+
+
 def commits_between(older: str, newer: str, repository: Path | None = None) -> list[str] | None:
     """The commits after ``older`` up to ``newer`` (oldest first): where to bisect a step. None
     when git cannot say (no repository here, or a commit it does not have)."""

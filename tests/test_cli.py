@@ -12,7 +12,7 @@ from test_suite import choices
 
 from automl_bench._cli import cli
 
-COMMANDS = [[], ["run"], ["validate"], ["plugins"], ["report"], ["export"], ["compare"], ["tabulate"]]
+COMMANDS = [[], ["run"], ["validate"], ["plugins"], ["report"], ["export"], ["compare"], ["tabulate"], ["history"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "bench")

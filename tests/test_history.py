@@ -101,3 +101,22 @@ def test_exports_of_two_suites_are_refused(tmp_path):
 ])
 def test_steps_on_clean_series(values, kind, expected):
     assert [(s.index, s.change) for s in _history.find_steps(values, kind)] == expected
+
+
+def test_drift_since_a_reference_fails_although_no_single_step_did(tmp_path):
+    """Three slowdowns of 8%, each under the 10% tolerance, are 26% since the first export."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for i, t in enumerate([1.0, 1.0, 1.08, 1.08, 1.1664, 1.1664, 1.2597]):
+        export(exports, i, 0.95, t)
+    current = exports / "006.json"
+    step_by_step = CliRunner().invoke(cli, ["compare", str(exports / "005.json"), str(current)])
+    assert step_by_step.exit_code == 0, step_by_step.output  # 8%: within tolerance
+    drift = CliRunner().invoke(cli, ["compare", "--against-history", str(exports), "--since", "6", str(current)])
+    assert drift.exit_code == 1, drift.output  # since 6 exports back: x1.26
+    assert "epoch_seconds" in drift.output and "1.26" in drift.output
+    by_commit = CliRunner().invoke(cli, ["compare", "--against-history", str(exports), "--since", "02ffff",
+                                         str(current)])
+    assert by_commit.exit_code == 1, by_commit.output  # export 2 by its commit: x1.1664
+    missing = CliRunner().invoke(cli, ["compare", "--against-history", str(exports), "--since", "abcdef", str(current)])
+    assert missing.exit_code == 2 and "no export of commit abcdef" in missing.output
