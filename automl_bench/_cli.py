@@ -322,7 +322,11 @@ def compare(state: State, baseline: Path | None, current: Path | None, against_h
 
         if since is None or current is not None or baseline is None:
             raise click.UsageError("--against-history DIR needs --since REF and one CURRENT (results or export)")
-        base, cur = _history.reference(_history.read_exports([against_history]), since), baselines.read(baseline)
+        cur = baselines.read(baseline)
+        histories = _history.read_histories([against_history])
+        same = [h for h in histories if (h.suite, h.exports[-1].suite.sha256) == (cur.suite.name, cur.suite.sha256)]
+        same = same or [h for h in histories if h.suite == cur.suite.name] or histories
+        base = _history.reference(same[-1].exports, since)
     else:
         if since is not None or baseline is None or current is None:
             raise click.UsageError("give BASELINE and CURRENT (or --against-history DIR --since REF and CURRENT)")
@@ -357,7 +361,7 @@ compare.usage_exit_code = 2  # type: ignore[attr-defined]
 Exit status:
   0    the history was read (steps or not), or steps without --fail-on-step
   1    with --fail-on-step: the newest export starts a step for the worse, beyond the tolerance
-  2    unreadable exports, or exports of several suites""")
+  2    no readable export""")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--max-score-drop", type=click.FloatRange(0, 1, max_open=True),
               help="A score step beyond this is beyond tolerance [newest export's suite's, else 0.01].")
@@ -379,15 +383,22 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
     from automl_bench import _history
     from automl_bench._compare import Settings
 
-    exports = _history.read_exports(sources)
-    settings = Settings.resolve(exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown)
-    found = _history.series(exports)
-    text = _history.summary(exports, found, settings.max_score_drop, settings.max_slowdown, repository)
+    histories = _history.read_histories(sources)
+    texts, newest = [], []
+    for history in histories:
+        settings = Settings.resolve(history.exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown)
+        found = _history.series(history.exports)
+        texts.append(_history.summary(history, found, settings.max_score_drop, settings.max_slowdown, repository))
+        newest += _history.newest_steps(found, settings.max_score_drop, settings.max_slowdown)
+    text = "\n".join(texts)
     click.echo(text, nl=False)
+    for warning in histories[0].warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for skipped in histories[0].skipped:
+        click.echo(f"warning: skipped {skipped}", err=True)
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
         markdown_path.write_text(text, encoding="utf-8")
-    newest = _history.newest_steps(found, settings.max_score_drop, settings.max_slowdown)
     if newest:
         click.echo(f"the newest export starts {len(newest)} step(s) for the worse: " + ", ".join(
             f"{s.cell} {s.metric}" for s, _ in newest[:5]), err=True)

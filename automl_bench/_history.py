@@ -42,7 +42,9 @@ class Point:
     commit: str
     machine: str
     source: str
+    #: seed values averaged into it, and exports of its commit (repeats)
     seeds: int
+    repeats: int = 1
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,26 @@ class Series:
         return f"{self.task}/{self.backend}/{self.strategy}"
 
 
-def read_exports(sources: Sequence[Path]) -> "list[Baseline]":
-    """The exports in ``sources`` (files, or folders of ``*.json``), oldest first (by the time each
-    was made, then its commit). Every file must be an export of one suite."""
+@dataclass
+class History:
+    """The exports of one suite and budget, oldest first, and what reading them found."""
+
+    exports: "list[Baseline]"
+    #: files that could not be read, and why (skipped; the rest is shown)
+    skipped: list[str] = field(default_factory=list)
+    #: said once: several suites or budgets were grouped apart, and so on
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def suite(self) -> str:
+        return self.exports[-1].suite.name
+
+
+def read_histories(sources: Sequence[Path]) -> list[History]:
+    """The exports in ``sources`` (files, or folders of ``*.json``), grouped by suite and budget
+    (its sha256 and epoch cap: results of different budgets are never one series), each group
+    oldest first (by the time each export was made, then its commit). A damaged export, or one of a
+    newer format, is named and skipped. Raises `CompareError` when nothing can be read."""
     from automl_bench._baseline import read
 
     files: list[Path] = []
@@ -97,37 +116,64 @@ def read_exports(sources: Sequence[Path]) -> "list[Baseline]":
             files.append(source)
         else:
             raise CompareError(f"{source}: no such file or folder of exports")
-    if not files:
-        raise CompareError(f"no exports (*.json) in {', '.join(map(str, sources))}")
-    exports = sorted((read(f) for f in files), key=lambda b: (b.created, b.environment.get("git_commit") or ""))
-    suites = sorted({b.suite.name for b in exports})
-    if len(suites) > 1:
-        raise CompareError(f"the exports are of several suites ({', '.join(suites)}): give one suite's history")
-    return exports
+    read_ok, skipped = [], []
+    for f in files:
+        try:
+            read_ok.append(read(f))
+        except CompareError as exc:
+            skipped.append(str(exc))
+    if not read_ok:
+        raise CompareError(f"no readable exports (*.json) in {', '.join(map(str, sources))}"
+                           + (": " + "; ".join(skipped[:3]) if skipped else ""))
+    groups: dict[tuple, list] = {}
+    for b in read_ok:
+        groups.setdefault((b.suite.name, b.suite.sha256, b.suite.max_epochs), []).append(b)
+    warnings = []
+    if len(groups) > 1:
+        warnings.append(f"the exports are of {len(groups)} suites or budgets, shown apart: " + ", ".join(
+            f"{name} (sha256 {sha[:12]}, max_epochs {epochs}, {len(g)} exports)"
+            for (name, sha, epochs), g in groups.items()))
+    histories = [History(sorted(g, key=lambda b: (b.created, b.environment.get("git_commit") or "")), skipped,
+                         warnings) for g in groups.values()]
+    return sorted(histories, key=lambda h: h.exports[-1].created)
 
 
 def series(exports: "Sequence[Baseline]") -> list[Series]:
-    """Each cell's series of each metric over ``exports`` (oldest first)."""
+    """Each cell's series of each metric over ``exports`` (oldest first): one point per commit,
+    the exports of one commit kept as repeats of it (their values averaged as the seeds are)."""
     out: dict[tuple[str, str, str, str], Series] = {}
-    for export in exports:
-        cells: dict[tuple[str, str, str], list] = {}
+    values: dict[tuple, dict[str, list]] = {}
+    commits: list[str] = []
+    for position, export in enumerate(exports):
+        commit = export.environment.get("git_commit") or f"(no commit: export {position + 1})"
+        if commit not in commits:
+            commits.append(commit)
         for row in export.rows:
-            cells.setdefault(row.cell, []).append(row)
-        for cell, rows in cells.items():
             for metric, kind in METRICS.items():
-                values = [getattr(r, metric) for r in rows]
-                values = [v for v in values if v is not None and (kind != "time" or v > 0)]
-                if not values:
-                    continue
-                value = (math.exp(sum(map(math.log, values)) / len(values)) if kind == "time"
-                         else sum(values) / len(values))
-                point = Point(value, export.created, export.environment.get("git_commit") or "",
-                              export.environment.get("machine") or "", export.source, len(values))
-                out.setdefault((*cell, metric), Series(*cell, metric, [])).points.append(point)
+                value = getattr(row, metric)
+                if value is not None and (kind != "time" or value > 0):
+                    values.setdefault((*row.cell, metric), {}).setdefault(commit, []).append((value, export))
+    for key, by_commit in values.items():
+        kind = METRICS[key[3]]
+        points = []
+        for commit in sorted(by_commit, key=commits.index):
+            entries = by_commit[commit]
+            numbers = [v for v, _ in entries]
+            value = (math.exp(sum(map(math.log, numbers)) / len(numbers)) if kind == "time"
+                     else sum(numbers) / len(numbers))
+            newest = entries[-1][1]
+            points.append(Point(value, newest.created, newest.environment.get("git_commit") or "",
+                                newest.environment.get("machine") or "", newest.source, len(numbers),
+                                repeats=len({id(e) for _, e in entries})))
+        out[key] = Series(*key, points)
     found = list(out.values())
     for s in found:
         s.steps = find_steps([p.value for p in s.points], METRICS[s.metric])
     return found
+
+
+#: Fewer points than this give no verdict on steps ("needs >= N exports").
+MIN_POINTS = 4
 
 
 def find_steps(values: Sequence[float], kind: str) -> list[Step]:
@@ -135,7 +181,7 @@ def find_steps(values: Sequence[float], kind: str) -> list[Step]:
     import numpy as np
     import ruptures
 
-    if len(values) < 3:
+    if len(values) < MIN_POINTS:
         return []
     signal = np.log(np.asarray(values, dtype=float)) if kind == "time" else np.asarray(values, dtype=float)
     sigma = float(np.median(np.abs(np.diff(signal)))) * MAD_TO_SIGMA
@@ -193,22 +239,25 @@ def newest_steps(found: Sequence[Series], max_score_drop: float, max_slowdown: f
             if step.index == len(s.points) - 1 and step.worse and step.beyond(max_score_drop, max_slowdown)]
 
 
-def summary(exports: "Sequence[Baseline]", found: Sequence[Series], max_score_drop: float, max_slowdown: float,
+def summary(history: History, found: Sequence[Series], max_score_drop: float, max_slowdown: float,
             repository: Path | None = None) -> str:
     """The history as markdown: one table of every cell and metric's latest value and its
     steps, then each step's place and the commits to bisect."""
     from tabulate import tabulate
 
+    exports = history.exports
     first, last = exports[0], exports[-1]
+    points = max((len(s.points) for s in found), default=0)
     lines = [f"## automl-bench history: {last.suite.name}", "",
-             f"{len(exports)} exports, {first.created} ({_short(first)}) to {last.created} ({_short(last)}). "
-             f"Steps found by change-point detection (PELT); beyond tolerance: a score moved by more than "
-             f"{max_score_drop:g}, a time by more than x{max_slowdown:g}.", ""]
+             f"{len(exports)} exports of {points} commits, {first.created} ({_short(first)}) to {last.created} "
+             f"({_short(last)}). Steps found by change-point detection (PELT) on one point per commit; beyond "
+             f"tolerance: a score moved by more than {max_score_drop:g}, a time by more than x{max_slowdown:g}.", ""]
     rows = []
     for s in sorted(found, key=lambda s: (s.cell, s.metric)):
         first_value, latest = s.points[0].value, s.points[-1].value
-        steps = "; ".join(f"{_change(step)} at export {step.index + 1}" + (" (beyond tolerance)" if step.beyond(
-            max_score_drop, max_slowdown) else "") for step in s.steps) or "none"
+        steps = "; ".join(f"{_change(step)} at commit {step.index + 1}" + (" (beyond tolerance)" if step.beyond(
+            max_score_drop, max_slowdown) else "") for step in s.steps) or (
+            "none" if len(s.points) >= MIN_POINTS else f"needs ≥ {MIN_POINTS} commits")
         rows.append([s.cell, s.metric, len(s.points), _value(first_value, s.metric), _value(latest, s.metric), steps])
     lines.append(tabulate(rows, headers=["cell", "metric", "points", "first", "latest", "steps"], tablefmt="github"))
     detailed = [(s, step) for s in found for step in s.steps if step.beyond(max_score_drop, max_slowdown)]
@@ -223,6 +272,8 @@ def summary(exports: "Sequence[Baseline]", found: Sequence[Series], max_score_dr
                      f"{_value(step.before, s.metric)} to {_value(step.after, s.metric)}; last export before it "
                      f"{before.created} ({before.commit[:12] or 'no commit'}), first after {after.created} "
                      f"({after.commit[:12] or 'no commit'}); {where}.")
+    for skipped in history.skipped:
+        lines.append(f"\nSkipped (unreadable): {skipped}")
     return "\n".join(lines) + "\n"
 
 

@@ -40,12 +40,12 @@ def test_a_step_is_found_where_it_happened_and_named_with_its_exports(tmp_path):
     times = noisy(20, 1.0, 0.01, 2)
     for i, (b, t) in enumerate(zip(scores, times)):
         export(tmp_path, i, b, t)
-    found = {s.metric: s for s in _history.series(_history.read_exports([tmp_path]))}
+    found = {s.metric: s for s in _history.series(_history.read_histories([tmp_path])[0].exports)}
     assert [(s.index, round(s.change, 2)) for s in found["best_val"].steps] == [(12, -0.03)]  # export 13
     assert found["epoch_seconds"].steps == []  # noise is not a step
     result = history(tmp_path)
     assert result.exit_code == 0, result.output
-    assert "| t/torch/random | best_val      |       20 | 0.9503  | 0.9212   | -0.0296 at export 13 (beyond " \
+    assert "| t/torch/random | best_val      |       20 | 0.9503  | 0.9212   | -0.0296 at commit 13 (beyond " \
            "tolerance) |" in result.output
     assert ("last export before it 2026-11-12T00:00:00+00:00 (11ffffffffff), first after "
             "2026-11-13T00:00:00+00:00 (12ffffffffff)") in result.output
@@ -73,25 +73,51 @@ def test_the_commits_to_bisect_come_from_git(tmp_path):
     git = ["git", "-C", str(repo), "-c", "user.email=a@b", "-c", "user.name=a"]
     subprocess.run([*git, "init", "-q"], check=True)
     commits = []
-    for n in range(4):
+    for n in range(16):
         subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", f"c{n}"], check=True)
         commits.append(subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip())
     exports = tmp_path / "exports"
     exports.mkdir()
     values = noisy(8, 0.95, 0.001, 5) + noisy(6, 0.90, 0.001, 6)
-    for i, b in enumerate(values):  # exports 0-7 of commit c0, export 8 onward of c3: c1, c2 and c3 came between
-        export(exports, i, b, 1.0, commit=commits[0] if i < 8 else commits[3])
+    for i, b in enumerate(values):  # commits c0-c7, then c10-c15: c8, c9 and c10 came between c7 and c10
+        export(exports, i, b, 1.0, commit=commits[i if i < 8 else i + 2])
     result = history(exports, "--repository", str(repo))
     short = [subprocess.run([*git, "rev-parse", "--short", c], capture_output=True, text=True).stdout.strip()
-             for c in commits[1:]]
+             for c in commits[8:11]]
     assert f"3 commits to bisect: {', '.join(short)}" in result.output
 
 
-def test_exports_of_two_suites_are_refused(tmp_path):
-    export(tmp_path, 0, 0.9, 1.0, suite="a")
-    export(tmp_path, 1, 0.9, 1.0, suite="b")
+def test_exports_of_two_suites_are_shown_apart_with_a_warning(tmp_path):
+    for i in range(5):
+        export(tmp_path, i, 0.9, 1.0, suite="a")
+        export(tmp_path, 10 + i, 0.8, 1.0, suite="b")
     result = history(tmp_path)
-    assert result.exit_code == 2 and "several suites (a, b)" in result.output
+    assert result.exit_code == 0
+    assert "## automl-bench history: a" in result.output and "## automl-bench history: b" in result.output
+    assert "warning: the exports are of 2 suites or budgets, shown apart" in result.output
+
+
+def test_a_damaged_export_is_named_and_skipped(tmp_path):
+    for i in range(5):
+        export(tmp_path, i, 0.9, 1.0)
+    (tmp_path / "100.json").write_text("{ not json")
+    result = history(tmp_path)
+    assert result.exit_code == 0 and "5 exports" in result.output
+    assert "warning: skipped" in result.output and "100.json:1:3: not valid JSON" in result.output
+
+
+def test_two_exports_of_one_commit_are_repeats_of_it(tmp_path):
+    for i in range(6):
+        export(tmp_path, i, 0.90 + 0.01 * (i % 2), 1.0, commit=f"{i // 2:02d}".ljust(40, "f"))
+    best = next(s for s in _history.series(_history.read_histories([tmp_path])[0].exports) if s.metric == "best_val")
+    assert [p.commit[:2] for p in best.points] == ["00", "01", "02"]
+    assert [p.repeats for p in best.points] == [2, 2, 2] and [round(p.value, 3) for p in best.points] == [0.905] * 3
+
+
+def test_a_short_history_says_what_it_needs(tmp_path):
+    for i in range(3):
+        export(tmp_path, i, 0.9, 1.0)
+    assert f"needs ≥ {_history.MIN_POINTS} commits" in history(tmp_path).output
 
 
 @pytest.mark.parametrize(("values", "kind", "expected"), [
