@@ -374,9 +374,14 @@ Exit status:
                    "[the current directory].")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the markdown (printed on standard output) to this file.")
+@click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write a static site (charts, a page per cell) into this folder.")
+@click.option("--commit-url", metavar="TEMPLATE",
+              help="Where a chart's point links, {commit} the commit [origin's GitHub or GitLab page, if any].")
 @click.pass_obj
 def history(state: State, sources: tuple[Path, ...], max_score_drop: float | None, max_slowdown: float | None,
-            fail_on_step: bool, repository: Path | None, markdown_path: Path | None) -> None:
+            fail_on_step: bool, repository: Path | None, markdown_path: Path | None, site_dir: Path | None,
+            commit_url: str | None) -> None:
     """How each cell moved over SOURCES: exports (`bench export`, one per commit) or folders of them.
     Prints each cell and metric's series, the steps in it (change-point detection) and the commits
     to bisect; see docs/regression.md."""
@@ -384,12 +389,24 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
     from automl_bench._compare import Settings
 
     histories = _history.read_histories(sources)
-    texts, newest = [], []
+    texts, newest, all_found = [], [], []
     for history in histories:
         settings = Settings.resolve(history.exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown)
         found = _history.series(history.exports)
+        all_found.append(found)
         texts.append(_history.summary(history, found, settings.max_score_drop, settings.max_slowdown, repository))
         newest += _history.newest_steps(found, settings.max_score_drop, settings.max_slowdown)
+    if site_dir is not None:
+        try:
+            import altair  # noqa: F401
+            import vl_convert  # noqa: F401
+        except ImportError:
+            raise click.UsageError("--site draws with Altair: pip install 'automl-bench[history]'") from None
+        from automl_bench._history_site import write_site
+
+        write_site(site_dir, histories, all_found, settings.max_score_drop, settings.max_slowdown,
+                   commit_url or _history.commit_url(repository), repository)
+        click.echo(f"site: {site_dir / 'index.html'}", err=True)
     text = "\n".join(texts)
     click.echo(text, nl=False)
     for warning in histories[0].warnings:

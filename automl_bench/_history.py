@@ -15,6 +15,7 @@ one change.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +221,21 @@ def reference(exports: "Sequence[Baseline]", since: str, repository: Path | None
     return matching[-1]
 
 
+def commit_url(repository: Path | None = None) -> str | None:
+    """A URL template for a commit (``{commit}``), from the repository's ``origin`` when it is on
+    GitHub or GitLab; None otherwise."""
+    try:
+        done = subprocess.run(["git", "remote", "get-url", "origin"], cwd=repository, capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.match(r"(?:https://|git@)(github\.com|gitlab\.com)[/:](.+?)(?:\.git)?$", done.stdout.strip())
+    if done.returncode != 0 or not match:
+        return None
+    host, path = match.groups()
+    return f"https://{host}/{path}/{'-/' if host == 'gitlab.com' else ''}commit/{{commit}}"
+
+
 def commits_between(older: str, newer: str, repository: Path | None = None) -> list[str] | None:
     """The commits after ``older`` up to ``newer`` (oldest first): where to bisect a step. None
     when git cannot say (no repository here, or a commit it does not have)."""
@@ -255,7 +271,7 @@ def summary(history: History, found: Sequence[Series], max_score_drop: float, ma
     rows = []
     for s in sorted(found, key=lambda s: (s.cell, s.metric)):
         first_value, latest = s.points[0].value, s.points[-1].value
-        steps = "; ".join(f"{_change(step)} at commit {step.index + 1}" + (" (beyond tolerance)" if step.beyond(
+        steps = "; ".join(f"{change_text(step)} at commit {step.index + 1}" + (" (beyond tolerance)" if step.beyond(
             max_score_drop, max_slowdown) else "") for step in s.steps) or (
             "none" if len(s.points) >= MIN_POINTS else f"needs ≥ {MIN_POINTS} commits")
         rows.append([s.cell, s.metric, len(s.points), _value(first_value, s.metric), _value(latest, s.metric), steps])
@@ -268,7 +284,7 @@ def summary(history: History, found: Sequence[Series], max_score_drop: float, ma
         commits = commits_between(before.commit, after.commit, repository)
         where = (f"{len(commits)} commit{'s' * (len(commits) != 1)} to bisect: {', '.join(commits)}" if commits
                  else f"between commits {before.commit[:12] or '?'} and {after.commit[:12] or '?'}")
-        lines.append(f"- **{s.cell} {s.metric}**: {_change(step)} ({'worse' if step.worse else 'better'}), from "
+        lines.append(f"- **{s.cell} {s.metric}**: {change_text(step)} ({'worse' if step.worse else 'better'}), from "
                      f"{_value(step.before, s.metric)} to {_value(step.after, s.metric)}; last export before it "
                      f"{before.created} ({before.commit[:12] or 'no commit'}), first after {after.created} "
                      f"({after.commit[:12] or 'no commit'}); {where}.")
@@ -285,5 +301,5 @@ def _value(value: float, metric: str) -> str:
     return f"{value:.3g} s" if METRICS[metric] == "time" else f"{value:.4f}"
 
 
-def _change(step: Step) -> str:
+def change_text(step: Step) -> str:
     return f"x{step.change:.3f}" if step.kind == "time" else f"{step.change:+.4f}"

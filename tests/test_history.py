@@ -146,3 +146,31 @@ def test_drift_since_a_reference_fails_although_no_single_step_did(tmp_path):
     assert by_commit.exit_code == 1, by_commit.output  # export 2 by its commit: x1.1664
     missing = CliRunner().invoke(cli, ["compare", "--against-history", str(exports), "--since", "abcdef", str(current)])
     assert missing.exit_code == 2 and "no export of commit abcdef" in missing.output
+
+
+def test_the_site_has_a_chart_per_cell_and_metric_and_every_link_it_makes_exists(tmp_path):
+    pytest.importorskip("altair")
+    import re
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for i, b in enumerate(noisy(10, 0.95, 0.002, 7) + noisy(6, 0.90, 0.002, 8)):
+        export(exports, i, b, 1.0)
+    site = tmp_path / "site"
+    result = history(exports, "--site", str(site), "--commit-url", "https://example.org/c/{commit}")
+    assert result.exit_code == 0, result.output
+    index = (site / "index.html").read_text()
+
+    def links_in(text):  # the page's own links, not those in the inlined Vega code
+        return re.findall(r'href="([^"]+)"', re.sub(r"<script.*?</script>", "", text, flags=re.S))
+
+    links = links_in(index)
+    assert links == ["cells/t--torch--random.html"]
+    assert all((site / link).is_file() for link in links)
+    page = (site / links[0]).read_text()
+    assert links_in(page) == ["../index.html"]
+    for text in (index, page):
+        assert "vegaEmbed(" in text and "https://cdn" not in text.split("vegaEmbed(")[0][-2000:]  # Vega inlined
+        assert all(f'"{metric}"' in text for metric in _history.METRICS)  # a chart per metric (facets)
+        assert "https://example.org/c/" + "10".ljust(40, "f") in text  # points link to their commit
+    assert "-0.0" in page and "beyond" in page  # the step, in the cell's table
