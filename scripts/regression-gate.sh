@@ -11,6 +11,11 @@
 #                       environment); both sides run seed by seed, alternately, on this machine,
 #                       so times are compared raw.
 #   (neither)           only run and export: what the job on main does to make the baseline.
+#   --history DIR       a folder of earlier exports, one per commit (main's, kept on a data
+#                       branch): with --record, this run's export is added to it and the history
+#                       site is written (DIR/../site, `bench history --site`); without, the
+#                       summary gains where this run sits against the last 20 exports.
+#   --site-url URL      where the published site is, for the summary's link
 # Options:
 #   --bench CMD         the current code's `bench` (default: bench)
 #   --out DIR           where everything goes (default: gate)
@@ -22,7 +27,7 @@
 # could not start is a 2 as well).
 set -uo pipefail
 
-bench="bench" base_bench="" baseline="" out="gate" suite=""
+bench="bench" base_bench="" baseline="" out="gate" suite="" history="" record="" site_url=""
 compare_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,8 +35,11 @@ while [ $# -gt 0 ]; do
     --base-bench) base_bench="$2"; shift 2 ;;
     --baseline) baseline="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --history) history="$2"; shift 2 ;;
+    --record) record=1; shift ;;
+    --site-url) site_url="$2"; shift 2 ;;
     --) shift; compare_args=("$@"); break ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     -*) echo "regression-gate: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) suite="$1"; shift ;;
   esac
@@ -73,9 +81,35 @@ else
 fi
 current=$(results_dir "$out/current")
 $bench export "$current" -o "$out/baseline.json" || exit 2
+if [ -n "$history" ] && [ -n "$record" ]; then
+  # main: keep this export in the history (named so that names sort as the exports were made),
+  # then draw the site from every export kept
+  mkdir -p "$history"
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo nocommit)
+  cp "$out/baseline.json" "$history/$stamp-$commit.json"
+  $bench history "$history" --site "$(dirname "$history")/site" --markdown "$out/history.md" >/dev/null || exit 2
+  echo "recorded $history/$stamp-$commit.json; site in $(dirname "$history")/site" >&2
+fi
 if [ -z "$baseline" ]; then
   echo "no baseline given: exported $out/baseline.json" >&2
   exit 0
 fi
 $bench compare "$baseline" "$current" --markdown "$out/summary.md" --junit "$out/junit.xml" \
   --json-scores "$out/scores.json" --json-times "$out/times.json" "${compare_args[@]}"
+status=$?
+if [ -n "$history" ] && [ -z "$record" ] && [ -d "$history" ]; then
+  # a pull request: this run's export as the newest point after main's last 20 exports
+  recent="$out/recent"
+  rm -rf "$recent" && mkdir -p "$recent"
+  find "$history" -maxdepth 1 -name '*.json' | sort | tail -n 20 | xargs -r -I{} cp {} "$recent/"
+  cp "$out/baseline.json" "$recent/zzzz-this-change.json"
+  {
+    echo
+    echo "### This change against main's last 20 commits"
+    echo
+    if [ -n "$site_url" ]; then echo "The history of every commit on main: $site_url"; echo; fi
+    $bench history "$recent" | sed '1,2d'
+  } >> "$out/summary.md" || true
+fi
+exit $status

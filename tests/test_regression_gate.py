@@ -93,7 +93,7 @@ def test_the_workflow_runs_the_script_against_mains_baseline():
     jobs = workflow["jobs"]
     main_steps, pr_steps = jobs["baseline"]["steps"], jobs["gate"]["steps"]
     runs = [s.get("run", "") for s in main_steps]
-    assert any("scripts/regression-gate.sh --out gate suites/ci.toml" in r for r in runs)
+    assert any("scripts/regression-gate.sh --out gate" in r and r.rstrip().endswith("suites/ci.toml") for r in runs)
     upload = next(s for s in main_steps if s.get("uses", "").startswith("actions/upload-artifact"))
     download = next(s for s in pr_steps if "download-artifact" in s.get("uses", ""))
     assert download["with"]["name"] == upload["with"]["name"] and download["with"]["branch"] == "main"
@@ -102,6 +102,36 @@ def test_the_workflow_runs_the_script_against_mains_baseline():
     summary = next(s for s in pr_steps if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
     assert summary["if"] == "always()"
     assert (ROOT / "suites" / "ci.toml").is_file() and shutil.which("bash")
+
+
+def test_the_workflow_keeps_the_history_and_publishes_its_site():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    jobs = workflow["jobs"]
+    main_runs = " ".join(s.get("run", "") for s in jobs["baseline"]["steps"])
+    assert "--history bench-data/history --record" in main_runs and "git push --quiet origin benchmark-data" in main_runs
+    assert jobs["baseline"]["permissions"]["contents"] == "write"
+    pages = next(s for s in jobs["baseline"]["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert pages["with"]["path"] == "bench-data/site"  # where --record draws it: next to the history
+    assert jobs["pages"]["needs"] == "baseline" and jobs["pages"]["permissions"] == {"pages": "write",
+                                                                                       "id-token": "write"}
+    pr_run = next(s["run"] for s in jobs["gate"]["steps"] if "regression-gate.sh" in s.get("run", ""))
+    assert "--history bench-data/history" in pr_run and "--site-url" in pr_run
+
+
+@pytest.mark.slow  # three runs of the toy CI suite
+def test_recorded_exports_make_a_history_and_a_pull_request_sees_itself_against_it(tmp_path):
+    pytest.importorskip("altair")
+    for n in range(2):  # main, twice: each run's export joins the history, and the site is drawn
+        done = gate(tmp_path, "--out", f"main{n}", "--history", "data/history", "--record")
+        assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "data" / "history").glob("*.json"))) == 2
+    assert (tmp_path / "data" / "site" / "index.html").is_file()
+    done = gate(tmp_path, "--baseline", "main1/baseline.json", "--out", "pr", "--history", "data/history",
+                "--site-url", "https://example.org/site/")
+    assert done.returncode == 0, done.stderr
+    summary = (tmp_path / "pr" / "summary.md").read_text()
+    assert "### This change against main's last 20 commits" in summary
+    assert "https://example.org/site/" in summary and "3 exports" in summary
 
 
 def test_the_yaml_in_the_docs_parses():
