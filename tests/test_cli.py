@@ -150,3 +150,33 @@ def test_an_unknown_executor_is_a_usage_error_naming_the_choices(write_suite):
                                       "slurm"])
     assert result.exit_code == 1
     assert f"unknown executor 'slurm'; choose one of: {choices('executor')}" in result.output
+
+
+def test_progress_shows_every_cell_of_a_small_suite_and_only_those_under_way_of_a_large_one():
+    import io
+
+    from rich.console import Console
+
+    from automl_bench import CellKey
+    from automl_bench._progress import MAX_ROWS, RichProgress
+
+    def shown(count, steps):
+        out = io.StringIO()
+        progress = RichProgress(Console(file=out, width=200, force_terminal=False))
+        cells = [CellKey("t", "b", "random", seed) for seed in range(count)]
+        progress.start([(key, 3) for key in cells])
+        for key in cells[:steps]:
+            for done in (1, 2, 3):
+                progress.trial_done(key, done, 3, 0.5)
+        progress.trial_done(cells[steps], 1, 3, 0.25)  # one cell under way
+        rows = {row.description: row for row in progress.progress.tasks}
+        progress.stop()
+        return rows, out.getvalue()
+
+    rows, _ = shown(MAX_ROWS, 4)
+    assert len(rows) == MAX_ROWS + 1 and rows["t/b/random/seed=0"].completed == 3  # all there, from start to end
+    rows, text = shown(1000, 40)
+    assert len(rows) == 2 and "t/b/random/seed=40" in rows  # the total and the one cell under way
+    total = rows["[bold]all cells[/bold] (40 of 1000 over)"]
+    assert (total.completed, total.total) == (40 * 3 + 1, 3000)
+    assert "all cells (40 of 1000 over)" in text and "t/b/random/seed=0 " not in text

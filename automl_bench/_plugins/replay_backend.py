@@ -82,16 +82,13 @@ class _Run:
 
     __slots__ = ("epochs", "status", "final", "test", "eval_seconds")
 
-    def __init__(self, rows: Any, metrics: list[str]) -> None:
-        rows = rows.sort_values("epoch")
-        first = rows.iloc[0]
-        self.epochs = [(int(e), {m: float(v) for m, v in zip(metrics, values) if not _missing(v)})
-                       for e, *values in rows[["epoch", *metrics]].itertuples(index=False) if e >= 1]
-        self.status = str(first["status"])
-        self.final = {c[len("final_"):]: float(first[c]) for c in rows.columns
-                      if c.startswith("final_val_") and not _missing(first[c])}
-        self.test = {c: float(first[c]) for c in rows.columns if c.startswith("test_") and not _missing(first[c])}
-        self.eval_seconds = 0.0 if _missing(first.get("eval_seconds")) else float(first["eval_seconds"])
+    def __init__(self, epochs: list[tuple[int, dict[str, float]]], status: str, final: dict[str, float],
+                 test: dict[str, float], eval_seconds: float) -> None:
+        self.epochs = epochs  # (epoch, its metrics), from epoch 1, in order
+        self.status = status
+        self.final = final
+        self.test = test
+        self.eval_seconds = eval_seconds
 
 
 class _Index:
@@ -101,13 +98,34 @@ class _Index:
 
     @classmethod
     def of(cls, table: Any) -> "_Index":
+        """One pass over the table's rows, sorted by epoch (a table has a row per epoch of each
+        run): a run's first row gives its status, final and test scores."""
         frame = table.frame
         metrics = [c for c in frame.columns if not c.startswith((PARAM, "test_", "final_")) and c not in _META]
+        finals = [c for c in frame.columns if c.startswith("final_val_")]
+        tests = [c for c in frame.columns if c.startswith("test_")]
         columns = [PARAM + n for n in table.params]
+        frame = frame.sort_values("epoch", kind="stable")
+        n = len(columns)
+        values = [frame[c].tolist() for c in (*columns, "seed", "epoch", "status", *metrics, *finals, *tests)]
+        seconds = frame["eval_seconds"].tolist() if "eval_seconds" in frame.columns else [None] * len(frame)
+        m, f = n + 3 + len(metrics), n + 3 + len(metrics) + len(finals)
         runs: dict[tuple, dict[Any, _Run]] = {}
-        for (*config, seed), rows in frame.groupby([*columns, "seed"], sort=False, dropna=False):
-            runs.setdefault(tuple(_key(v) for v in config), {})[seed] = _Run(rows, metrics)
+        for row, eval_seconds in zip(zip(*values), seconds):
+            config, seed, epoch = tuple(_key(v) for v in row[:n]), row[n], int(row[n + 1])
+            run = runs.setdefault(config, {}).get(seed)
+            if run is None:  # the run's first row
+                run = runs[config][seed] = _Run(
+                    [], str(row[n + 2]), _present(finals, row[m:f], len("final_")), _present(tests, row[f:], 0),
+                    0.0 if _missing(eval_seconds) else float(eval_seconds))
+            if epoch >= 1:
+                run.epochs.append((epoch, _present(metrics, row[n + 3:m], 0)))
         return cls(list(table.params), runs)
+
+
+def _present(names: list[str], values: tuple, cut: int) -> dict[str, float]:
+    """The values that are there, as floats, by name (less its first ``cut`` characters)."""
+    return {name[cut:]: float(v) for name, v in zip(names, values) if not _missing(v)}
 
 
 def _key(value: Any) -> Any:
