@@ -10,9 +10,10 @@ impossible; a rerun reads what is here and asks only for what is missing.
 
 Damage is found, not guessed at, when a store is opened and verified: SQLite's own check finds a
 broken structure; each trial and final row carries a checksum of its values, which finds bytes
-overwritten inside a value (SQLite cannot see those); and a run that writes keeps a list of what
-it committed beside the store until it closes it, so that a ``-wal`` file deleted, cut short or
-replaced after a killed run (taking trials with it) is said, not silently forgotten.
+overwritten inside a value (SQLite cannot see those); and a run that writes keeps a list beside the
+store until it closes it, of what the store held when the run began and of what it committed
+since, so that a ``-wal`` file deleted, cut short or replaced after a killed run (taking trials
+with it, this run's or older ones) is said, not silently forgotten.
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ CHECKED = {"meta": ("key", "value"), "runs": ("run_id", "started", "environment"
 JSON_COLUMNS = ("params", "metrics", "history", "dataset", "placement", "environment")
 #: Columns a store holds for its own checks, not results: left out of what it hands on.
 INTERNAL_COLUMNS = ("checksum",)
-#: Beside the store while a run writes to it: a line per trial and final as each is committed.
-#: After a killed run it says what the store must hold, whatever became of its ``-wal``.
+#: Beside the store while a run writes to it: a line per trial and final it held when the run
+#: began, then one per trial and final as each is committed. After a killed run it says what the
+#: store must hold, whatever became of its ``-wal``.
 RECORDED = ".bench.recorded"
 #: A group of replayed trials is committed once it holds this many...
 GROUP_TRIALS = 500
@@ -127,6 +129,11 @@ def damaged(path: Path, exc: BaseException | str) -> StoreError:
         f"{path} is damaged: {text}; nothing in it was changed. Restore it from a backup, or rerun with --fresh to "
         "discard it and start over, or with --out to write elsewhere; `sqlite3 FILE .dump` shows what can still be "
         "read")
+
+
+def _lines(keys: list[tuple[Any, ...]]) -> bytes:
+    """`RECORDED`'s lines for trial and test-score keys: tab-separated, one a line."""
+    return "".join("\t".join(map(str, key)) + "\n" for key in keys).encode("utf-8", "surrogatepass")
 
 
 class Store:
@@ -174,7 +181,8 @@ class Store:
         except (FileNotFoundError, NotADirectoryError):
             return ""
         stored = {("trial", *map(str, k)) for k in self.trial_keys()}
-        stored |= {("final", *map(str, k)) for k in self.db.execute("SELECT task, backend, strategy, seed FROM finals")}
+        stored |= {("final", *map(str, k)) for table in ("finals", "superseded_finals")
+                   for k in self.db.execute(f"SELECT task, backend, strategy, seed FROM {table}")}  # noqa: S608
         listed = [tuple(line.split("\t")) for line in lines if line.count("\t") in (4, 5)]
         missing = [key for key in listed if key not in stored]
         if not missing:
@@ -225,8 +233,7 @@ class Store:
             self._group_since = None
             self.db.execute("COMMIT")
         if self._pending and self._recorded_fd is not None:  # one unbuffered write: it survives a kill
-            lines = "".join("\t".join(map(str, key)) + "\n" for key in self._pending)
-            os.write(self._recorded_fd, lines.encode("utf-8", "surrogatepass"))
+            os.write(self._recorded_fd, _lines(self._pending))
         self._pending.clear()
 
     def _writing(self, grouped: bool) -> "_Transaction":
@@ -285,8 +292,14 @@ class Store:
                 "INSERT INTO runs (started, environment) VALUES (?, ?)", (time.time(), json.dumps(environment))
             )
             self._seal("runs")
+        # The list starts with every trial and test score the store already holds: a -wal replaced
+        # by another moment's can take pages that hold older rows, not only this run's.
+        held = [("trial", *k) for k in self.db.execute("SELECT task, backend, strategy, seed, number FROM trials")]
+        held += [("final", *k) for k in self.db.execute("SELECT task, backend, strategy, seed FROM finals")]
         try:
             self._recorded_fd = os.open(self.recorded, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+            if held:
+                os.write(self._recorded_fd, _lines(held))
         except OSError as exc:
             raise damaged(self.path, f"{self.recorded.name}: {exc.strerror}") from None
         return int(cur.lastrowid)

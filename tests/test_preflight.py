@@ -360,6 +360,26 @@ def test_a_store_that_lost_its_wal_after_a_kill_is_said_and_accept_loss_runs_tho
     run(suite, host, tmp_path / "killed")
 
 
+def test_older_trials_that_a_replaced_wal_took_are_said_too(host, write_suite, tmp_path):
+    """The list beside the store starts with what the store held when the killed run began: a
+    -wal of another moment can overwrite pages that hold trials of an earlier run, not only the
+    killed run's (the store fuzzer's swap-wal found this)."""
+    from automl_bench._fuzzing import killed_copy
+
+    suite = write_suite(max_trials=4)
+    run(suite, host, tmp_path / "full")
+    directory = killed_copy(tmp_path / "full" / "toy", tmp_path / "killed" / "toy", keep=2)
+    listed = (directory / ".bench.recorded").read_text().splitlines()
+    assert listed[:2] == ["trial\ttoy-task\ttoy\trandom\t0\t0", "trial\ttoy-task\ttoy\trandom\t0\t1"]
+    db = sqlite3.connect(directory / "bench.sqlite")  # an older trial gone, the killed run's all there
+    db.execute("DELETE FROM trials WHERE number = 0")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match=r"1 trials and 0 test scores it recorded are missing from it "
+                                         r"\(toy-task/toy/random/seed=0 trial 0\)"):
+        run(suite, host, tmp_path / "killed")
+
+
 def test_a_store_older_than_its_trials_csv_is_refused_and_a_newer_one_rewrites_it(host, write_suite, tmp_path, capsys):
     suite = write_suite(max_trials=4)
     full = run(suite, host, tmp_path).trials
