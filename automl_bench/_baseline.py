@@ -47,6 +47,9 @@ class SeedRow(_Model):
     wall_seconds: float | None
     trials: int
     failed: int
+    #: the worker process's CPU seconds (every thread) per epoch of training and validation: the
+    #: median over the cell's completed and pruned trials; None in exports made before it was recorded
+    epoch_cpu_seconds: float | None = None
 
     @property
     def cell(self) -> tuple[str, str, str]:
@@ -111,10 +114,12 @@ def from_results(directory: Path) -> Baseline:
         store.close()
     scores = cell_scores(results)
     per_epoch = _epoch_seconds(results.trials)
+    cpu_per_epoch = _epoch_cpu_seconds(results)
     rows = [SeedRow(task=r.task, backend=r.backend, strategy=r.strategy, seed=int(r.seed),
                     best_val=_number(r.best), test=_number(r.test), trials_to_best=_number(r.trials_to_best),
                     epoch_seconds=_number(per_epoch.get((r.task, r.backend, r.strategy, r.seed))),
-                    wall_seconds=_number(r.wall_seconds), trials=int(r.trials), failed=int(r.failed))
+                    wall_seconds=_number(r.wall_seconds), trials=int(r.trials), failed=int(r.failed),
+                    epoch_cpu_seconds=_number(cpu_per_epoch.get((r.task, r.backend, r.strategy, r.seed))))
             for r in scores.itertuples()]
     trained = [r for r in runs if r.get("backends")]  # a resumed run with nothing left started no worker
     newest = (trained or runs or [{}])[-1]
@@ -142,6 +147,23 @@ def _epoch_seconds(trials: Any) -> dict[tuple, float]:
     t = trials[trials["status"].isin(["ok", "pruned"]) & (trials["epochs"] > 0)]
     per_trial = (t["train_seconds"] + t["eval_seconds"]) / t["epochs"]
     return per_trial.groupby([t["task"], t["backend"], t["strategy"], t["seed"]]).median().to_dict()
+
+
+def _epoch_cpu_seconds(results: Any) -> dict[tuple, float]:
+    """Per cell and seed, the median over completed and pruned trials of their epochs' mean CPU
+    seconds (epochs recorded before CPU seconds were, and replayed ones, have none)."""
+    trials = results.trials
+    if trials.empty:
+        return {}
+    done = trials[trials["status"].isin(["ok", "pruned"]) & (trials["epochs"] > 0)]
+    if done.empty:
+        return {}
+    epochs = results.epochs_of(done)
+    if epochs.empty or "cpu_seconds" not in epochs.columns:
+        return {}
+    keys = ["task", "backend", "strategy", "seed"]
+    per_trial = epochs.dropna(subset=["cpu_seconds"]).groupby([*keys, "trial"])["cpu_seconds"].mean()
+    return per_trial.groupby(level=keys).median().to_dict()
 
 
 def read(path: Path) -> Baseline:

@@ -139,9 +139,10 @@ def read_histories(sources: Sequence[Path]) -> list[History]:
     return sorted(histories, key=lambda h: h.exports[-1].created)
 
 
-def series(exports: "Sequence[Baseline]") -> list[Series]:
+def series(exports: "Sequence[Baseline]", clock: str = "wall") -> list[Series]:
     """Each cell's series of each metric over ``exports`` (oldest first): one point per commit,
-    the exports of one commit kept as repeats of it (their values averaged as the seeds are)."""
+    the exports of one commit kept as repeats of it (their values averaged as the seeds are).
+    With ``clock="cpu"``, ``epoch_seconds`` is the worker's CPU seconds per epoch."""
     out: dict[tuple[str, str, str, str], Series] = {}
     values: dict[tuple, dict[str, list]] = {}
     commits: list[str] = []
@@ -151,7 +152,7 @@ def series(exports: "Sequence[Baseline]") -> list[Series]:
             commits.append(commit)
         for row in export.rows:
             for metric, kind in METRICS.items():
-                value = getattr(row, metric)
+                value = getattr(row, "epoch_cpu_seconds" if metric == "epoch_seconds" and clock == "cpu" else metric)
                 if value is not None and (kind != "time" or value > 0):
                     values.setdefault((*row.cell, metric), {}).setdefault(commit, []).append((value, export))
     for key, by_commit in values.items():

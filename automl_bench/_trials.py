@@ -107,13 +107,15 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
     from automl_bench._models import build_config
 
     history: list[EpochReport] = []
-    last = [0.0]  # when the previous epoch ended (or training began)
+    last = [0.0, 0.0]  # when the previous epoch ended (or training began): wall and process CPU seconds
 
     def report(r: EpochReport) -> None:
-        now = time.perf_counter()  # each epoch's wall seconds, its validation pass included: what replay replays
+        # each epoch's wall seconds, its validation pass included (what replay replays), and the
+        # process's CPU seconds over it, every thread's: less moved by a busy machine than wall time
+        now, cpu = time.perf_counter(), time.process_time()
         if "seconds" not in r.metrics:  # a replayed epoch brings its recorded seconds
-            r = EpochReport(r.epoch, {**r.metrics, "seconds": now - last[0]})
-        last[0] = now
+            r = EpochReport(r.epoch, {**r.metrics, "seconds": now - last[0], "cpu_seconds": cpu - last[1]})
+        last[0], last[1] = now, cpu
         history.append(r)
         if on_epoch is not None and on_epoch(r) and request.prune:
             raise TrialPruned(r.epoch)
@@ -159,6 +161,7 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
             if on_start is not None:
                 on_start()  # the trial's clock starts again after pretraining
         t0 = last[0] = time.perf_counter()
+        last[1] = time.process_time()
         model = backend.fit(data=splits, config=config, seed=request.seed, report=report, **extra)
         t1 = time.perf_counter()
         metrics = {f"val_{k}": float(v) for k, v in backend.evaluate(model, splits.x_val, splits.y_val).items()}

@@ -93,7 +93,7 @@ def test_export_writes_a_small_file_with_everything_to_reproduce(runs, tmp_path)
     assert [r["seed"] for r in data["rows"]] == list(SEEDS)
     row = data["rows"][0]
     assert set(row) == {"task", "backend", "strategy", "seed", "best_val", "test", "trials_to_best",
-                        "epoch_seconds", "wall_seconds", "trials", "failed"}
+                        "epoch_seconds", "wall_seconds", "trials", "failed", "epoch_cpu_seconds"}
     assert row["trials"] == 3 and row["failed"] == 0
     assert row["epoch_seconds"] == pytest.approx(EPOCH, rel=0.5)
     assert 0 < row["best_val"] <= 1 and row["test"] == pytest.approx(row["best_val"], abs=1e-6)

@@ -174,3 +174,30 @@ def test_the_site_has_a_chart_per_cell_and_metric_and_every_link_it_makes_exists
         assert all(f'"{metric}"' in text for metric in _history.METRICS)  # a chart per metric (facets)
         assert "https://example.org/c/" + "10".ljust(40, "f") in text  # points link to their commit
     assert "-0.0" in page and "beyond" in page  # the step, in the cell's table
+
+
+@pytest.mark.timeout(300)
+def test_a_real_torch_run_records_cpu_seconds_per_epoch_and_compare_judges_them(tmp_path):
+    pytest.importorskip("torch")
+    from automl_bench._baseline import from_results
+
+    suite = tmp_path / "cpu.toml"
+    suite.write_text('name = "cpu"\nseeds = [0, 1, 2]\n[budget]\nmax_trials = 2\n[matrix]\nbackends = ["torch"]\n'
+                     'strategies = ["random"]\n[space]\nepochs = 2\nunits = 16\n[[tasks]]\nname = "d"\n'
+                     'dataset = "digits"\n')
+    run = CliRunner().invoke(cli, ["run", str(suite), "--out", str(tmp_path / "r"), "--quiet", "--no-report"])
+    assert run.exit_code == 0, run.output
+    exported = from_results(tmp_path / "r" / "cpu")
+    for row in exported.rows:
+        assert row.epoch_cpu_seconds is not None and 0 < row.epoch_cpu_seconds
+        assert row.epoch_cpu_seconds < 3 * row.epoch_seconds + 0.05  # one thread: about the wall time, not more
+    write(exported, tmp_path / "a.json")
+    slower = exported.model_copy(update={"rows": [r.model_copy(update={"epoch_cpu_seconds": 2 * r.epoch_cpu_seconds})
+                                                  for r in exported.rows]})
+    write(slower, tmp_path / "b.json")  # twice the CPU seconds, the same wall seconds
+    by_wall = CliRunner().invoke(cli, ["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                                       "--gate", "epoch_seconds"])
+    by_cpu = CliRunner().invoke(cli, ["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                                      "--gate", "epoch_seconds", "--time", "cpu"])
+    assert by_wall.exit_code == 0, by_wall.output
+    assert by_cpu.exit_code == 1 and "x2.00" in by_cpu.output.replace("×", "x"), by_cpu.output
