@@ -220,7 +220,7 @@ class Driver:
                     if path.name not in (".bench.lock", "logs", handoff.folder.name):  # the workers' own
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
             check_store_not_lost(self.directory)
-            store = Store(self.directory / DB_NAME, accept_loss=self.options.accept_loss)
+            store = Store(self.directory / DB_NAME, accept_loss=self.options.accept_loss, alone=True)
             if store.lost:
                 note(f"--accept-loss: {store.path}: {store.lost}; those trials run again")
             store.verify()
@@ -294,7 +294,7 @@ class Driver:
         path = self.directory / DB_NAME
         cells = [Pending(key, _task_ref(task)) for key, task in self._keys()]
         if not self.options.fresh and not self.options.retry_failed and path.exists():
-            store = Store(path, accept_loss=self.options.accept_loss)
+            store = Store(path, accept_loss=self.options.accept_loss, alone=True)
             try:  # a cell whose trials and test score are all recorded has nothing to check
                 self._check_same_suite(store, record=False)
                 cells = [c for c in cells if store.final_number(c.key) is None

@@ -143,7 +143,8 @@ def open_store(directory: Path, *, checked: bool = False) -> "Store":
         hint = f"; these directories in it hold results: {', '.join(inside)}" if inside else ""
         raise ResultsError(f"{directory} holds no results store ({DB_NAME}): it is not the directory of a "
                            f"`bench run`{hint}")
-    store = Store(directory / DB_NAME)
+    with _unless_a_run_writes(directory) as alone:
+        store = Store(directory / DB_NAME, alone=alone)
     if checked:
         try:
             store.verify()
@@ -152,6 +153,25 @@ def open_store(directory: Path, *, checked: bool = False) -> "Store":
             store.close()
             raise
     return store
+
+
+@contextlib.contextmanager
+def _unless_a_run_writes(directory: Path) -> Iterator[bool]:
+    """Holds the directory's run lock while the store opens, if no `bench run` holds it: True
+    then (nothing writes to the store meanwhile), False if a run does or the lock cannot be taken."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(directory / ".bench.lock"))
+    try:
+        lock.acquire(timeout=0)
+        alone = True
+    except (Timeout, OSError):
+        alone = False
+    try:
+        yield alone
+    finally:
+        if alone:
+            lock.release()
 
 
 def recorded_description(store: "Store") -> dict[str, Any]:

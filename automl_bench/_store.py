@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
@@ -131,6 +132,38 @@ def damaged(path: Path, exc: BaseException | str) -> StoreError:
         "read")
 
 
+def _keys(db: sqlite3.Connection) -> set[tuple[str, ...]]:
+    """Every trial's and test score's key in a store, superseded ones included, as `RECORDED`
+    lists them."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    keys: set[tuple[str, ...]] = set()
+    for kind, columns, names in (("trial", "task, backend, strategy, seed, number", ("trials", "superseded_trials")),
+                                 ("final", "task, backend, strategy, seed", ("finals", "superseded_finals"))):
+        for table in (t for t in names if t in tables):
+            keys |= {(kind, *map(str, k)) for k in db.execute(f"SELECT {columns} FROM {table}")}  # noqa: S608
+    return keys
+
+
+def wal_of_another_moment(path: Path) -> bool:
+    """Whether the store's -wal was replaced by another moment's after its last writer ended: the
+    -shm beside it (SQLite's index of the -wal) indexes frames, but of a -wal with other salts.
+    SQLite then reads the store through the wrong index, and a read can show rows that copying
+    the -wal in loses (the store fuzzer's swap-wal found this). Read only when no run writes:
+    a live writer changes the two one after the other."""
+    wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+    try:
+        with wal.open("rb") as f:
+            head = f.read(32)
+        with shm.open("rb") as f:
+            index = f.read(96)
+    except OSError:
+        return False
+    if len(head) < 32 or len(index) < 96 or index[:48] != index[48:] or index[12] != 1:
+        return False  # no index SQLite would trust: it rebuilds one from the -wal itself
+    frames = int.from_bytes(index[16:20], sys.byteorder)  # the index header is in native byte order
+    return frames > 0 and index[32:40] != head[16:24]  # the salts: copied from the -wal's header
+
+
 def _lines(keys: list[tuple[Any, ...]]) -> bytes:
     """`RECORDED`'s lines for trial and test-score keys: tab-separated, one a line."""
     return "".join("\t".join(map(str, key)) + "\n" for key in keys).encode("utf-8", "surrogatepass")
@@ -140,12 +173,19 @@ class Store:
     """One results store. ``accept_loss`` opens one that lost trials it held (its ``-wal`` was
     deleted after a killed run) instead of refusing it: those trials then run again."""
 
-    def __init__(self, path: Path, *, accept_loss: bool = False):
+    def __init__(self, path: Path, *, accept_loss: bool = False, alone: bool = False):
+        """``alone``: no run writes to the store meanwhile (the caller holds the run's lock), so
+        its -wal and -shm can be checked against each other (`wal_of_another_moment`)."""
         self.path = path
         self.recorded = Path(path).with_name(RECORDED)
         self._recorded_fd: int | None = None  # open from start_run to close
         self._pending: list[tuple[Any, ...]] = []  # keys written in the open group, for RECORDED once committed
         self._group_since: float | None = None  # when the open group began (None: no group open)
+        if alone and wal_of_another_moment(Path(path)):  # before SQLite reads (or writes) through them
+            raise StoreError(f"{path}: its {Path(path).name}-wal is not the one its {Path(path).name}-shm indexes "
+                             "(a -wal of another moment was put beside it), and reading through them would lose "
+                             "trials. Nothing was changed. Put the -wal of the same moment back; or rerun with "
+                             "--fresh to start over")
         try:
             self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
             self.db.create_function("bench_checksum", -1, checksum, deterministic=True)
@@ -180,9 +220,7 @@ class Store:
             lines = self.recorded.read_text(encoding="utf-8", errors="replace").splitlines()
         except (FileNotFoundError, NotADirectoryError):
             return ""
-        stored = {("trial", *map(str, k)) for k in self.trial_keys()}
-        stored |= {("final", *map(str, k)) for table in ("finals", "superseded_finals")
-                   for k in self.db.execute(f"SELECT task, backend, strategy, seed FROM {table}")}  # noqa: S608
+        stored = _keys(self.db)
         listed = [tuple(line.split("\t")) for line in lines if line.count("\t") in (4, 5)]
         missing = [key for key in listed if key not in stored]
         if not missing:

@@ -380,6 +380,30 @@ def test_older_trials_that_a_replaced_wal_took_are_said_too(host, write_suite, t
         run(suite, host, tmp_path / "killed")
 
 
+def test_a_wal_of_another_moment_is_refused_before_sqlite_reads_through_it(host, write_suite, tmp_path):
+    """The -shm indexes the -wal it was written with; a -wal of another moment put beside it is
+    read through the wrong index, which can show every trial while open and lose some when the
+    -wal is copied in (the store fuzzer's swap-wal). Its salts tell the two apart."""
+    import shutil
+
+    from automl_bench._fuzzing import killed_copy
+    from automl_bench._store import wal_of_another_moment
+
+    suite = write_suite(max_trials=4)
+    run(suite, host, tmp_path / "full")
+    directory = killed_copy(tmp_path / "full" / "toy", tmp_path / "killed" / "toy", keep=1)
+    other = killed_copy(tmp_path / "full" / "toy", tmp_path / "other" / "toy", keep=3)
+    shutil.copy2(other / "bench.sqlite-wal", directory / "bench.sqlite-wal")
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    with pytest.raises(StoreError, match=r"its bench.sqlite-wal is not the one its bench.sqlite-shm indexes \(a -wal "
+                                         r"of another moment was put beside it\).*Nothing was changed"):
+        run(suite, host, tmp_path / "killed")
+    result = CliRunner().invoke(cli, ["export", str(directory), "-o", str(tmp_path / "export.json")])
+    assert result.exit_code == 2 and "is not the one its bench.sqlite-shm indexes" in result.output
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+    assert not wal_of_another_moment(other / "bench.sqlite")  # an index beside the -wal it indexes
+
+
 def test_a_store_older_than_its_trials_csv_is_refused_and_a_newer_one_rewrites_it(host, write_suite, tmp_path, capsys):
     suite = write_suite(max_trials=4)
     full = run(suite, host, tmp_path).trials
