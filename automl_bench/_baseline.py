@@ -55,6 +55,10 @@ class SeedRow(_Model):
     def cell(self) -> tuple[str, str, str]:
         return self.task, self.backend, self.strategy
 
+    def measured(self, metric: str, clock: str = "wall") -> float | None:
+        """The row's ``metric``; by ``clock="cpu"``, seconds per epoch are the CPU seconds."""
+        return getattr(self, "epoch_cpu_seconds" if metric == "epoch_seconds" and clock == "cpu" else metric)
+
 
 class SuiteInfo(_Model):
     name: str
@@ -140,22 +144,26 @@ def from_results(directory: Path) -> Baseline:
         calibration={b: stats.median(v) for b, v in calibration.items()}, rows=rows, source=str(directory))
 
 
+def _timed(trials: Any) -> Any:
+    """The trials whose epochs are timed: completed and pruned ones that trained an epoch."""
+    return trials[trials["status"].isin(["ok", "pruned"]) & (trials["epochs"] > 0)]
+
+
 def _epoch_seconds(trials: Any) -> dict[tuple, float]:
     """Per cell and seed, the median over completed and pruned trials of compute seconds per epoch."""
     if trials.empty:
         return {}
-    t = trials[trials["status"].isin(["ok", "pruned"]) & (trials["epochs"] > 0)]
+    t = _timed(trials)
     per_trial = (t["train_seconds"] + t["eval_seconds"]) / t["epochs"]
     return per_trial.groupby([t["task"], t["backend"], t["strategy"], t["seed"]]).median().to_dict()
 
 
 def _epoch_cpu_seconds(results: Any) -> dict[tuple, float]:
     """Per cell and seed, the median over completed and pruned trials of their epochs' mean CPU
-    seconds (epochs recorded before CPU seconds were, and replayed ones, have none)."""
-    trials = results.trials
-    if trials.empty:
+    seconds (epochs recorded before CPU seconds were have none; replayed ones have their table's, if any)."""
+    if results.trials.empty:
         return {}
-    done = trials[trials["status"].isin(["ok", "pruned"]) & (trials["epochs"] > 0)]
+    done = _timed(results.trials)
     if done.empty:
         return {}
     epochs = results.epochs_of(done)

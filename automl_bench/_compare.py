@@ -64,10 +64,6 @@ class Settings:
     #: thread), which a busy machine moves less (docs/regression.md)
     clock: Literal["wall", "cpu"] = "wall"
 
-    def field(self, metric: str) -> str:
-        """The export's field that holds ``metric`` under this clock."""
-        return "epoch_cpu_seconds" if metric == "epoch_seconds" and self.clock == "cpu" else metric
-
     @classmethod
     def resolve(cls, current: Baseline, **given: Any) -> "Settings":
         """The command line's values, else the current side's `[regression]` table, else the defaults."""
@@ -253,8 +249,8 @@ def _time_basis(backend: str, baseline: Baseline, current: Baseline, differences
 def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow], cur_rows: list[SeedRow],
            settings: Settings, baseline: Baseline, current: Baseline, basis: str, time_note: str) -> Row:
     name = metric.name
-    b = {r.seed: getattr(r, settings.field(name)) for r in base_rows}
-    c = {r.seed: getattr(r, settings.field(name)) for r in cur_rows}
+    b = {r.seed: r.measured(name, settings.clock) for r in base_rows}
+    c = {r.seed: r.measured(name, settings.clock) for r in cur_rows}
     if metric.kind == "time":  # a zero time (a trial faster than the clock's rounding) has no ratio
         b = {s: v for s, v in b.items() if v is not None and v > 0}
         c = {s: v for s, v in c.items() if v is not None and v > 0}

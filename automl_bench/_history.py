@@ -152,7 +152,7 @@ def series(exports: "Sequence[Baseline]", clock: str = "wall") -> list[Series]:
             commits.append(commit)
         for row in export.rows:
             for metric, kind in METRICS.items():
-                value = getattr(row, "epoch_cpu_seconds" if metric == "epoch_seconds" and clock == "cpu" else metric)
+                value = row.measured(metric, clock)
                 if value is not None and (kind != "time" or value > 0):
                     values.setdefault((*row.cell, metric), {}).setdefault(commit, []).append((value, export))
     for key, by_commit in values.items():

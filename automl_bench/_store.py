@@ -26,7 +26,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from automl_bench._records import CellKey, FinishedTrial, TrialOutcome
 from automl_bench.errors import StoreError
@@ -164,7 +164,16 @@ def wal_of_another_moment(path: Path) -> bool:
     return frames > 0 and index[32:40] != head[16:24]  # the salts: copied from the -wal's header
 
 
-def _lines(keys: list[tuple[Any, ...]]) -> bytes:
+def refuse_wal_of_another_moment(path: Path) -> None:
+    """A `StoreError` if `wal_of_another_moment`: before SQLite reads (or writes) through them."""
+    if wal_of_another_moment(Path(path)):
+        name = Path(path).name
+        raise StoreError(f"{path}: its {name}-wal is not the one its {name}-shm indexes (a -wal of another moment "
+                         "was put beside it), and reading through them would lose trials. Nothing was changed. Put "
+                         "the -wal of the same moment back; or rerun with --fresh to start over")
+
+
+def _lines(keys: Iterable[tuple[Any, ...]]) -> bytes:
     """`RECORDED`'s lines for trial and test-score keys: tab-separated, one a line."""
     return "".join("\t".join(map(str, key)) + "\n" for key in keys).encode("utf-8", "surrogatepass")
 
@@ -181,11 +190,8 @@ class Store:
         self._recorded_fd: int | None = None  # open from start_run to close
         self._pending: list[tuple[Any, ...]] = []  # keys written in the open group, for RECORDED once committed
         self._group_since: float | None = None  # when the open group began (None: no group open)
-        if alone and wal_of_another_moment(Path(path)):  # before SQLite reads (or writes) through them
-            raise StoreError(f"{path}: its {Path(path).name}-wal is not the one its {Path(path).name}-shm indexes "
-                             "(a -wal of another moment was put beside it), and reading through them would lose "
-                             "trials. Nothing was changed. Put the -wal of the same moment back; or rerun with "
-                             "--fresh to start over")
+        if alone:
+            refuse_wal_of_another_moment(path)
         try:
             self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
             self.db.create_function("bench_checksum", -1, checksum, deterministic=True)
@@ -332,8 +338,7 @@ class Store:
             self._seal("runs")
         # The list starts with every trial and test score the store already holds: a -wal replaced
         # by another moment's can take pages that hold older rows, not only this run's.
-        held = [("trial", *k) for k in self.db.execute("SELECT task, backend, strategy, seed, number FROM trials")]
-        held += [("final", *k) for k in self.db.execute("SELECT task, backend, strategy, seed FROM finals")]
+        held = sorted(_keys(self.db))
         try:
             self._recorded_fd = os.open(self.recorded, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
             if held:

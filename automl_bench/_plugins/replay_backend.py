@@ -14,6 +14,7 @@ configuration the table records as failed fails again, saying so.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from typing import Any, Callable, Mapping
@@ -106,20 +107,22 @@ class _Index:
         tests = [c for c in frame.columns if c.startswith("test_")]
         columns = [PARAM + n for n in table.params]
         frame = frame.sort_values("epoch", kind="stable")
-        n = len(columns)
-        values = [frame[c].tolist() for c in (*columns, "seed", "epoch", "status", *metrics, *finals, *tests)]
+
+        def rows(names: list[str]) -> Any:  # each row's values of these columns, as Python values
+            return zip(*(frame[c].tolist() for c in names)) if names else itertools.repeat((), len(frame))
+
         seconds = frame["eval_seconds"].tolist() if "eval_seconds" in frame.columns else [None] * len(frame)
-        m, f = n + 3 + len(metrics), n + 3 + len(metrics) + len(finals)
         runs: dict[tuple, dict[Any, _Run]] = {}
-        for row, eval_seconds in zip(zip(*values), seconds):
-            config, seed, epoch = tuple(_key(v) for v in row[:n]), row[n], int(row[n + 1])
-            run = runs.setdefault(config, {}).get(seed)
+        for config, (seed, epoch, status), values, final, test, eval_seconds in zip(
+                rows(columns), rows(["seed", "epoch", "status"]), rows(metrics), rows(finals), rows(tests), seconds):
+            key = tuple(_key(v) for v in config)
+            run = runs.setdefault(key, {}).get(seed)
             if run is None:  # the run's first row
-                run = runs[config][seed] = _Run(
-                    [], str(row[n + 2]), _present(finals, row[m:f], len("final_")), _present(tests, row[f:], 0),
-                    0.0 if _missing(eval_seconds) else float(eval_seconds))
-            if epoch >= 1:
-                run.epochs.append((epoch, _present(metrics, row[n + 3:m], 0)))
+                run = runs[key][seed] = _Run([], str(status), _present(finals, final, len("final_")),
+                                             _present(tests, test, 0),
+                                             0.0 if _missing(eval_seconds) else float(eval_seconds))
+            if int(epoch) >= 1:
+                run.epochs.append((int(epoch), _present(metrics, values, 0)))
         return cls(list(table.params), runs)
 
 
