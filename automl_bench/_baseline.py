@@ -1,7 +1,7 @@
 """A run's measurements per cell and seed, small enough to commit: what `bench export` writes and
 `bench compare` reads, from an exported file or straight from a results directory.
 
-The file is JSON (docs/regression.md, "The baseline file"): the suite's identity, the environment
+The file is JSON (docs/how-to/regression.md, "The baseline file"): the suite's identity, the environment
 of the run, each backend's calibration figure, and one row per task x backend x strategy x seed.
 Reading one validates it (pydantic); anything wrong is a `CompareError` naming the file and key.
 """
@@ -20,7 +20,7 @@ from automl_bench.errors import CompareError, ResultsError, StoreError
 
 FORMAT = "automl-bench-baseline"
 VERSION = 1
-#: Per cell and seed: the measures `bench compare` compares (docs/regression.md, "Metrics").
+#: Per cell and seed: the measures `bench compare` compares (docs/how-to/regression.md, "Metrics").
 MEASURES = ("best_val", "test", "trials_to_best", "epoch_seconds", "wall_seconds")
 
 
@@ -84,9 +84,16 @@ class Baseline(_Model):
     machines: list[str] = Field(default_factory=list)
     #: backend -> seconds of its calibration workload (median over runs that timed one)
     calibration: dict[str, float] = Field(default_factory=dict)
+    #: backend -> the calibration workload's CPU seconds, which calibrate CPU seconds per epoch
+    #: (`bench compare --time cpu`); absent from exports made before it was recorded
+    calibration_cpu: dict[str, float] = Field(default_factory=dict)
     rows: list[SeedRow]
     #: where it was read from (not written)
     source: str = Field("", exclude=True)
+
+    def calibration_by(self, clock: str) -> dict[str, float]:
+        """The calibration figures that calibrate seconds per epoch on ``clock`` ("wall" or "cpu")."""
+        return self.calibration_cpu if clock == "cpu" else self.calibration
 
     def to_json(self) -> str:
         """The file's text: one row per line, so that a committed baseline diffs line by line."""
@@ -131,17 +138,21 @@ def from_results(directory: Path) -> Baseline:
                                               "memory_gb", "packages") if k in newest}
     environment["devices"] = {b: e.get("device", "") for b, e in newest.get("backends", {}).items()}
     calibration: dict[str, list[float]] = {}
+    calibration_cpu: dict[str, list[float]] = {}
     for run in runs:
         for backend, figure in run.get("calibration", {}).items():
             if "seconds" in figure:
                 calibration.setdefault(backend, []).append(figure["seconds"])
+            if "cpu_seconds" in figure:
+                calibration_cpu.setdefault(backend, []).append(figure["cpu_seconds"])
     return Baseline(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), automl_bench=__version__,
         suite=SuiteInfo(name=results.suite, sha256=sha, metric=results.metric,
                         max_epochs=json.loads(epochs) if epochs else None, results=Path(directory).resolve().name),
         regression=description.get("regression", {}), environment=environment,
         machines=sorted({r["machine"] for r in runs if r.get("machine")}),
-        calibration={b: stats.median(v) for b, v in calibration.items()}, rows=rows, source=str(directory))
+        calibration={b: stats.median(v) for b, v in calibration.items()},
+        calibration_cpu={b: stats.median(v) for b, v in calibration_cpu.items()}, rows=rows, source=str(directory))
 
 
 def _timed(trials: Any) -> Any:

@@ -291,9 +291,9 @@ def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
               help="Compare results of different suite versions, epoch caps or trial budgets anyway.")
 @click.option("--time-basis", type=click.Choice(["auto", "raw", "calibrated"]), default="auto", show_default=True,
               help="auto: raw times on one machine, calibrated times across machines.")
-@click.option("--time", "clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+@click.option("--time", "clock", type=click.Choice(["wall", "cpu"]),
               help="Seconds per epoch by the wall clock, or the worker's CPU seconds (every thread), which a busy "
-                   "machine moves less.")
+                   "machine moves less [suite's `time`, else wall].")
 @click.option("--aa", is_flag=True, help="Both sides ran the same code: also show each metric's noise, to set "
                                          "tolerances from.")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -310,7 +310,7 @@ def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 def compare(state: State, baseline: Path | None, current: Path | None, against_history: Path | None,
             since: str | None, alpha: float | None, max_score_drop: float | None,
             max_slowdown: float | None, gate: tuple[str, ...] | None, fail_on: str, allow_suite_change: bool,
-            time_basis: str, clock: str, aa: bool, markdown_path: Path | None, junit_path: Path | None,
+            time_basis: str, clock: str | None, aa: bool, markdown_path: Path | None, junit_path: Path | None,
             json_scores: Path | None, json_times: Path | None, plot_path: Path | None) -> None:
     """Is CURRENT worse than BASELINE by more than the tolerances? Each is a results directory or a
     file written by `bench export`; with --against-history DIR --since REF, only CURRENT is given and
@@ -378,15 +378,16 @@ Exit status:
                    "[the current directory].")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the markdown (printed on standard output) to this file.")
-@click.option("--time", "clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
-              help="Seconds per epoch by the wall clock, or the worker's CPU seconds.")
+@click.option("--time", "clock", type=click.Choice(["wall", "cpu"]),
+              help="Seconds per epoch by the wall clock, or the worker's CPU seconds [the newest export's suite's "
+                   "`time`, else wall].")
 @click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write a static site (charts, a page per cell) into this folder.")
 @click.option("--commit-url", metavar="TEMPLATE",
               help="Where a chart's point links, {commit} the commit [origin's GitHub or GitLab page, if any].")
 @click.pass_obj
 def history(state: State, sources: tuple[Path, ...], max_score_drop: float | None, max_slowdown: float | None,
-            fail_on_step: bool, repository: Path | None, markdown_path: Path | None, clock: str,
+            fail_on_step: bool, repository: Path | None, markdown_path: Path | None, clock: str | None,
             site_dir: Path | None, commit_url: str | None) -> None:
     """How each cell moved over SOURCES: exports (`bench export`, one per commit) or folders of them.
     Prints each cell and metric's series, the steps in it (change-point detection) and the commits
@@ -397,8 +398,9 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
     histories = _history.read_histories(sources)
     texts, newest, all_found = [], [], []
     for history in histories:
-        settings = Settings.resolve(history.exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown)
-        found = _history.series(history.exports, clock=clock)
+        settings = Settings.resolve(history.exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown,
+                                    clock=clock)
+        found = _history.series(history.exports, clock=settings.clock)
         all_found.append(found)
         texts.append(_history.summary(history, found, settings.max_score_drop, settings.max_slowdown, repository))
         newest += _history.newest_steps(found, settings.max_score_drop, settings.max_slowdown)

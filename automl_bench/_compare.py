@@ -61,13 +61,14 @@ class Settings:
     time_basis: TimeBasis = "auto"
     allow_suite_change: bool = False
     #: which seconds per epoch are judged: the wall clock's, or the worker's CPU seconds (every
-    #: thread), which a busy machine moves less (docs/regression.md)
+    #: thread), which a busy machine moves less (docs/explanation/timing.md)
     clock: Literal["wall", "cpu"] = "wall"
 
     @classmethod
     def resolve(cls, current: Baseline, **given: Any) -> "Settings":
         """The command line's values, else the current side's `[regression]` table, else the defaults."""
         table = Regression.model_validate(current.regression or {}).model_dump()
+        table["clock"] = table.pop("time")  # the suite's `time`, the command line's --time
         chosen = {k: (given[k] if given.get(k) is not None else table[k]) for k in table}
         chosen["gate"] = tuple(chosen["gate"])
         extra = {k: v for k, v in given.items() if k not in table and v is not None}
@@ -158,7 +159,7 @@ def compare(baseline: Baseline, current: Baseline, settings: Settings) -> Compar
     differences = environment_differences(baseline, current)
     rows: list[Row] = []
     for cell in common:
-        basis, note = _time_basis(cell[1], baseline, current, differences, settings.time_basis)
+        basis, note = _time_basis(cell[1], baseline, current, differences, settings.time_basis, settings.clock)
         for metric in METRICS.values():
             rows.append(_judge(cell, metric, base_cells[cell], cur_cells[cell], settings, baseline, current,
                                basis, note))
@@ -228,18 +229,24 @@ def environment_differences(baseline: Baseline, current: Baseline) -> dict[str, 
 
 
 def _time_basis(backend: str, baseline: Baseline, current: Baseline, differences: dict[str, list[str]],
-                wanted: TimeBasis) -> tuple[Literal["raw", "calibrated", ""], str]:
-    """How a backend's times are compared, and a note when they cannot be judged."""
+                wanted: TimeBasis, clock: str = "wall") -> tuple[Literal["raw", "calibrated", ""], str]:
+    """How a backend's times are compared, and a note when they cannot be judged. Calibrated
+    times need the wall-clock figure (wall seconds) and, with ``clock="cpu"``, the CPU one too."""
     differ = differences[""] + differences.get(backend, [])
-    calibrated = backend in baseline.calibration and backend in current.calibration
+    clocks = ["wall", "cpu"] if clock == "cpu" else ["wall"]
+
+    def lacking(side: Baseline) -> bool:
+        return any(backend not in side.calibration_by(c) for c in clocks)
+
     if wanted == "raw" or (wanted == "auto" and not differ):
         return "raw", ""
-    if calibrated:
+    if not lacking(baseline) and not lacking(current):
         return "calibrated", ""
     missing = " and ".join(s for s, side in (("the baseline", baseline), ("the current side", current))
-                           if backend not in side.calibration)
+                           if lacking(side))
     why = f"{'; '.join(differ)}" if differ else "calibrated times asked for"
-    return "", (f"times not judged: {why}, and {missing} has no calibration figure for backend {backend!r} "
+    figure = "CPU-time calibration figure" if clock == "cpu" else "calibration figure"
+    return "", (f"times not judged: {why}, and {missing} has no {figure} for backend {backend!r} "
                 "(a run records one when it starts; --time-basis raw compares raw times anyway)")
 
 
@@ -283,9 +290,9 @@ def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow],
     row = replace(row, paired=paired, pairs=len(common) if paired else 0)
     if metric.kind == "time":
         raw = effect
-        if basis == "calibrated":
-            backend = cell[1]
-            effect -= math.log(current.calibration[backend] / baseline.calibration[backend])
+        if basis == "calibrated":  # each time by the calibration workload's time on its own clock
+            backend, clock = cell[1], (settings.clock if name == "epoch_seconds" else "wall")
+            effect -= math.log(current.calibration_by(clock)[backend] / baseline.calibration_by(clock)[backend])
         row = replace(row, basis=basis or "raw", raw_ratio=math.exp(raw))
         if not basis:
             low, high = _interval(effect, se, df)

@@ -5,9 +5,13 @@ run ...``): it registers a backend named ``torch`` that is the built-in one, exc
 
 - ``PLANT_SCORE_SHIFT`` (e.g. ``-0.02``) is added to every accuracy it reports or evaluates: a
   drop of exactly that much, at every epoch, in validation and test alike;
-- ``PLANT_SLOWDOWN`` (e.g. ``1.2``) makes training that many times slower: after each epoch it
-  keeps the CPU busy for the epoch's own duration times (slowdown - 1). Busy, not asleep: a
-  process that sleeps finds its caches cold and its clock lowered, and slows down by more.
+- ``PLANT_SLOWDOWN`` (e.g. ``1.2``) makes training that much more work: after each epoch it
+  keeps the CPU busy until the process has spent the epoch's own CPU seconds times
+  (slowdown - 1) more, as code that does a fifth more work does, however busy the machine is
+  (spinning for a share of the epoch's *wall* time would do less work on a busy machine, where
+  the spin gets a fraction of a core). Busy, not asleep: a process that sleeps finds its caches
+  cold and its clock lowered, and slows down by more. On a quiet machine, CPU and wall seconds
+  grow alike.
 
 The calibration workload is the built-in one, untouched: a regression in the backend's code
 must not be divided away by the calibration.
@@ -29,19 +33,19 @@ def _shift() -> float:
 class PlantedTorch(torch_backend.TorchBackend):
     def fit(self, *, data, config, seed, report, pretrained=None):
         slowdown = float(os.environ.get("PLANT_SLOWDOWN", "1"))
-        last = [time.perf_counter()]
+        last = [time.process_time()]
 
         def planted_report(r: EpochReport) -> None:
             if slowdown > 1:
-                now = time.perf_counter()
+                now = time.process_time()
                 until = now + (now - last[0]) * (slowdown - 1)
-                while time.perf_counter() < until:
+                while time.process_time() < until:
                     pass
             metrics = dict(r.metrics)
             if "val_accuracy" in metrics:
                 metrics["val_accuracy"] += _shift()
             report(EpochReport(r.epoch, metrics))
-            last[0] = time.perf_counter()
+            last[0] = time.process_time()
 
         return super().fit(data=data, config=config, seed=seed, report=planted_report, pretrained=pretrained)
 

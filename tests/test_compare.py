@@ -392,3 +392,47 @@ def _cell(markdown: str, metric: str, column: str) -> str:
 
 def test_the_toy_plants_nothing_unless_told():
     assert "TOY_SCORE_SHIFT" not in os.environ and "TOY_CALIBRATION_SECONDS" not in os.environ
+
+
+def _cpu_side(cpu: str, epoch_cpu: float, calibration: float, calibration_cpu: float | None) -> Baseline:
+    """One cell of five seeds, every epoch 1 wall second and ``epoch_cpu`` CPU seconds (a little
+    noise, so the t-test has a spread), on a machine named by its ``cpu``."""
+    rows = [SeedRow(task="t", backend="torch", strategy="random", seed=s, best_val=0.9, test=0.9, trials_to_best=1.0,
+                    epoch_seconds=1.0, wall_seconds=10.0, trials=4, failed=0,
+                    epoch_cpu_seconds=epoch_cpu * (1 + 0.01 * (s - 2))) for s in SEEDS]
+    return Baseline(created="2026-12-06T00:00:00+00:00", automl_bench="0.1.0",
+                    suite=SuiteInfo(name="s", sha256="x", metric="accuracy"), environment={"cpu": cpu},
+                    calibration={"torch": calibration},
+                    calibration_cpu={} if calibration_cpu is None else {"torch": calibration_cpu}, rows=rows)
+
+
+def test_cpu_seconds_are_calibrated_by_the_calibration_workload_s_cpu_seconds():
+    """Another machine, whose CPU does half as much per CPU second: CPU seconds per epoch double,
+    and so do the calibration workload's CPU seconds, while its wall seconds stay (made up so that
+    only the CPU figure can explain the change). `--time cpu` calibrates by the CPU figure."""
+    baseline = _cpu_side("A", 1.0, calibration=0.1, calibration_cpu=0.1)
+    current = _cpu_side("B", 2.0, calibration=0.1, calibration_cpu=0.2)
+    rows = compare(baseline, current, Settings.resolve(current, clock="cpu", gate=["epoch_seconds"])).rows
+    row = next(r for r in rows if r.metric == "epoch_seconds")
+    assert row.basis == "calibrated" and row.raw_ratio == pytest.approx(2.0, rel=0.01)
+    assert row.change == pytest.approx(1.0, rel=0.01) and row.verdict == "unchanged"
+    # judged by the wall-clock figure, the same CPU seconds would have doubled: wrongly a regression
+    wall_figure_only = _cpu_side("B", 2.0, calibration=0.1, calibration_cpu=0.1)
+    row = next(r for r in compare(baseline, wall_figure_only, Settings.resolve(
+        current, clock="cpu", gate=["epoch_seconds"])).rows if r.metric == "epoch_seconds")
+    assert row.change == pytest.approx(2.0, rel=0.01) and row.verdict == "regressed"
+    # an export made before the CPU figure was recorded: CPU seconds are not judged, and it says why
+    old = _cpu_side("A", 1.0, calibration=0.1, calibration_cpu=None)
+    row = next(r for r in compare(old, current, Settings.resolve(current, clock="cpu", gate=["epoch_seconds"])).rows
+               if r.metric == "epoch_seconds")
+    assert row.verdict == "inconclusive"
+    assert "the baseline has no CPU-time calibration figure for backend 'torch'" in row.note
+
+
+def test_the_suite_chooses_the_clock_and_the_command_line_overrides_it():
+    current = _cpu_side("B", 2.0, calibration=0.1, calibration_cpu=0.2)
+    assert Settings.resolve(current).clock == "wall"  # the default
+    on_cpu = current.model_copy(update={"regression": {"time": "cpu"}})  # suites/ci.toml's [regression]
+    assert Settings.resolve(on_cpu).clock == "cpu"
+    assert Settings.resolve(on_cpu, clock="wall").clock == "wall"  # --time wall
+    assert Settings.resolve(on_cpu, clock=None).clock == "cpu"  # --time not given

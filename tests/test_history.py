@@ -193,6 +193,7 @@ def test_a_real_torch_run_records_cpu_seconds_per_epoch_and_compare_judges_them(
     run = CliRunner().invoke(cli, ["run", str(suite), "--out", str(tmp_path / "r"), "--quiet", "--no-report"])
     assert run.exit_code == 0, run.output
     exported = from_results(tmp_path / "r" / "cpu")
+    assert 0 < exported.calibration_cpu["torch"] < 3 * exported.calibration["torch"] + 0.05  # its CPU figure too
     for row in exported.rows:
         assert row.epoch_cpu_seconds is not None and 0 < row.epoch_cpu_seconds
         assert row.epoch_cpu_seconds < 3 * row.epoch_seconds + 0.05  # one thread: about the wall time, not more

@@ -66,32 +66,48 @@ class _ParamDef(_Strict):
 
 class IntDef(_ParamDef):
     type: Literal["int"]
+    #: The smallest value...
     low: Annotated[int, Field(strict=True, ge=-MAX_INT, le=MAX_INT)]
+    #: ...and the largest (included).
     high: Annotated[int, Field(strict=True, ge=-MAX_INT, le=MAX_INT)]
+    #: Draw on a log scale (low > 0).
     log: bool = False
+    #: Only low, low + step, ... (not with log).
     step: StrictInt = 1
+    #: The values the grid strategy tries (default: `points` spread from low to high).
     grid: list[StrictInt] | None = None
     points: StrictInt | None = Field(None, le=10_000, description="grid points for this parameter")
     #: Only the grid's values exist: every proposal snaps to the nearest (as a replayed table's do).
     finite: StrictBool = False
+    #: Search it only when another parameter has one of some values (``{ optimizer = ["sgd"] }``) or
+    #: lies within bounds (``{ layers = { min = 2 } }``).
     when: When | None = None
 
 
 class FloatDef(_ParamDef):
     type: Literal["float"]
+    #: The smallest value...
     low: FiniteFloat
+    #: ...and the largest.
     high: FiniteFloat
+    #: Draw on a log scale (low > 0).
     log: bool = False
+    #: Only low, low + step, ... (not with log).
     step: FiniteFloat | None = None
+    #: The values the grid strategy tries (default: `points` spread from low to high).
     grid: list[FiniteFloat] | None = None
     points: StrictInt | None = Field(None, le=10_000, description="grid points for this parameter")
+    #: Only the grid's values exist: every proposal snaps to the nearest (as a replayed table's do).
     finite: StrictBool = False
+    #: Search it only when another parameter has one of some values or lies within bounds.
     when: When | None = None
 
 
 class CategoricalDef(_ParamDef):
     type: Literal["categorical"]
+    #: The values to choose from.
     choices: list[Scalar]
+    #: Search it only when another parameter has one of some values or lies within bounds.
     when: When | None = None
 
 
@@ -139,6 +155,7 @@ class SourceDef(_Strict):
     """A transfer task's source: a model the harness pretrains on ``dataset`` (once per backend
     and seed, then cached), or published ``weights`` (``keras:VGG16``; automl_bench._published)."""
 
+    #: The dataset the source model is pretrained on (a name or your own files).
     dataset: str | DataDef | None = None
     #: Published weights, by framework and name; ``weights_file``: a copy of them on disk (a path
     #: relative to the suite file), used instead of the framework's download.
@@ -147,6 +164,7 @@ class SourceDef(_Strict):
     #: Published weights: the square size images are resized to (default: the data's own size,
     #: or the smallest the published network accepts).
     input_size: StrictInt | None = Field(None, ge=1, le=4096)
+    #: Keep only these classes of the source data, relabelled 0..n-1 in this order.
     classes: Classes | None = None
     shots: StrictInt | None = Field(None, ge=1, description="training examples per class")
     #: Fixed knobs of the source model; its trunk knobs are the target's too. A list is a
@@ -155,6 +173,7 @@ class SourceDef(_Strict):
 
 
 class TaskDef(_Strict):
+    #: The task's name: lower-case letters, digits, ``_ . -``.
     name: str = Field(pattern=NAME_PATTERN)
     #: A built-in or plugin dataset by name, or the user's own files (`DataDef`); a task that
     #: replays a table leaves it out: the table's is filled in.
@@ -162,10 +181,15 @@ class TaskDef(_Strict):
     #: A table of recorded training runs (`bench tabulate`), relative to the suite file: the task
     #: replays it (backend ``replay``); its dataset, model and search space are the table's.
     table: str | None = None
+    #: The model family (`models.md` lists each family's knobs).
     model: Literal["mlp", "cnn", "rnn"] = "mlp"
+    #: The score a search maximises, on the validation split.
     metric: Literal["accuracy"] = "accuracy"
+    #: The share of the data held out for validation (what searches see)...
     val_fraction: float = Field(0.2, gt=0, lt=1)
+    #: ...and for the test split (what no search sees); the rest trains.
     test_fraction: float = Field(0.2, gt=0, lt=1)
+    #: The seed of the stratified split, the same for every trial and seed of the suite.
     split_seed: Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)] = 0
     #: Keep only these classes, relabelled 0..n-1 in this order.
     classes: Classes | None = None
@@ -173,10 +197,12 @@ class TaskDef(_Strict):
     #: matrix axis: one task per value, named ``<name>-k<shots>``.
     shots: Union[Annotated[int, Field(strict=True, ge=1)],
                  Annotated[list[Annotated[int, Field(strict=True, ge=1)]], Field(min_length=1)], None] = None
+    #: Makes this a transfer task: the pretrained model whose trunk it starts from.
     source: SourceDef | None = None
     #: Transfer modes as a matrix axis: one task per mode, named ``<name>-<mode>``. To search
     #: the mode instead, put ``mode`` in the space.
     modes: list[Literal[models.MODES]] | None = Field(None, min_length=1)  # type: ignore[valid-type]
+    #: This task's search space: knobs here override the suite's ``[space]``.
     space: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -208,6 +234,7 @@ class Budget(_Strict):
 
 
 class Matrix(_Strict):
+    #: The backends every task runs on (`bench plugins` lists those installed).
     backends: list[str] = Field(min_length=1)
     #: "strategy" or "strategy+pruner", e.g. "tpe+asha"
     strategies: list[str] = Field(min_length=1)
@@ -257,7 +284,7 @@ class Execution(_Strict):
 PLACEMENT_KEYS = ("executor", "max_retries")
 
 
-#: The metrics `bench compare` can gate on (docs/regression.md), and those it gates on by default.
+#: The metrics `bench compare` can gate on (docs/how-to/regression.md), and those it gates on by default.
 GatedMetric = Literal["best_val", "test", "epoch_seconds", "wall_seconds"]
 
 
@@ -265,28 +292,40 @@ DEFAULT_GATE = ("best_val", "test", "epoch_seconds")
 
 
 class Regression(_Strict):
-    """Settings of `bench compare` for this suite (docs/regression.md); the command line overrides them."""
+    """Settings of `bench compare` for this suite (docs/how-to/regression.md); the command line overrides them."""
 
     alpha: FiniteFloat = Field(0.05, gt=0, lt=0.5, description="family-wise false-alarm rate (Holm over every test)")
     max_score_drop: FiniteFloat = Field(0.01, ge=0, lt=1, description="tolerated drop of a score (absolute)")
     max_slowdown: FiniteFloat = Field(1.10, ge=1, le=100, description="tolerated ratio of times, current / baseline")
     gate: list[GatedMetric] = Field(default_factory=lambda: list(DEFAULT_GATE), min_length=1,
                                     description="the metrics a regression is judged on")
+    time: Literal["wall", "cpu"] = Field("wall", description="seconds per epoch by the wall clock, or the worker's "
+                                                             "CPU seconds, which a busy machine moves less (`--time`)")
 
 
 class SuiteModel(_Strict):
+    #: The suite's name: its results go to ``results/<name>/``.
     name: str = Field(pattern=NAME_PATTERN)
+    #: One line for people; not part of the suite's identity.
     description: str = ""
+    #: Each cell's search runs once per seed (a statistic over seeds needs at least 3).
     seeds: list[Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]] = Field(default_factory=lambda: [0],
                                                                                 min_length=1, max_length=10_000)
+    #: One ``[[tasks]]`` table per task: a dataset and a model family.
     tasks: list[TaskDef] = Field(min_length=1)
+    #: The search space every task shares: a knob to a fixed value or a parameter table (below).
     space: dict[str, Any] = Field(default_factory=dict)
+    #: The budget of each cell's search.
     budget: Budget = Budget()
+    #: Backends x strategies: every task runs in every combination.
     matrix: Matrix
     strategy: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per strategy")
     pruner: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per pruner")
+    #: Where and how trials run.
     execution: Execution = Execution()
+    #: The reporters to run when the suite ends (default: every reporter whose plugin makes it a default).
     reporters: list[str] | None = None
+    #: How `bench compare` judges this suite's results.
     regression: Regression = Regression()
     test_every_trial: StrictBool = Field(False, description="score every trial on the test split when it ends, not "
                                                             "only each cell's best (what `bench tabulate` needs)")
