@@ -3,6 +3,7 @@
 #   make test         install with test extras and the example plugins, then run the tests: two at a
 #                     time (pytest-xdist), then the ones that start Ray, alone; not the heavy
 #                     end-to-end runs marked `slow` (make test-slow: CI runs both, .ci/run)
+#   make docs         install, then build the documentation site into site/ (strict; open site/index.html)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ PLUGIN_FILES := $(shell find plugins -type f -not -path '*/__pycache__/*' -not -
 # Data sets from Debian that work offline: Fashion-MNIST, fortunes, and the word lists of `languages`.
 DEBIAN_DATA := dataset-fashion-mnist fortunes wamerican wfrench wngerman witalian wspanish wdutch
 
-.PHONY: quickstart test test-slow install debian-data clean
+.PHONY: quickstart test test-slow docs docs-build install debian-data clean
 
 quickstart: $(STAMP) debian-data
 	$(BIN)/bench run suites/quickstart.toml
@@ -29,12 +30,21 @@ test: $(STAMP) debian-data
 test-slow: $(STAMP) debian-data
 	$(BIN)/python -m pytest -m "slow and not serial"
 
+# The site: the generated reference pages must match the code (python -m automl_bench._reference
+# rewrites them), then MkDocs in strict mode (a broken link or a page left out fails).
+docs: $(STAMP)
+	$(MAKE) docs-build
+
+docs-build:
+	$(BIN)/python -m automl_bench._reference --check
+	$(BIN)/python -m mkdocs build --strict
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml $(PLUGIN_FILES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,ray,text,test]'
+	$(BIN)/python -m pip install --quiet -e '.[all,ray,text,test,docs]'
 	$(BIN)/python -m pip install --quiet $(PLUGINS)
 	touch $(STAMP)
 
@@ -50,4 +60,4 @@ debian-data:
 	fi
 
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) results site

@@ -314,7 +314,7 @@ def compare(state: State, baseline: Path | None, current: Path | None, against_h
             json_scores: Path | None, json_times: Path | None, plot_path: Path | None) -> None:
     """Is CURRENT worse than BASELINE by more than the tolerances? Each is a results directory or a
     file written by `bench export`; with --against-history DIR --since REF, only CURRENT is given and
-    the baseline is the history's export at REF. Prints markdown; see docs/regression.md."""
+    the baseline is the history's export at REF. Prints markdown; see docs/how-to/regression.md."""
     from automl_bench import _baseline as baselines
     from automl_bench import _compare_formats as formats
     from automl_bench._compare import Settings
@@ -391,7 +391,7 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
             site_dir: Path | None, commit_url: str | None) -> None:
     """How each cell moved over SOURCES: exports (`bench export`, one per commit) or folders of them.
     Prints each cell and metric's series, the steps in it (change-point detection) and the commits
-    to bisect; see docs/regression.md."""
+    to bisect; see docs/how-to/regression.md."""
     from automl_bench import _history
     from automl_bench._compare import Settings
 

@@ -25,7 +25,7 @@ class Backend(ABC):
     once, before the framework's first operation. `automl_bench.testing.BackendContract` checks
     every promise below, for each model family the backend's `BackendSpec` declares:
 
-    - ``fit`` builds the model ``config`` describes (docs/models.md) and trains it for
+    - ``fit`` builds the model ``config`` describes (docs/reference/models.md) and trains it for
       ``config.epochs`` epochs on ``data.x_train``/``data.y_train``, calling ``report`` after
       each epoch with an `EpochReport` holding at least ``train_loss``, ``val_loss``,
       ``val_accuracy`` and ``learning_rate`` (the rate the epoch trained at), all finite.
@@ -101,8 +101,8 @@ class Backend(ABC):
     def export(self, model: Any, config: "ModelConfig", path: "Path") -> "Path":
         """Save a trained model in the framework's own format, to ``path`` with the format's
         suffix added, and return the file written; a user loads it with the framework alone, or
-        with the backend's model builder and the config saved beside the weights (README, "Saved
-        models"). The harness saves each cell's final model (the best configuration, retrained
+        with the backend's model builder and the config saved beside the weights
+        (docs/how-to/results.md, "Saved models"). The harness saves each cell's final model (the best configuration, retrained
         and scored on the test split) under ``results/<suite>/models/``. The default: this
         backend saves no models, and the leaderboard's ``model`` column stays empty for it."""
         raise NotImplementedError(f"{type(self).__name__} does not save models")

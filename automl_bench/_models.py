@@ -134,7 +134,7 @@ def _anything(v: Any) -> str | None:
 @dataclass(frozen=True)
 class ModelConfig:
     """One trial's model, typed. Each knob is declared here once, with its type, default, meaning,
-    check and families; the knob tables, `build_config`'s checks and docs/models.md follow from
+    check and families; the knob tables, `build_config`'s checks and docs/reference/models.md follow from
     these fields. Fields of other families keep their defaults and are ignored."""
 
     family: str = "mlp"
@@ -341,11 +341,11 @@ def config_from_dict(data: Mapping[str, Any]) -> ModelConfig:
 
 
 def knob_reference() -> str:
-    """docs/models.md: every knob of every family, from the tables above."""
+    """docs/reference/models.md: every knob of every family, from the tables above."""
     lines = ["# Model knobs", "",
-             "Generated from `automl_bench/_models.py` by `python -m automl_bench._models > docs/models.md`;",
-             "a test keeps this file in step with the code. A suite's search space may set any knob of",
-             "its task's family, as a fixed value or a range. Every int knob is at most "
+             "Generated from `automl_bench/_models.py` by `python -m automl_bench._reference`; a test keeps",
+             "this page in step with the code. A suite's search space may set any knob of its task's",
+             "family, as a fixed value or a range. Every int knob is at most "
              f"{MAX_COUNT:,} (`epochs` at most {MAX_EPOCHS:,}) and every float knob finite: larger",
              "values are typing slips, and are rejected with the file and line.", "",
              "## What every backend builds", "", (__doc__ or "").split("\n\n", 1)[1].strip(), ""]

@@ -284,7 +284,7 @@ class RunResults:
     """What reporters and ``bench_on_run_end`` receive: the suite's name, where its results are
     written, and its tables as pandas DataFrames: one row per trial (``trials``), per test
     evaluation of a cell's best configuration (``finals``), per leaderboard entry
-    (``leaderboard``) and, read on demand, per trial and epoch (``epochs``). The README's "Reading the results"
+    (``leaderboard``) and, read on demand, per trial and epoch (``epochs``). docs/how-to/results.md
     lists their columns."""
 
     suite: str

@@ -336,7 +336,7 @@ def writing(directory: Path) -> Iterator[None]:
 
 
 def exit_status(results: RunResults, *, strict: bool = False) -> tuple[int, list[str]]:
-    """The exit status of `bench run` (README, "Exit codes") and the problems behind it.
+    """The exit status of `bench run` (docs/explanation/how-a-run-works.md, "Exit status") and the problems behind it.
 
     0: every cell ran; trials that failed because of their configuration are results. 2: a cell
     could not run, or every trial of a cell failed; with ``strict``, any failed or timed-out trial.

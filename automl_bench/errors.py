@@ -13,7 +13,7 @@ from typing import Any
 class BenchError(Exception):
     """Base class: the message alone tells the user what went wrong and what to do."""
 
-    #: The exit status of `bench` when this error ends it (README: "Exit codes").
+    #: The exit status of `bench` when this error ends it (docs/explanation/how-a-run-works.md, "Exit status").
     exit_code = 1
 
 

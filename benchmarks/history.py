@@ -129,4 +129,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _page import run
+
+    run(main, __file__)  # --page: also write docs/benchmarks/<script>.md

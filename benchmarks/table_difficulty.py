@@ -1,4 +1,4 @@
-"""How hard each shipped table is (on demand, not a test): what the README's table list shows.
+"""How hard each shipped table is (on demand, not a test): what docs/benchmarks/table_difficulty.md shows.
 
     .venv/bin/python benchmarks/table_difficulty.py                  # every tables/*.parquet
     .venv/bin/python benchmarks/table_difficulty.py tables/X.parquet
@@ -62,4 +62,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _page import run
+
+    run(main, __file__)  # --page: also write docs/benchmarks/<script>.md

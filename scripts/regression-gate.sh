@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The regression gate of docs/regression.md, as CI runs it (.github/workflows/benchmark.yml) and
+# The regression gate of docs/how-to/regression.md, as CI runs it (.github/workflows/benchmark.yml) and
 # as anyone can run it locally.
 #
 #   scripts/regression-gate.sh [options] SUITE

@@ -12,13 +12,42 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# planted.py is a plugin; optuna_script.py is the hand-written search fixed_cost.py times (its smoke size runs it)
-SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name not in ("planted.py", "optuna_script.py"))
+# planted.py is a plugin; optuna_script.py is the hand-written search fixed_cost.py times (its smoke size runs
+# it); _page.py writes the others' pages
+HELPERS = ("planted.py", "optuna_script.py", "_page.py")
+SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name not in HELPERS)
 
 
 def test_every_benchmark_script_has_a_smoke_size():
     for name in SCRIPTS:
         assert "--smoke" in (ROOT / "benchmarks" / name).read_text(), f"benchmarks/{name} needs a --smoke size"
+
+
+def test_every_benchmark_has_a_page_that_its_script_writes():
+    for name in SCRIPTS:
+        text = (ROOT / "benchmarks" / name).read_text()
+        assert "run(main, __file__)" in text, f"benchmarks/{name}: end with _page.run(main, __file__) (--page)"
+        page = ROOT / "docs" / "benchmarks" / name.replace(".py", ".md")
+        assert page.is_file(), f"benchmarks/{name} has no page {page.relative_to(ROOT)}"
+
+
+def test_page_writes_the_run_with_its_date_commit_and_machine_and_keeps_the_prose(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_page", ROOT / "benchmarks" / "_page.py")
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)
+    monkeypatch.setenv("BENCH_DOCS_DIR", str(tmp_path))
+    (tmp_path / "speed.md").write_text("# Speed\n\nHow to read it.\n")
+    for figure in ("1.5", "2.5"):  # twice: the second run replaces the first, the prose stays
+        monkeypatch.setattr("sys.argv", ["speed.py", "--n", "3", "--page"])
+        page.run(lambda figure=figure: print(f"ratio x{figure}"), str(ROOT / "benchmarks" / "speed.py"))
+    text = (tmp_path / "speed.md").read_text()
+    assert text.startswith("# Speed\n\nHow to read it.\n") and text.count(page.START) == 1
+    assert "ratio x2.5" in text and "ratio x1.5" not in text
+    assert "`python benchmarks/speed.py --n 3`" in text  # the command, without --page
+    facts = page.provenance()
+    assert facts["commit"].split("-")[0] in text and facts["machine"] in text and "UTC" in text
 
 
 @pytest.mark.slow

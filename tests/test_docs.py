@@ -1,13 +1,27 @@
-"""Every hookspec is documented in docs/plugins.md under its exact signature."""
+"""The documentation: the site builds in strict mode, its generated references match the code,
+its snippets are valid, and the tutorial's suite runs."""
 
 from __future__ import annotations
 
 import inspect
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-from automl_bench import hookspecs
+import pytest
 
-DOCS = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
+from automl_bench import _reference, hookspecs
+
+ROOT = Path(__file__).parents[1]
+DOCS = (ROOT / "docs" / "how-to" / "plugins.md").read_text()
+
+
+def _block(text: str, after: str, language: str = "toml") -> str:
+    """The first ``language`` code block after ``after`` in ``text``."""
+    start = text.index(f"```{language}\n", text.index(after)) + len(language) + 4
+    return text[start:text.index("```\n", start)]
 
 
 def test_every_hookspec_is_documented_with_its_signature():
@@ -18,21 +32,91 @@ def test_every_hookspec_is_documented_with_its_signature():
         assert f"### `{spec.__name__}({params})`" in DOCS, spec.__name__
 
 
-def test_the_knob_reference_is_up_to_date():
-    from automl_bench._models import knob_reference
-
-    path = Path(__file__).parents[1] / "docs" / "models.md"
-    assert path.read_text() == knob_reference(), "run: python -m automl_bench._models > docs/models.md"
+def test_the_generated_reference_pages_are_up_to_date():
+    assert _reference.stale() == [], "run: python -m automl_bench._reference"
 
 
-def test_the_readme_suite_example_is_a_valid_suite(tmp_path):
+def test_a_stale_reference_page_is_found(tmp_path):
+    for name, make in _reference.pages().items():
+        (tmp_path / name).write_text(make())
+    assert _reference.stale(tmp_path) == []
+    (tmp_path / "suite.md").write_text((tmp_path / "suite.md").read_text().replace("trials per cell", "trials"))
+    (tmp_path / "api.md").unlink()
+    assert _reference.stale(tmp_path) == ["suite.md", "api.md"]
+
+
+def test_the_api_reference_names_every_public_name_and_hook():
+    api = (ROOT / "docs" / "reference" / "api.md").read_text()
+    import importlib
+
+    for module in _reference.PUBLIC_MODULES:
+        for name in getattr(importlib.import_module(module), "__all__", ()):
+            assert name == "__version__" or f"### `{name}" in api, f"{module}.{name}"
+    assert "### `bench_backends(register)`" in api
+
+
+@pytest.mark.parametrize("page, after, name", [("README.md", "## A suite", "my-first"),
+                                               ("docs/tutorial.md", "<!-- tutorial-suite -->", "my-first"),
+                                               ("docs/how-to/suites.md", "# Write a suite", "my-suite")])
+def test_the_suite_examples_are_valid_suites(tmp_path, page, after, name):
     from automl_bench._manager import get_plugin_manager
     from automl_bench._suite import load_suite
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme[readme.index("## A suite"):]
-    example = section[section.index("```toml\n") + 8:section.index("```\n", section.index("```toml\n") + 8)]
     path = tmp_path / "example.toml"
-    path.write_text(example)
-    suite = load_suite(path, get_plugin_manager())
-    assert suite.name == "my-suite"
+    path.write_text(_block((ROOT / page).read_text(), after))
+    assert load_suite(path, get_plugin_manager()).name == name
+
+
+def test_the_readme_is_a_front_page():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    for link in re.findall(r"\]\(((?:docs/|ARCHITECTURE)[^)#]*)", readme):
+        assert (ROOT / link).exists(), link
+
+
+def _mkdocs(config: Path, site: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config),
+                           "--site-dir", str(site)], capture_output=True, text=True, timeout=300)
+
+
+def test_the_site_builds_in_strict_mode_with_every_page_and_picture(tmp_path):
+    pytest.importorskip("mkdocs")
+    done = _mkdocs(ROOT / "mkdocs.yml", tmp_path / "site")
+    assert done.returncode == 0, done.stderr[-3000:]
+    pages = {p.relative_to(ROOT / "docs").with_suffix(".html").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    built = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("*.html")}
+    assert pages <= built, pages - built
+    cli = (tmp_path / "site" / "reference" / "cli.html").read_text()
+    assert "bench compare" in cli and "--against-history" in cli  # drawn from the click commands
+    for png in (ROOT / "docs" / "images").glob("*.png"):
+        assert (tmp_path / "site" / "images" / png.name).is_file()
+    index = (tmp_path / "site" / "search" / "search_index.js").read_text()  # the offline search's index
+    assert "max_trials" in index and "trials_per_gpu" in index  # a knob found by its name
+
+
+def test_a_broken_link_fails_the_strict_build(tmp_path):
+    pytest.importorskip("mkdocs")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    page = tmp_path / "docs" / "tutorial.md"
+    page.write_text(page.read_text() + "\nSee [the missing page](how-to/missing.md).\n")
+    done = _mkdocs(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert done.returncode != 0 and "missing.md" in done.stderr
+
+
+@pytest.mark.slow  # real training: 36 small networks, about a minute
+def test_the_tutorial_reaches_its_report(tmp_path):
+    from click.testing import CliRunner
+
+    from automl_bench._cli import cli
+
+    suite = tmp_path / "suites" / "my-first.toml"
+    suite.parent.mkdir()
+    suite.write_text(_block((ROOT / "docs" / "tutorial.md").read_text(), "<!-- tutorial-suite -->"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["validate", str(suite)]).exit_code == 0
+    done = runner.invoke(cli, ["run", str(suite), "--out", str(tmp_path / "results")])
+    assert done.exit_code == 0, done.output
+    results = tmp_path / "results" / "my-first"
+    assert (results / "leaderboard.md").read_text().count("digits-mlp") == 2  # random and tpe
+    assert (results / "report" / "index.html").is_file()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,18 +105,41 @@ def test_the_workflow_runs_the_script_against_mains_baseline():
     assert (ROOT / "suites" / "ci.toml").is_file() and shutil.which("bash")
 
 
-def test_the_workflow_keeps_the_history_and_publishes_its_site():
+def test_the_workflow_keeps_the_history_and_the_docs_workflow_publishes_its_site():
     workflow = yaml.safe_load(WORKFLOW.read_text())
     jobs = workflow["jobs"]
     main_runs = " ".join(s.get("run", "") for s in jobs["baseline"]["steps"])
     assert "--history bench-data/history --record" in main_runs and "git push --quiet origin benchmark-data" in main_runs
     assert jobs["baseline"]["permissions"]["contents"] == "write"
-    pages = next(s for s in jobs["baseline"]["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact"))
-    assert pages["with"]["path"] == "bench-data/site"  # where --record draws it: next to the history
-    assert jobs["pages"]["needs"] == "baseline" and jobs["pages"]["permissions"] == {"pages": "write",
-                                                                                       "id-token": "write"}
     pr_run = next(s["run"] for s in jobs["gate"]["steps"] if "regression-gate.sh" in s.get("run", ""))
-    assert "--history bench-data/history" in pr_run and "--site-url" in pr_run
+    assert "--history bench-data/history" in pr_run and "--site-url" in pr_run and "/history/" in pr_run
+    # one Pages site: docs.yml draws the history under history/ after each benchmark run on main
+    docs = yaml.safe_load((ROOT / ".github" / "workflows" / "docs.yml").read_text())
+    on = docs[True] if True in docs else docs["on"]
+    assert on["workflow_run"]["workflows"] == [workflow["name"]] and on["workflow_run"]["branches"] == ["main"]
+    runs = " ".join(s.get("run", "") for s in docs["jobs"]["build"]["steps"])
+    assert "bench history bench-data/history --site site/history" in runs and "make docs-build" in runs
+    pages = next(s for s in docs["jobs"]["build"]["steps"] if s.get("uses", "").startswith("actions/upload-pages"))
+    assert pages["with"]["path"] == "site"
+    assert docs["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_the_tests_workflow_runs_make_test_on_every_supported_python():
+    tests = yaml.safe_load((ROOT / ".github" / "workflows" / "tests.yml").read_text())
+    job = tests["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert any(r.startswith("make test ") for r in runs) and any(r.startswith("make test-slow") for r in runs)
+    assert "download.pytorch.org/whl/cpu" in job["env"]["PIP_EXTRA_INDEX_URL"]  # not PyPI's CUDA build
+    assert "make test" in (ROOT / ".ci" / "run").read_text()  # what CI here runs, the same command
+    requires = re.search(r'requires-python = ">=3\.(\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert requires and job["strategy"]["matrix"]["python"][0] == f"3.{requires.group(1)}"
+
+
+def test_make_docs_builds_what_the_docs_test_builds():
+    makefile = (ROOT / "Makefile").read_text()
+    target = makefile[makefile.index("docs-build:"):]
+    assert "automl_bench._reference --check" in target and "mkdocs build --strict" in target
 
 
 @pytest.mark.slow  # three runs of the toy CI suite
@@ -135,10 +159,10 @@ def test_recorded_exports_make_a_history_and_a_pull_request_sees_itself_against_
 
 
 def test_the_yaml_in_the_docs_parses():
-    """docs/regression.md's GitHub and GitLab snippets are meant to be pasted: each must be YAML."""
+    """docs/how-to/regression.md's GitHub and GitLab snippets are meant to be pasted: each must be YAML."""
     import re
 
-    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "regression.md").read_text(), re.S)
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "how-to" / "regression.md").read_text(), re.S)
     assert len(blocks) == 3
     for block in blocks:
         assert isinstance(yaml.safe_load(block), (dict, list))

@@ -1,5 +1,5 @@
-"""Every table shipped in tables/ is the one the README describes (its sha256 and size), reads as a
-table, and replays: its suite in suites/tables/ exists, and suites/strategy-study.toml validates."""
+"""Every table shipped in tables/ is the one docs/results/strategy-study.md describes (its sha256 and
+size), reads as a table, and replays: its suite in suites/tables/ exists, and suites/strategy-study.toml validates."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from automl_bench.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "tables").glob("*.parquet"))
-#: README rows: | `name` | ... | N bytes | `sha256` |
+PAGE = ROOT / "docs" / "results" / "strategy-study.md"
+#: The page's rows: | `name` | ... | N bytes | `sha256` |
 ROW = re.compile(r"^\| `(?P<name>[\w-]+)` \|.*\| (?P<size>[\d,]+) bytes \| `(?P<sha256>[0-9a-f]{64})` \|$", re.M)
 
 
-def test_the_readme_lists_exactly_the_shipped_tables():
-    listed = {m["name"] for m in ROW.finditer((ROOT / "README.md").read_text())}
+def test_the_study_page_lists_exactly_the_shipped_tables():
+    listed = {m["name"] for m in ROW.finditer(PAGE.read_text())}
     assert listed == {p.stem for p in SHIPPED} and listed
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_a_shipped_table_is_the_one_the_readme_describes(path):
-    entry = next(m for m in ROW.finditer((ROOT / "README.md").read_text()) if m["name"] == path.stem)
+    entry = next(m for m in ROW.finditer(PAGE.read_text()) if m["name"] == path.stem)
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == entry["sha256"]
     assert len(data) == int(entry["size"].replace(",", ""))

@@ -208,7 +208,7 @@ class LocalExecutor(WorkerSlots[_Worker], Executor):
     def warm_up(self, backend: str) -> str | None:
         """Start a worker for ``backend`` and wait until it is set up; it then serves the backend's
         first trial. Further workers start as trials come (warming every slot up front measured no
-        faster on 2 cores: README, "Executors measured")."""
+        faster on 2 cores: docs/benchmarks/executors.md)."""
         if backend in self.unavailable:
             return self.unavailable[backend]
         worker = next((w for w in self.workers if w.backend == backend and w.process.is_alive()), None)

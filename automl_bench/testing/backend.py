@@ -1,6 +1,6 @@
 """The contract every training backend keeps, for each model family it declares: `BackendContract`.
 
-Subclass it in your plugin's tests; docs/plugins.md lists what each test checks."""
+Subclass it in your plugin's tests; docs/how-to/plugins.md lists what each test checks."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ class BackendContract(BackendUnderTest):
     def test_builds_per_layer_sizes(self, backend, family):
         """``units`` (mlp) and ``filters`` (cnn) lists give each layer its own size, and
         ``units_<i>`` overrides one layer: the model trains, and where the backend counts its
-        parameters, the count is the one docs/models.md's architecture gives."""
+        parameters, the count is the one docs/reference/models.md's architecture gives."""
         if family == "rnn":
             pytest.skip("per-layer sizes are mlp and cnn knobs")
         from automl_bench._model_checks import trainable_parameters

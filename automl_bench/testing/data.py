@@ -1,6 +1,6 @@
 """Tiny real data the contracts train on: seconds to fit, real enough to learn.
 
-Subclass it in your plugin's tests; docs/plugins.md lists what each test checks."""
+Subclass it in your plugin's tests; docs/how-to/plugins.md lists what each test checks."""
 
 from __future__ import annotations
 

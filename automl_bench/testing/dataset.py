@@ -6,7 +6,7 @@ Subclass it in your plugin's tests and say which spec to check::
         def make_spec(self):
             return DatasetSpec("my-data", "what it is", load_my_data, input_shape=(8, 8), kind="image")
 
-pytest then checks what `DatasetSpec` and `Dataset` promise (docs/plugins.md)."""
+pytest then checks what `DatasetSpec` and `Dataset` promise (docs/how-to/plugins.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The contract every executor keeps, through the `Executor` protocol alone: `ExecutorContract`.
 
-Subclass it in your plugin's tests; docs/plugins.md lists what each test checks."""
+Subclass it in your plugin's tests; docs/how-to/plugins.md lists what each test checks."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Subclass it in your plugin's tests and say which spec to check::
             return ReportSectionSpec("my-section", "what it shows", build_my_section)
 
 pytest runs a small toy suite once per class (two strategies, three seeds, the toy backend) and
-checks what `ReportSectionSpec.build` promises (docs/plugins.md)."""
+checks what `ReportSectionSpec.build` promises (docs/how-to/plugins.md)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Subclass it in your plugin's tests and say how to build your reporter::
             return MyReporter()
 
 pytest runs a small toy suite once per class (two strategies, three seeds, the toy backend) and
-checks what `Reporter.write` promises (docs/plugins.md)."""
+checks what `Reporter.write` promises (docs/how-to/plugins.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The contract of a backend that runs transfer tasks: `TransferContract`.
 
-Subclass it in your plugin's tests; docs/plugins.md lists what each test checks."""
+Subclass it in your plugin's tests; docs/how-to/plugins.md lists what each test checks."""
 
 from __future__ import annotations
 
