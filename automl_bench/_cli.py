@@ -30,6 +30,10 @@ Exit status:
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C, SIGTERM and SIGHUP during a run: stop it, and ignore any further one from now on,
+    so that a second signal cannot break into the shutdown (workers stopped, the store closed)
+    before the interrupt reaches `BenchGroup.invoke`."""
+    _ignore_further_interrupts()
     raise KeyboardInterrupt
 
 
@@ -142,7 +146,7 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
     from automl_bench._results import exit_status
     from automl_bench._suite import load_suite
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):  # what schedulers and CI runners send: as Ctrl-C
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGTERM, SIGHUP: schedulers, CI runners
         signal.signal(signum, _interrupt)
     loaded = load_suite(suite, state.host)
     if executor is not None:
