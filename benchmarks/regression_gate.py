@@ -4,6 +4,7 @@ regression, on a real suite and on the toy plugin.
     .venv/bin/python benchmarks/regression_gate.py                 # both suites, N = 20 (about 25 minutes)
     .venv/bin/python benchmarks/regression_gate.py --suites toy --runs 5
     .venv/bin/python benchmarks/regression_gate.py --busy-only --contention 20   # about 25 minutes
+    .venv/bin/python benchmarks/regression_gate.py --seed-by-seed 5 10          # about 40 minutes
 
 For each suite (``torch``: suites/ci.toml, a PyTorch MLP and CNN on digits with 5 seeds;
 ``toy``: the toy plugin, 5 seeds, epochs that sleep 10 ms), one baseline run is exported, then:
@@ -84,11 +85,12 @@ class Suite:
                 env["PLANT_SLOWDOWN"] = "1.2"
         return env
 
-    def run(self, plant: str | None = None) -> Path:
+    def run(self, plant: str | None = None, out: Path | None = None, *options: str) -> Path:
         self.count += 1
-        out = self.work / f"run{self.count:03d}"
+        out = out or self.work / f"run{self.count:03d}"
         done = subprocess.run([BENCH, *self.plugins, "run", str(self.path), "--out", str(out), "--quiet",
-                               "--no-report"], env=self.env(plant), capture_output=True, text=True, cwd=self.work)
+                               "--no-report", *options], env=self.env(plant), capture_output=True, text=True,
+                              cwd=self.work)
         if done.returncode != 0:
             sys.exit(f"run failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         return next(p for p in out.iterdir() if p.is_dir())
@@ -178,7 +180,51 @@ def busy_machine(suite: Suite, baseline, n: int) -> dict:
     return {"runs": n, "ways": ways}
 
 
-def bench_suite(name: str, runs: int, contention: int, work: Path) -> dict:
+def seed_by_seed(suite: Suite, n_same: int, n_slow: int) -> dict:
+    """The interleaved mode of scripts/regression-gate.sh under load: each comparison runs both
+    sides seed by seed, alternately (base seed 0, current seed 0, base seed 1, ...), each seed a
+    `bench run --seeds K` of its own, while two processes spin. ``n_same`` comparisons of the
+    unchanged code with itself (false alarms), ``n_slow`` of the planted slowdown against it."""
+    import tomllib
+
+    seeds = tomllib.loads(suite.path.read_text()).get("seeds", [0])
+    t0 = time.perf_counter()
+    pairs = []
+    with Hog():
+        for k, plant in enumerate([None] * n_same + ["slow"] * n_slow):
+            base, current = suite.work / f"sbs{k:02d}-base", suite.work / f"sbs{k:02d}-current"
+            for seed in seeds:
+                suite.run(None, base, "--seeds", str(seed))
+                suite.run(plant, current, "--seeds", str(seed))
+            pairs.append((plant, *(next(p.parent for p in side.glob("*/bench.sqlite")) for side in (base, current))))
+    print(f"[torch] busy machine, seed by seed: {len(pairs)} comparisons in {time.perf_counter() - t0:.0f} s",
+          flush=True)
+    ways = {}
+    for clock in ("wall", "cpu"):
+        for basis in ("raw", "calibrated"):
+            false = caught = 0
+            ratios: dict = {None: [], "slow": []}
+            for plant, base, current in pairs:
+                _, metrics, rows = judge(from_results(base), current, clock=clock, time_basis=basis)
+                ratios[plant] += [r.change for r in rows if r.metric == "epoch_seconds" and r.change]
+                if plant is None:
+                    false += bool(metrics)
+                else:
+                    caught += "epoch_seconds" in metrics
+            key = f"seed by seed {clock} {basis}"
+            ways[key] = {"alarms": false, "comparisons": n_same, "caught": caught, "slowdowns": n_slow,
+                         "ratio_median": statistics.median(ratios[None]),
+                         "ratio_range": [min(ratios[None]), max(ratios[None])],
+                         "slow_ratio_median": statistics.median(ratios["slow"]),
+                         "slow_ratio_range": [min(ratios["slow"]), max(ratios["slow"])]}
+            print(f"[torch] busy, {key:27} false alarms {false}/{n_same}, x1.2 caught {caught}/{n_slow}; time ratio "
+                  f"of the unchanged code {statistics.median(ratios[None]):.2f} ({min(ratios[None]):.2f} to "
+                  f"{max(ratios[None]):.2f}), of x1.2 {statistics.median(ratios['slow']):.2f} "
+                  f"({min(ratios['slow']):.2f} to {max(ratios['slow']):.2f})", flush=True)
+    return {"ways": ways}
+
+
+def bench_suite(name: str, runs: int, contention: int, work: Path, seed_pairs: tuple[int, int] = ()) -> dict:
     suite = Suite(name, work)
     t0 = time.perf_counter()
     base_dir = suite.run()
@@ -189,6 +235,10 @@ def bench_suite(name: str, runs: int, contention: int, work: Path) -> dict:
     print(f"[{name}] baseline in {time.perf_counter() - t0:.0f} s; {len(baseline.rows)} cell-seeds, "
           f"calibration {baseline.calibration}", flush=True)
     out: dict = {"suite": name, "runs": runs, "scenarios": {}}
+    if runs == 0 and seed_pairs:  # --seed-by-seed
+        out["scenarios"]["busy machine"] = seed_by_seed(suite, *seed_pairs)
+        out["seconds"] = time.perf_counter() - t0
+        return out
     if runs == 0:  # --busy-only
         out["scenarios"]["busy machine"] = busy_machine(suite, baseline, contention)
         out["seconds"] = time.perf_counter() - t0
@@ -288,18 +338,21 @@ def main() -> None:
     parser.add_argument("--busy-only", action="store_true",
                         help="only the busy-machine ways of timing (torch: a baseline, then 2 x --contention runs)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--seed-by-seed", type=int, nargs=2, metavar=("SAME", "SLOW"),
+                        help="only the interleaved mode under load, seed by seed: SAME comparisons of the unchanged "
+                             "code, SLOW of the planted slowdown (torch)")
     parser.add_argument("--smoke", action="store_true", help="the toy suite, 2 runs, no contention: the script runs")
     args = parser.parse_args()
     if args.smoke:
         args.runs, args.contention, args.suites = 2, 0, "toy"
-    if args.busy_only:
+    if args.busy_only or args.seed_by_seed:
         args.runs, args.suites = 0, "torch"
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
         for name in args.suites.split(","):
             work = Path(tmp) / name
             work.mkdir()
-            results.append(bench_suite(name, args.runs, args.contention, work))
+            results.append(bench_suite(name, args.runs, args.contention, work, tuple(args.seed_by_seed or ())))
     print()
     print(f"{'suite':6} {'scenario':16} {'result':>10}  target")
     for r in results:
