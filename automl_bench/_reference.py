@@ -94,7 +94,7 @@ def _rows(model: dict, defs: dict, prefix: str, out: list[tuple[str, ...]], seen
     for name, prop in model.get("properties", {}).items():
         key = f"{prefix}{name}"
         default = "required" if name in required else _default(cls, name)
-        meaning = prop.get("description") or (_field_comment(cls, name) if cls is not None else "")
+        meaning = prop.get("description") or (_comment(cls, name) if cls is not None else "")
         out.append((f"`{key}`", _cell(_type(prop, defs)), _cell(default), _cell(_constraints(prop)), _cell(meaning)))
         ref = prop.get("$ref") or (prop.get("items", {}) or {}).get("$ref")
         for p in prop.get("anyOf", []):
@@ -128,7 +128,7 @@ def suite_reference() -> str:
              "| key | type | default | constraints | meaning |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", "## Search-space parameters", "",
-              "`space` and `tasks[].space` map a knob (`docs/reference/models.md`) to a fixed value or to a "
+              "`space` and `tasks[].space` map a knob ([Model knobs](models.md)) to a fixed value or to a "
               "parameter table, one of:", ""]
     for model in (IntDef, FloatDef, CategoricalDef):
         sub = model.model_json_schema()
@@ -182,7 +182,7 @@ def api_reference() -> str:
             signature = _signature(obj) if inspect.isfunction(obj) or inspect.isclass(obj) else ""
             if inspect.isclass(obj) and issubclass(obj, BaseException):
                 signature = ""
-            lines += [f"### `{name}{signature}`", "", doc or _comment_of(module, name) or "(no docstring)", ""]
+            lines += [f"### `{name}{signature}`", "", doc or _comment(module, name) or "(no docstring)", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -192,20 +192,20 @@ def _is_alias(obj: Any) -> bool:
                 or hasattr(obj, "__wrapped__") or type(obj).__module__.startswith("automl_bench"))
 
 
-def _comment_of(module: Any, name: str) -> str:
-    """The ``#:`` comment above ``name``'s assignment in ``module``'s source (as Sphinx reads it)."""
+def _comment(owner: Any, name: str) -> str:
+    """The ``#:`` comment above ``name``'s assignment in a module's or a class's source (as Sphinx
+    reads it), else a comment at the end of that line."""
     try:
-        source = inspect.getsource(module).splitlines()
+        source = [line.strip() for line in inspect.getsource(owner).splitlines()]
     except (OSError, TypeError):
         return ""
     for i, line in enumerate(source):
-        if line.startswith((f"{name} =", f"{name}:")):
-            comment = []
-            j = i - 1
-            while j >= 0 and source[j].lstrip().startswith("#:"):
-                comment.insert(0, source[j].lstrip()[2:].strip())
+        if line.startswith((f"{name}:", f"{name} =")):
+            comment, j = [], i - 1
+            while j >= 0 and source[j].startswith("#:"):
+                comment.insert(0, source[j][2:].strip())
                 j -= 1
-            return " ".join(comment)
+            return " ".join(comment) or (line.split("#", 1)[1].strip() if "#" in line else "")
     return ""
 
 
@@ -255,27 +255,10 @@ def export_reference() -> str:
             if info.exclude:
                 continue
             kind = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
-            meaning = info.description or _field_comment(model, name)
+            meaning = info.description or _comment(model, name)
             lines.append(f"| `{name}` | {_cell(kind)} | {_cell(meaning)} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _field_comment(cls: type, name: str) -> str:
-    """The ``#:`` comment above a class attribute (indented), as for module names."""
-    try:
-        source = inspect.getsource(cls).splitlines()
-    except (OSError, TypeError):
-        return ""
-    for i, line in enumerate(source):
-        if line.strip().startswith(f"{name}:"):
-            comment, j = [], i - 1
-            while j >= 0 and source[j].strip().startswith("#:"):
-                comment.insert(0, source[j].strip()[2:].strip())
-                j -= 1
-            trailing = line.split("#", 1)[1].strip() if "#" in line and not comment else ""
-            return " ".join(comment) or trailing
-    return ""
 
 
 # --------------------------------------------------------------------------- all of them
