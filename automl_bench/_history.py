@@ -6,10 +6,10 @@ geometric mean for times, as `bench compare` averages them), ordered by when the
 made. Steps are found by penalised change-point detection (PELT, from ``ruptures``' KernelCPD
 with the linear kernel, on the values or their logarithms for times: a piecewise-constant model):
 a new segment costs a penalty of 4 sigma^2 log(n) (`PENALTY`), sigma the series' noise estimated
-from the median absolute difference between neighbours (which a step does not move). A step is reported with its size and the exports on
-either side of it; it is *beyond tolerance* when its size exceeds the suite's `[regression]`
-tolerance (``max_score_drop`` for scores, ``max_slowdown`` for times), as `bench compare` judges
-one change.
+from the median absolute difference between neighbours (which a step does not move). A step is
+reported with its size and the exports on either side of it; it is *beyond tolerance* when its
+size exceeds the suite's `[regression]` tolerance (``max_score_drop`` for scores,
+``max_slowdown`` for times), as `bench compare` judges one change.
 """
 
 from __future__ import annotations
