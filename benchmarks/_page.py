@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/history.py --page
 
-runs the script as usual and also writes what it printed into ``docs/benchmarks/<script>.md``,
+runs the script as usual (each ends with `from _page import run as run_with_page`, a name that
+cannot shadow one of its own) and also writes what it printed into ``docs/benchmarks/<script>.md``,
 between the markers below, under the date, the commit and the machine it ran on, so that a figure
 on the site always says where it came from. The text around the markers (what the benchmark
 measures and how to read it) is written by hand and kept.

@@ -176,6 +176,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from _page import run
+    from _page import run as run_with_page
 
-    run(main, __file__)  # --page: also write docs/benchmarks/<script>.md
+    run_with_page(main, __file__)  # --page: also write docs/benchmarks/<script>.md

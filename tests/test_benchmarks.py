@@ -26,7 +26,7 @@ def test_every_benchmark_script_has_a_smoke_size():
 def test_every_benchmark_has_a_page_that_its_script_writes():
     for name in SCRIPTS:
         text = (ROOT / "benchmarks" / name).read_text()
-        assert "run(main, __file__)" in text, f"benchmarks/{name}: end with _page.run(main, __file__) (--page)"
+        assert "run_with_page(main, __file__)" in text, f"benchmarks/{name}: end with _page.run(main, __file__) (--page)"
         page = ROOT / "docs" / "benchmarks" / name.replace(".py", ".md")
         assert page.is_file(), f"benchmarks/{name} has no page {page.relative_to(ROOT)}"
 
