@@ -135,6 +135,29 @@ WAYS = [(against, clock, basis) for against in ("stored", "interleaved") for clo
         for basis in ("raw", "calibrated")]
 
 
+def tally(key: str, alarms: list, catches: list, clock: str, basis: str) -> dict:
+    """One way of timing judged over (baseline, current results) pairs: ``alarms`` of unchanged
+    code (a failed gate is a false alarm), ``catches`` of the planted slowdown (caught when seconds
+    per epoch regressed). Prints and returns the counts and the time ratios seen."""
+    ratios: dict[str, list[float]] = {"same": [], "slow": []}
+    false = caught = 0
+    for kind, pairs in (("same", alarms), ("slow", catches)):
+        for base, current in pairs:
+            failed, metrics, rows = judge(base, current, clock=clock, time_basis=basis)
+            ratios[kind] += [r.change for r in rows if r.metric == "epoch_seconds" and r.change]
+            if kind == "same":
+                false += failed
+            else:
+                caught += "epoch_seconds" in metrics
+    same, slow = ratios["same"], ratios["slow"]
+    print(f"[torch] busy, {key:27} false alarms {false}/{len(alarms)}, x1.2 caught {caught}/{len(catches)}; "
+          f"time ratio of the unchanged code {statistics.median(same):.2f} ({min(same):.2f} to {max(same):.2f}), "
+          f"of x1.2 {statistics.median(slow):.2f} ({min(slow):.2f} to {max(slow):.2f})", flush=True)
+    return {"alarms": false, "comparisons": len(alarms), "caught": caught, "slowdowns": len(catches),
+            "ratio_median": statistics.median(same), "ratio_range": [min(same), max(same)],
+            "slow_ratio_median": statistics.median(slow), "slow_ratio_range": [min(slow), max(slow)]}
+
+
 def busy_machine(suite: Suite, baseline, n: int) -> dict:
     """Two processes spin while the unchanged code (A) and a planted 20% slowdown (S) run in
     turn, n times each: A1 S1 A2 S2 ... Every way of timing judges the same runs:
@@ -150,33 +173,11 @@ def busy_machine(suite: Suite, baseline, n: int) -> dict:
             unchanged.append(suite.run())
             slow.append(suite.run("slow"))
     print(f"[torch] busy machine: {2 * n} runs in {time.perf_counter() - t0:.0f} s", flush=True)
-    ways = {}
-    for against, clock, basis in WAYS:
-        if against == "stored":
-            alarms = [(baseline, d) for d in unchanged]
-            catches = [(baseline, d) for d in slow]
-        else:
-            alarms = [(from_results(a), b) for a, b in zip(unchanged[0::2], unchanged[1::2])]
-            catches = [(from_results(a), b) for a, b in zip(unchanged, slow)]
-        ratios, false = [], 0
-        for base, d in alarms:
-            failed, _, rows = judge(base, d, clock=clock, time_basis=basis)
-            false += failed
-            ratios += [r.change for r in rows if r.metric == "epoch_seconds" and r.change]
-        caught, slow_ratios = 0, []
-        for base, d in catches:
-            _, metrics, rows = judge(base, d, clock=clock, time_basis=basis)
-            caught += "epoch_seconds" in metrics
-            slow_ratios += [r.change for r in rows if r.metric == "epoch_seconds" and r.change]
-        key = f"{against} {clock} {basis}"
-        ways[key] = {"alarms": false, "comparisons": len(alarms), "caught": caught, "slowdowns": len(catches),
-                     "ratio_median": statistics.median(ratios), "ratio_range": [min(ratios), max(ratios)],
-                     "slow_ratio_median": statistics.median(slow_ratios),
-                     "slow_ratio_range": [min(slow_ratios), max(slow_ratios)]}
-        print(f"[torch] busy, {key:27} false alarms {false}/{len(alarms)}, x1.2 caught {caught}/{len(catches)}; "
-              f"time ratio of the unchanged code {statistics.median(ratios):.2f} ({min(ratios):.2f} to "
-              f"{max(ratios):.2f}), of x1.2 {statistics.median(slow_ratios):.2f} ({min(slow_ratios):.2f} to "
-              f"{max(slow_ratios):.2f})", flush=True)
+    exported = [from_results(d) for d in unchanged]  # each unchanged run as the next one's baseline
+    pairs = {"stored": ([(baseline, d) for d in unchanged], [(baseline, d) for d in slow]),
+             "interleaved": (list(zip(exported[0::2], unchanged[1::2])), list(zip(exported, slow)))}
+    ways = {f"{against} {clock} {basis}": tally(f"{against} {clock} {basis}", *pairs[against], clock, basis)
+            for against, clock, basis in WAYS}
     return {"runs": n, "ways": ways}
 
 
@@ -189,38 +190,21 @@ def seed_by_seed(suite: Suite, n_same: int, n_slow: int) -> dict:
 
     seeds = tomllib.loads(suite.path.read_text()).get("seeds", [0])
     t0 = time.perf_counter()
-    pairs = []
+    plants = [None] * n_same + ["slow"] * n_slow
     with Hog():
-        for k, plant in enumerate([None] * n_same + ["slow"] * n_slow):
-            base, current = suite.work / f"sbs{k:02d}-base", suite.work / f"sbs{k:02d}-current"
+        for k, plant in enumerate(plants):
             for seed in seeds:
-                suite.run(None, base, "--seeds", str(seed))
-                suite.run(plant, current, "--seeds", str(seed))
-            pairs.append((plant, *(next(p.parent for p in side.glob("*/bench.sqlite")) for side in (base, current))))
-    print(f"[torch] busy machine, seed by seed: {len(pairs)} comparisons in {time.perf_counter() - t0:.0f} s",
+                suite.run(None, suite.work / f"sbs{k:02d}-base", "--seeds", str(seed))
+                suite.run(plant, suite.work / f"sbs{k:02d}-current", "--seeds", str(seed))
+    alarms, catches = [], []
+    for k, plant in enumerate(plants):  # read after the load, as the whole-run ways are
+        base, current = (next(p.parent for p in (suite.work / f"sbs{k:02d}-{side}").glob("*/bench.sqlite"))
+                         for side in ("base", "current"))
+        (alarms if plant is None else catches).append((from_results(base), current))
+    print(f"[torch] busy machine, seed by seed: {n_same + n_slow} comparisons in {time.perf_counter() - t0:.0f} s",
           flush=True)
-    ways = {}
-    for clock in ("wall", "cpu"):
-        for basis in ("raw", "calibrated"):
-            false = caught = 0
-            ratios: dict = {None: [], "slow": []}
-            for plant, base, current in pairs:
-                _, metrics, rows = judge(from_results(base), current, clock=clock, time_basis=basis)
-                ratios[plant] += [r.change for r in rows if r.metric == "epoch_seconds" and r.change]
-                if plant is None:
-                    false += bool(metrics)
-                else:
-                    caught += "epoch_seconds" in metrics
-            key = f"seed by seed {clock} {basis}"
-            ways[key] = {"alarms": false, "comparisons": n_same, "caught": caught, "slowdowns": n_slow,
-                         "ratio_median": statistics.median(ratios[None]),
-                         "ratio_range": [min(ratios[None]), max(ratios[None])],
-                         "slow_ratio_median": statistics.median(ratios["slow"]),
-                         "slow_ratio_range": [min(ratios["slow"]), max(ratios["slow"])]}
-            print(f"[torch] busy, {key:27} false alarms {false}/{n_same}, x1.2 caught {caught}/{n_slow}; time ratio "
-                  f"of the unchanged code {statistics.median(ratios[None]):.2f} ({min(ratios[None]):.2f} to "
-                  f"{max(ratios[None]):.2f}), of x1.2 {statistics.median(ratios['slow']):.2f} "
-                  f"({min(ratios['slow']):.2f} to {max(ratios['slow']):.2f})", flush=True)
+    ways = {f"seed by seed {clock} {basis}": tally(f"seed by seed {clock} {basis}", alarms, catches, clock, basis)
+            for clock in ("wall", "cpu") for basis in ("raw", "calibrated")}
     return {"ways": ways}
 
 
