@@ -39,7 +39,7 @@ from automl_bench._records import (
     TrialOutcome,
     TrialRequest,
 )
-from automl_bench._store import DB_NAME, Store
+from automl_bench._store import DB_NAME, RUN_LOCK, Store
 from automl_bench._suite import Suite, Task
 from automl_bench.errors import BenchError, PreflightError, ResultsError
 
@@ -185,7 +185,7 @@ class Driver:
         from filelock import FileLock, Timeout
 
         check_directory(self.directory)
-        lock = FileLock(str(self.directory / ".bench.lock"))
+        lock = FileLock(str(self.directory / RUN_LOCK))
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -217,7 +217,7 @@ class Driver:
             execution = dict(executor.describe())  # while it runs: where the run's trials go
             if self.options.fresh:
                 for path in self.directory.iterdir():
-                    if path.name not in (".bench.lock", "logs", handoff.folder.name):  # the workers' own
+                    if path.name not in (RUN_LOCK, "logs", handoff.folder.name):  # the workers' own
                         shutil.rmtree(path) if path.is_dir() else path.unlink()
             check_store_not_lost(self.directory)
             store = Store(self.directory / DB_NAME, accept_loss=self.options.accept_loss, alone=True)

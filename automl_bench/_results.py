@@ -131,7 +131,7 @@ def open_store(directory: Path, *, checked: bool = False) -> "Store":
     """The store of a results directory, or a `ResultsError` saying what was given instead; an
     older schema is migrated as a run would. ``checked``: every value read once and checked
     (`Store.verify`), and the store compared with its ``trials.csv`` (`check_against_outputs`)."""
-    from automl_bench._store import DB_NAME, Store, refuse_wal_of_another_moment
+    from automl_bench._store import DB_NAME, RUN_LOCK, Store, refuse_wal_of_another_moment
     from automl_bench.errors import ResultsError
 
     directory = Path(directory)
@@ -143,7 +143,7 @@ def open_store(directory: Path, *, checked: bool = False) -> "Store":
         hint = f"; these directories in it hold results: {', '.join(inside)}" if inside else ""
         raise ResultsError(f"{directory} holds no results store ({DB_NAME}): it is not the directory of a "
                            f"`bench run`{hint}")
-    with _unless_a_run_writes(directory) as alone:  # the lock held for the check only, not the store's opening
+    with _unless_a_run_writes(directory / RUN_LOCK) as alone:  # the lock held for the check only, not the store's opening
         if alone:
             refuse_wal_of_another_moment(directory / DB_NAME)
     store = Store(directory / DB_NAME)
@@ -158,12 +158,12 @@ def open_store(directory: Path, *, checked: bool = False) -> "Store":
 
 
 @contextlib.contextmanager
-def _unless_a_run_writes(directory: Path) -> Iterator[bool]:
-    """Holds the directory's run lock, if no `bench run` holds it: True then (nothing writes to the
-    store meanwhile), False if a run does or the lock cannot be taken."""
+def _unless_a_run_writes(path: Path) -> Iterator[bool]:
+    """Holds a results directory's run lock (``path``), if no `bench run` holds it: True then
+    (nothing writes to the store meanwhile), False if a run does or the lock cannot be taken."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(directory / ".bench.lock"))
+    lock = FileLock(str(path))
     try:
         lock.acquire(timeout=0)
         alone = True

@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 #: The store's file name in a results directory.
 DB_NAME = "bench.sqlite"
+#: The lock a `bench run` holds on its results directory while it writes there.
+RUN_LOCK = ".bench.lock"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, checksum TEXT NOT NULL DEFAULT '');
