@@ -74,6 +74,18 @@ def test_the_readme_is_a_front_page():
         assert (ROOT / link).exists(), link
 
 
+def test_no_page_or_picture_of_the_docs_is_ignored_by_git():
+    """A fresh clone must hold every page: a pattern such as `results/` once hid docs/results/ from git."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*") if p.is_file()]
+    files += [p.relative_to(ROOT).as_posix() for p in (ROOT / "automl_bench").rglob("*")
+              if p.is_file() and "__pycache__" not in p.parts]
+    done = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=ROOT, input="\n".join(files),
+                          capture_output=True, text=True)
+    assert done.stdout.split() == []
+
+
 def _mkdocs(config: Path, site: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config),
                            "--site-dir", str(site)], capture_output=True, text=True, timeout=300)
