@@ -444,6 +444,7 @@ class Driver:
             # One source model per suite seed, shared by every trial, shots value and mode of the task.
             source_seed=derive_seed(cell.key.seed, t.name, "source"), suite_seed=cell.key.seed,
             save_model=str(self.directory / model_path(cell.key)) if tested else "",
+            measure_cost=self.suite.model.execution.measure_cost,
         )
         return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout, context=(cell, number, final))
 

@@ -86,6 +86,29 @@ class Backend(ABC):
         runs out of GPU memory does."""
         return None
 
+    def peak_device_memory(self) -> int | None:
+        """Bytes of GPU memory the framework held at most since the last call, which starts a new
+        count; or None (on the CPU, or where the framework cannot say). The harness calls it when
+        training starts and after evaluation: the ``peak_gpu_mib`` cost of a trial."""
+        return None
+
+    # -- what a trained model costs (docs/explanation/cost.md) ---------------------------------
+
+    def count_parameters(self, model: Any) -> Mapping[str, int]:
+        """``{"trainable": n, "total": m}``: the weights the model trains, and every weight it
+        holds (frozen ones and batch norm's running statistics included; a counter such as
+        PyTorch's ``num_batches_tracked`` is not a weight). The same network counts the same on
+        every backend. The default: not counted (`count_trainable` gives the trainable ones)."""
+        raise NotImplementedError(f"{type(self).__name__} does not count parameters")
+
+    def predict(self, model: Any, x: "np.ndarray") -> "np.ndarray":
+        """The model's logits for ``x`` (examples as `evaluate` takes them) as a host array,
+        computed on the device it trained on, in inference mode. The harness times it at batch
+        size 1 and at the training batch size (the ``latency_ms_*`` costs), so it does only what
+        a user's prediction would: no caching of earlier inputs. The default: latency is not
+        measured for this backend."""
+        raise NotImplementedError(f"{type(self).__name__} does not predict")
+
     def calibration_workload(self) -> Callable[[], None] | None:
         """A fixed small training workload written directly in the backend's framework, not
         through ``fit``, so that a change to the backend's own code does not change it.

@@ -173,6 +173,9 @@ class TrialRequest:
     #: Where to save the trained model (a path without suffix: `Backend.export` adds its own);
     #: "" not to. The driver sets it for each cell's final, test-scored training.
     save_model: str = ""
+    #: Measure the trained model's latency, the training's peak memory and energy (`automl_bench._cost`);
+    #: parameters are counted either way. The suite's ``[execution] measure_cost``.
+    measure_cost: bool = True
 
 
 Status = Literal["ok", "failed", "timeout", "pruned"]
@@ -200,6 +203,9 @@ class TrialOutcome:
     replace_worker: str = ""
     #: The file `Backend.export` wrote the trained model to, when the request asked for one.
     model_file: str = ""
+    #: What the trained model costs (`automl_bench._cost.COST_COLUMNS`: parameters, latency, peak
+    #: memory, energy), for a trial that ended "ok"; a figure not measured is missing or None.
+    cost: Mapping[str, Any] = field(default_factory=dict)
 
     def non_finite(self) -> list[str]:
         """Names of metrics whose value is NaN or infinite."""
@@ -216,6 +222,10 @@ class FinishedTrial:
     #: The objective (validation score): final for "ok", at the last epoch reached for
     #: "pruned", None for "failed" and "timeout".
     value: float | None
+    #: A multi-objective suite's objectives, in the order its ``objectives`` lists them, each as
+    #: reported (a direction is not applied): for "ok" trials; None otherwise, and in a
+    #: single-objective suite. ``value`` is then the first objective's.
+    values: tuple[float, ...] | None = None
 
 
 # --------------------------------------------------------------------------- executors

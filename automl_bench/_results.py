@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from automl_bench._cost import COST_COLUMNS
 from automl_bench._records import RunResults
 from automl_bench.leaderboard import build_leaderboard
 
@@ -261,6 +262,9 @@ def _trial_row(suite: str, r: dict[str, Any], runs: dict[int, dict[str, Any]],
         "error": r["error"],
         "finished": datetime.fromtimestamp(r["finished"], timezone.utc).isoformat(timespec="milliseconds"),
     })
+    cost = json.loads(r.get("cost") or "{}")  # what the model cost (automl_bench._cost): empty in older stores
+    row.update({name: cost.get(name) for name in COST_COLUMNS})
+    row["energy_source"] = row["energy_source"] or ""
     run = shared.get((r["run_id"], r["backend"]))
     if run is None:
         run = shared[(r["run_id"], r["backend"])] = _run_columns(runs.get(r["run_id"], {}), r["backend"])

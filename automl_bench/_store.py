@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS trials (
     dataset TEXT NOT NULL DEFAULT '{}',
     placement TEXT NOT NULL DEFAULT '{}',
     checksum TEXT NOT NULL DEFAULT '',
+    cost TEXT NOT NULL DEFAULT '{}',
     UNIQUE (task, backend, strategy, seed, number)
 );
 CREATE TABLE IF NOT EXISTS finals (
@@ -80,17 +81,20 @@ CREATE TABLE IF NOT EXISTS superseded_finals AS SELECT *, 0.0 AS superseded FROM
 #: A trial's values, in the order its checksum covers them (a store is written and read by name).
 TRIAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "trial_seed", "params", "status", "value",
                  "metrics", "epochs", "train_seconds", "eval_seconds", "wall_seconds", "error", "history", "finished",
-                 "dataset", "placement")
+                 "dataset", "placement", "cost")
 #: A final's values, likewise.
 FINAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "params", "status", "metrics", "error",
                  "finished", "model")
 #: Each trial value's type in the schema (Text, Integer, Real): what SQLite hands it back as.
-TRIAL_KINDS = "TTTIIIITTRTIRRRTTRTT"
+TRIAL_KINDS = "TTTIIIITTRTIRRRTTRTTT"
 #: Every table's values that its rows' checksums cover, in that order.
 CHECKED = {"meta": ("key", "value"), "runs": ("run_id", "started", "environment"), "trials": TRIAL_COLUMNS,
            "finals": FINAL_COLUMNS}
 #: Columns that hold JSON.
-JSON_COLUMNS = ("params", "metrics", "history", "dataset", "placement", "environment")
+JSON_COLUMNS = ("params", "metrics", "history", "dataset", "placement", "environment", "cost")
+#: A column added after rows carried checksums, and its default: a row whose value there is the
+#: default is checksummed without it, so that the rows a store held before keep their checksums.
+LATER = {"trials": ("cost", "{}")}
 #: Columns a store holds for its own checks, not results: left out of what it hands on.
 INTERNAL_COLUMNS = ("checksum",)
 #: Beside the store while a run writes to it: a line per trial and final it held when the run
@@ -106,6 +110,14 @@ GROUP_SECONDS = 0.1
 def checksum(*values: Any) -> str:
     """The checksum of a row's values as SQLite hands them back (so writing and checking agree)."""
     return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def row_checksum(table: str, *values: Any) -> str:
+    """The checksum of a row of ``table`` (`CHECKED` order), leaving out a `LATER` column at its default."""
+    later = LATER.get(table)
+    if later is not None and values and values[-1] == later[1]:
+        values = values[:-1]
+    return checksum(*values)
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -196,7 +208,7 @@ class Store:
             refuse_wal_of_another_moment(path)
         try:
             self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
-            self.db.create_function("bench_checksum", -1, checksum, deterministic=True)
+            self.db.create_function("bench_checksum", -1, row_checksum, deterministic=True)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
@@ -242,8 +254,8 @@ class Store:
     def _migrate(self) -> None:
         """Add the columns an older store lacks (every later column has a default)."""
         added = {"meta": (("checksum", "''"),), "runs": (("checksum", "''"),),
-                 "trials": (("dataset", "'{}'"), ("placement", "'{}'"), ("checksum", "''")),
-                 "superseded_trials": (("placement", "'{}'"), ("checksum", "''")),
+                 "trials": (("dataset", "'{}'"), ("placement", "'{}'"), ("checksum", "''"), ("cost", "'{}'")),
+                 "superseded_trials": (("placement", "'{}'"), ("checksum", "''"), ("cost", "'{}'")),
                  "finals": (("model", "''"), ("checksum", "''")),
                  "superseded_finals": (("model", "''"), ("checksum", "''"))}
         for table, columns in added.items():
@@ -310,7 +322,7 @@ class Store:
                 *values, stored = row
                 for i in parsed:
                     json.loads(values[i])
-                if stored and stored != checksum(*values):  # rows written before checksums have none
+                if stored and stored != row_checksum(table, *values):  # rows written before checksums have none
                     where = ", ".join(f"{c}={v!r}" for c, v in zip(columns[:key], values))
                     raise damaged(self.path, f"a {table.removesuffix('s')} row ({where}) does not match its checksum")
 
@@ -369,7 +381,7 @@ class Store:
                   json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
                   outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
                   _history_json(outcome.history), time.time(), json.dumps(dict(outcome.dataset)),
-                  json.dumps(dict(placement or {})))
+                  json.dumps(dict(placement or {})), _dumps(dict(outcome.cost)))
         stored = _as_stored(values, TRIAL_KINDS)
         with self._writing(grouped):
             if stored is None:  # values whose stored form only SQLite knows: it computes the checksum
@@ -378,7 +390,7 @@ class Store:
                 self._seal("trials")
             else:  # one statement
                 self.db.execute(f"INSERT INTO trials ({', '.join(TRIAL_COLUMNS)}, checksum) VALUES "
-                                f"({', '.join('?' * len(TRIAL_COLUMNS))}, ?)", (*values, checksum(*stored)))
+                                f"({', '.join('?' * len(TRIAL_COLUMNS))}, ?)", (*values, row_checksum("trials", *stored)))
         self._written(grouped, "trial", cell.task, cell.backend, cell.strategy, cell.seed, number)
 
     @_guarded
@@ -466,7 +478,7 @@ class Store:
 
     def _seal(self, table: str, where: str = "rowid = last_insert_rowid()") -> None:
         """Set the checksum of the row just written, over its values as SQLite stored them."""
-        self.db.execute(f"UPDATE {table} SET checksum = bench_checksum({', '.join(CHECKED[table])}) "  # noqa: S608
+        self.db.execute(f"UPDATE {table} SET checksum = bench_checksum('{table}', {', '.join(CHECKED[table])}) "  # noqa: S608
                         f"WHERE {where}")
 
     def transaction(self) -> "_Transaction":

@@ -51,6 +51,9 @@ class TrialRunner:
         self.backend.setup(threads=threads, device=device)
         #: what every row of this backend records (`Backend.environment`)
         self.environment: dict[str, str] = dict(self.backend.environment())
+        from automl_bench._cost import gpu_index
+
+        self._gpu = gpu_index() if self.environment.get("device", "").startswith("cuda") else None
         self._cache: dict[Any, Any] = {}
         # What every trial's data splits need, imported during set-up (a second or more) rather
         # than inside the first trial, where it counted against that trial's timeout. A backend
@@ -91,7 +94,8 @@ class TrialRunner:
         pruned.
         """
         held = _device_memory(self.backend)
-        outcome = run_trial(self.host, self.backend, request, self._cache, self.name, on_start, on_epoch)
+        outcome = run_trial(self.host, self.backend, request, self._cache, self.name, on_start, on_epoch,
+                            gpu=self._gpu)
         if outcome.replace_worker:
             return outcome
         left = _device_memory(self.backend)
@@ -103,8 +107,10 @@ class TrialRunner:
 
 def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: dict, backend_name: str,
               on_start: Callable[[], None] | None = None,
-              on_epoch: Callable[[EpochReport], bool] | None = None) -> TrialOutcome:
-    """Train and evaluate one configuration; every exception becomes a failed outcome."""
+              on_epoch: Callable[[EpochReport], bool] | None = None, *, gpu: int | None = None) -> TrialOutcome:
+    """Train and evaluate one configuration; every exception becomes a failed outcome. ``gpu``:
+    the index NVML knows the trial's GPU by (its energy is read), None on the CPU."""
+    from automl_bench._cost import Meter, count, measure_latency
     from automl_bench._model_checks import check_input
     from automl_bench._models import build_config
 
@@ -162,6 +168,9 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
             extra["pretrained"], data["pretrained"] = source_weights(backend_name, backend, request, source, describe)
             if on_start is not None:
                 on_start()  # the trial's clock starts again after pretraining
+        meter = Meter(backend, gpu=gpu) if request.measure_cost else None
+        if meter is not None:
+            meter.start()
         t0 = last[0] = time.perf_counter()
         last[1] = time.process_time()
         model = backend.fit(data=splits, config=config, seed=request.seed, report=report, **extra)
@@ -170,6 +179,10 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
         if request.evaluate_test:
             metrics.update({f"test_{k}": float(v) for k, v in backend.evaluate(model, splits.x_test, splits.y_test).items()})
         t2 = time.perf_counter()
+        cost: dict[str, Any] = count(backend, model)
+        if meter is not None:  # after the clocks above: measuring costs no trial its seconds
+            cost.update(meter.stop())
+            cost.update(measure_latency(backend, model, splits.x_val, config.batch_size))
         model_file = str(_export(backend, model, config, request.save_model)) if request.save_model else ""
         backend.release(model)
         del model
@@ -191,7 +204,7 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
             return_freed_memory()
     return TrialOutcome("ok", metrics=metrics, epochs=len(history) or config.epochs,
                         train_seconds=train_seconds, eval_seconds=eval_seconds, history=tuple(history),
-                        dataset=data, model_file=model_file)
+                        dataset=data, model_file=model_file, cost=cost)
 
 
 def _replay(backend: "Backend", request: TrialRequest, cache: dict, report: Callable[[EpochReport], None],

@@ -83,6 +83,22 @@ class KerasBackend(Backend):
 
         return int(torch.cuda.memory_allocated())
 
+    def peak_device_memory(self) -> int | None:
+        """The engine's peak GPU memory since the last call (None on the CPU)."""
+        if self.device != "cuda":
+            return None
+        if self.engine == "tensorflow":
+            import tensorflow as tf
+
+            peak = int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+            tf.config.experimental.reset_memory_stats("GPU:0")
+            return peak
+        import torch
+
+        peak = int(torch.cuda.max_memory_allocated())
+        torch.cuda.reset_peak_memory_stats()
+        return peak
+
     def environment(self) -> Mapping[str, str]:
         env = {"keras": self.keras.__version__, "keras_backend": self.engine, "device": self.device}
         if self.engine == "tensorflow":
@@ -132,6 +148,15 @@ class KerasBackend(Backend):
 
     def count_trainable(self, model) -> int:
         return sum(_size(w.shape) for w in model.trainable_weights)
+
+    def count_parameters(self, model) -> dict[str, int]:
+        """Keras' own ``count_params``: every weight, batch norm's moving statistics included."""
+        return {"trainable": self.count_trainable(model), "total": int(model.count_params())}
+
+    def predict(self, model, x):
+        import numpy as np
+
+        return np.asarray(model.predict_on_batch(as_model_input(x, model.family)))
 
     def published_weights(self, name, file):
         """Keras' checked download (``keras.utils.get_file`` with the md5 its applications use),

@@ -155,8 +155,9 @@ def resolve_files(model: SuiteModel, base: Path, problems: Problems) -> tuple[Su
 def identity(data: dict[str, Any]) -> dict[str, Any]:
     """What of a suite decides its results: all but the `[regression]` table, which only says how
     `bench compare` judges them (changing a tolerance does not make results incomparable), and
-    `[execution]`'s choice of executor, its own options and ``max_retries``, which say where
-    trials run, not what they are (a run started locally resumes on Ray)."""
+    `[execution]`'s choice of executor, its own options, ``max_retries`` and ``measure_cost``,
+    which say where trials run and what is measured beside them, not what they are (a run started
+    locally resumes on Ray)."""
     kept = {k: v for k, v in data.items() if k != "regression"}
     execution = data.get("execution")
     if isinstance(execution, dict):

@@ -259,6 +259,9 @@ class Execution(_Strict):
                                                     "(`bench compare` uses it across machines)")
     max_retries: StrictInt = Field(2, ge=0, le=100, description="reruns of a trial whose process or machine the "
                                                                 "executor lost (a dead node)")
+    measure_cost: StrictBool = Field(True, description="time each trained model's predictions and measure its "
+                                                       "training's peak memory and energy (parameters are always "
+                                                       "counted): off, trials end sooner")
 
     @property
     def options(self) -> dict[str, Any]:
@@ -281,7 +284,7 @@ class Execution(_Strict):
 
 #: Keys of `[execution]` that say where and how trials run, not what they are: left out of a
 #: suite's identity, so a run started on one executor resumes on another.
-PLACEMENT_KEYS = ("executor", "max_retries")
+PLACEMENT_KEYS = ("executor", "max_retries", "measure_cost")
 
 
 #: The metrics `bench compare` can gate on (docs/how-to/regression.md), and those it gates on by default.

@@ -161,6 +161,44 @@ class BackendContract(BackendUnderTest):
             pytest.skip("this backend does not count its parameters (Backend.count_trainable)")
         assert counted == trainable_parameters(config, data.input_shape, data.n_classes)
 
+    def test_counts_its_parameters(self, backend, family, trained):
+        """Optional (`Backend.count_parameters`): the trainable count is `count_trainable`'s and,
+        for mlp and cnn, the architecture's (docs/reference/models.md); the total holds at least those."""
+        from automl_bench._model_checks import trainable_parameters
+
+        model, _ = trained
+        try:
+            counted = backend.count_parameters(model)
+        except NotImplementedError:
+            pytest.skip("this backend does not count its parameters (Backend.count_parameters)")
+        data = tiny_digits()
+        config = build_config(family, {**self.params[family], **self.training})
+        if family != "rnn":  # the architecture's count is worked out for mlp and cnn
+            assert counted["trainable"] == trainable_parameters(config, data.input_shape, data.n_classes)
+        assert counted["total"] >= counted["trainable"] > 0
+        try:
+            assert backend.count_trainable(model) == counted["trainable"]
+        except NotImplementedError:
+            pass
+
+    def test_predicts_the_logits_it_scores_with(self, backend, family, trained):
+        """Optional (`Backend.predict`, timed for the latency costs): a host array of logits, one
+        row per example, whose argmax is `evaluate`'s accuracy; one example at a time works too."""
+        import numpy as np
+
+        model, _ = trained
+        data = tiny_digits()
+        try:
+            logits = np.asarray(backend.predict(model, data.x_val))
+        except NotImplementedError:
+            pytest.skip("this backend does not predict (Backend.predict): no latency is measured")
+        assert logits.shape == (len(data.y_val), data.n_classes)
+        accuracy = float((logits.argmax(axis=1) == data.y_val).mean())
+        assert accuracy == pytest.approx(backend.evaluate(model, data.x_val, data.y_val)["accuracy"])
+        one = np.asarray(backend.predict(model, data.x_val[:1]))
+        assert one.shape == (1, data.n_classes)
+        np.testing.assert_allclose(one[0], logits[0], rtol=1e-4, atol=1e-5)
+
     def test_invalid_config_is_a_clear_error(self, backend, family):
         with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
             self.fit(backend, family, dropout=1.5)

@@ -71,12 +71,25 @@ class ToyBackend(Backend):
         if behaviour == "crash":
             os._exit(17)
         # A tiny seed-dependent wobble proves seeds reach the backend.
-        return {"lr": config.learning_rate, "seed": seed, "nan": behaviour == "nan"}
+        return {"lr": config.learning_rate, "seed": seed, "nan": behaviour == "nan", "units": config.units,
+                "layers": config.layers}
 
     def evaluate(self, model, x, y):
         if model["nan"]:
             return {"accuracy": float("nan"), "loss": float("nan")}
         return {"accuracy": toy_score(model["lr"]) + _shift() + (model["seed"] % 1000) * 1e-9, "loss": 0.5}
+
+    def count_parameters(self, model):
+        """As an MLP of the trial's ``layers`` x ``units`` on 4 inputs and 2 classes would have."""
+        units = model["units"]
+        widths = [4, *(units if isinstance(units, (list, tuple)) else [units] * model["layers"]), 2]
+        n = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+        return {"trainable": n, "total": n}
+
+    def predict(self, model, x):
+        import numpy as np
+
+        return np.zeros((len(x), 2)) + model["lr"]
 
     def device_memory(self):
         leak = float(os.environ.get("TOY_LEAK_MIB", "0"))

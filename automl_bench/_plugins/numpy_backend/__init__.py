@@ -82,6 +82,17 @@ class NumpyBackend(Backend):
     def count_trainable(self, model):
         return sum(p.value.size for p in model.params)
 
+    def count_parameters(self, model):
+        """The trained parameters, and batch norm's running mean and variance in the total."""
+        from .layers import BatchNorm
+
+        stats = sum(layer.mean.size + layer.var.size for layer in model.layers if isinstance(layer, BatchNorm))
+        trainable = self.count_trainable(model)
+        return {"trainable": trainable, "total": trainable + stats}
+
+    def predict(self, model, x):
+        return model.forward(as_model_input(x, model.config.family), training=False)
+
     def export(self, model, config, path):
         """An ``.npz`` archive (``numpy.load`` reads it, no pickle): ``param<i>`` for the network's
         parameters in order, ``bn<j>_mean``/``bn<j>_var`` for batch norm's statistics, and

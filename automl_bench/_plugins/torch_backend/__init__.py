@@ -103,6 +103,25 @@ class TorchBackend(Backend):
     def count_trainable(self, model) -> int:
         return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
+    def count_parameters(self, model) -> dict[str, int]:
+        """Parameters, and floating-point buffers (batch norm's running mean and variance) in the
+        total; ``num_batches_tracked``, an integer counter, is not a weight."""
+        buffers = sum(b.numel() for b in model.buffers() if b.is_floating_point())
+        return {"trainable": self.count_trainable(model),
+                "total": sum(p.numel() for p in model.parameters()) + buffers}
+
+    def predict(self, model, x):
+        torch = self.torch
+        model.eval()
+        with torch.no_grad():
+            if getattr(model, "published", ""):  # a sentence encoder reads texts
+                from .text import by_length
+
+                logits = by_length(torch, x, model)
+            else:
+                logits = model(arrange(torch.as_tensor(x, device=self.device), model.family))
+            return logits.cpu().numpy()  # waits for the device
+
     def published_dir(self, name: str):
         """The directory of a sentence encoder a package ships (its config, tokenizer, weights)."""
         from automl_bench import DataError
@@ -215,6 +234,14 @@ class TorchBackend(Backend):
         if self.device.type != "cuda":
             return None
         return int(self.torch.cuda.memory_allocated(self.device))
+
+    def peak_device_memory(self) -> int | None:
+        """PyTorch's peak allocated GPU memory since the last call (None on the CPU)."""
+        if self.device.type != "cuda":
+            return None
+        peak = int(self.torch.cuda.max_memory_allocated(self.device))
+        self.torch.cuda.reset_peak_memory_stats(self.device)
+        return peak
 
     def calibration_workload(self):
         """`CALIBRATION`'s MLP in plain PyTorch, built once; each call trains it one pass."""
