@@ -21,7 +21,7 @@ from automl_bench.errors import CompareError, ResultsError, StoreError
 FORMAT = "automl-bench-baseline"
 VERSION = 1
 #: Per cell and seed: the measures `bench compare` compares (docs/how-to/regression.md, "Metrics").
-MEASURES = ("best_val", "test", "trials_to_best", "epoch_seconds", "wall_seconds")
+MEASURES = ("best_val", "test", "trials_to_best", "epoch_seconds", "wall_seconds", "latency_ms", "params")
 
 
 class _Model(BaseModel):
@@ -50,6 +50,11 @@ class SeedRow(_Model):
     #: the worker process's CPU seconds (every thread) per epoch of training and validation: the
     #: median over the cell's completed and pruned trials; None in exports made before it was recorded
     epoch_cpu_seconds: float | None = None
+    #: milliseconds to predict one example (``latency_ms_1``): the median over the cell's completed
+    #: trials; None where it was not measured
+    latency_ms: float | None = None
+    #: every weight a model holds (``params_total``): the median over the cell's completed trials
+    params: float | None = None
 
     @property
     def cell(self) -> tuple[str, str, str]:
@@ -126,11 +131,14 @@ def from_results(directory: Path) -> Baseline:
     scores = cell_scores(results)
     per_epoch = _epoch_seconds(results.trials)
     cpu_per_epoch = _epoch_cpu_seconds(results)
+    costs = _costs(results.trials)
     rows = [SeedRow(task=r.task, backend=r.backend, strategy=r.strategy, seed=int(r.seed),
                     best_val=_number(r.best), test=_number(r.test), trials_to_best=_number(r.trials_to_best),
                     epoch_seconds=_number(per_epoch.get((r.task, r.backend, r.strategy, r.seed))),
                     wall_seconds=_number(r.wall_seconds), trials=int(r.trials), failed=int(r.failed),
-                    epoch_cpu_seconds=_number(cpu_per_epoch.get((r.task, r.backend, r.strategy, r.seed))))
+                    epoch_cpu_seconds=_number(cpu_per_epoch.get((r.task, r.backend, r.strategy, r.seed))),
+                    **{name: _number(costs.get(column, {}).get((r.task, r.backend, r.strategy, r.seed)))
+                       for name, column in COSTS.items()})
             for r in scores.itertuples()]
     trained = [r for r in runs if r.get("backends")]  # a resumed run with nothing left started no worker
     newest = (trained or runs or [{}])[-1]
@@ -167,6 +175,20 @@ def _epoch_seconds(trials: Any) -> dict[tuple, float]:
     t = _timed(trials)
     per_trial = (t["train_seconds"] + t["eval_seconds"]) / t["epochs"]
     return per_trial.groupby([t["task"], t["backend"], t["strategy"], t["seed"]]).median().to_dict()
+
+
+#: The cost measures of a row, and the trials.csv column each is the median of.
+COSTS = {"latency_ms": "latency_ms_1", "params": "params_total"}
+
+
+def _costs(trials: Any) -> dict[str, dict[tuple, float]]:
+    """Per cost column, per cell and seed: the median over completed trials that measured it."""
+    if trials.empty:
+        return {}
+    done = trials[trials["status"] == "ok"]
+    keys = [done["task"], done["backend"], done["strategy"], done["seed"]]
+    return {column: done[column].groupby(keys).median().dropna().to_dict()
+            for column in COSTS.values() if column in done.columns}
 
 
 def _epoch_cpu_seconds(results: Any) -> dict[tuple, float]:

@@ -287,7 +287,7 @@ def _gate(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
               help="Tolerated drop of a score, absolute [suite's, else 0.01].")
 @click.option("--max-slowdown", type=click.FloatRange(1, 100), help="Tolerated time ratio [suite's, else 1.10].")
 @click.option("--gate", callback=_gate, metavar="METRICS",
-              help="Comma-separated metrics to judge: best_val, test, epoch_seconds, wall_seconds "
+              help="Comma-separated metrics to judge: best_val, test, epoch_seconds, wall_seconds, latency_ms, params "
                    "[suite's, else best_val,test,epoch_seconds].")
 @click.option("--fail-on", type=click.Choice(["regression", "never"]), default="regression", show_default=True,
               help="Exit 1 on a regression, or never (report only).")

@@ -9,6 +9,8 @@ otherwise the two sides' seeds are compared as independent samples (Welch). For 
   (a geometric mean, so the test runs on log times); when the two sides ran on different
   machines it is the *calibrated* ratio, each side's times divided by its backend's
   calibration figure (`Backend.calibration_workload`);
+- costs (``latency_ms``, ``params``: judged only when gated): a ratio as times are; latency,
+  a time, is calibrated across machines as wall seconds are, parameters never are;
 - ``trials_to_best``: shown, never judged (it moves in whole trials).
 
 The question is the one CI needs: "is it worse by more than the margin?" A metric *regressed*
@@ -39,7 +41,7 @@ TimeBasis = Literal["auto", "raw", "calibrated"]
 class Metric:
     name: str
     label: str  # for people; "{metric}" becomes the suite's metric
-    kind: Literal["score", "time", "count"]
+    kind: Literal["score", "time", "size", "count"]
     unit: str
 
 
@@ -48,6 +50,8 @@ METRICS = {
     "test": Metric("test", "test {metric} of best", "score", "{metric}"),
     "epoch_seconds": Metric("epoch_seconds", "seconds per epoch", "time", "s"),
     "wall_seconds": Metric("wall_seconds", "wall seconds", "time", "s"),
+    "latency_ms": Metric("latency_ms", "ms to predict one example", "time", "ms"),
+    "params": Metric("params", "parameters", "size", ""),
     "trials_to_best": Metric("trials_to_best", "trials to best", "count", "trials"),
 }
 
@@ -112,7 +116,7 @@ class Row:
     def relative(self) -> float | None:
         if self.change is None:
             return None
-        if METRICS[self.metric].kind == "time":
+        if METRICS[self.metric].kind in ("time", "size"):
             return self.change - 1
         return self.change / abs(self.baseline) if self.baseline else None
 
@@ -258,13 +262,13 @@ def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow],
     name = metric.name
     b = {r.seed: r.measured(name, settings.clock) for r in base_rows}
     c = {r.seed: r.measured(name, settings.clock) for r in cur_rows}
-    if metric.kind == "time":  # a zero time (a trial faster than the clock's rounding) has no ratio
+    if metric.kind in ("time", "size"):  # a zero time (a trial faster than the clock's rounding) has no ratio
         b = {s: v for s, v in b.items() if v is not None and v > 0}
         c = {s: v for s, v in c.items() if v is not None and v > 0}
     b_vals = [v for v in b.values() if v is not None]
     c_vals = [v for v in c.values() if v is not None]
     gated = name in settings.gate
-    average = _geometric_mean if metric.kind == "time" else _mean  # times: the ratio is of geometric means
+    average = _geometric_mean if metric.kind in ("time", "size") else _mean  # times: the ratio is of geometric means
     row = Row(*cell, metric=name, gated=gated, baseline=average(b_vals), current=average(c_vals),
               n_baseline=len(b_vals), n_current=len(c_vals))
     if metric.kind == "score":
@@ -274,7 +278,7 @@ def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow],
                            f"{', '.join(map(str, lost))}, which the baseline completed")
     common = sorted(s for s in b.keys() & c.keys() if b[s] is not None and c[s] is not None)
     paired = len(common) >= MIN_SEEDS
-    log = metric.kind == "time"
+    log = metric.kind in ("time", "size")
     if paired:
         x, y = [c[s] for s in common], [b[s] for s in common]
     else:
@@ -288,6 +292,12 @@ def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow],
                        note=f"needs ≥ {MIN_SEEDS} seeds on each side to judge ({n})")
     effect, se, df = estimate
     row = replace(row, paired=paired, pairs=len(common) if paired else 0)
+    if metric.kind == "size":  # the same on every machine: never calibrated
+        margin = math.log(settings.max_slowdown)
+        low, high = _interval(effect, se, df)
+        p_worse, p_better, p_same = _margin_tests(effect, se, df, margin, worse_is_higher=True)
+        return replace(row, basis="raw", raw_ratio=math.exp(effect), change=math.exp(effect), ci_low=math.exp(low),
+                       ci_high=math.exp(high), p=p_worse, p_improved=p_better, p_unchanged=p_same)
     if metric.kind == "time":
         raw = effect
         if basis == "calibrated":  # each time by the calibration workload's time on its own clock
@@ -396,7 +406,7 @@ def noise(comparison: Comparison) -> list[dict[str, Any]]:
         rows = [r for r in comparison.rows if r.metric == name and r.change is not None]
         if not rows or metric.kind == "count":
             continue
-        if metric.kind == "time":
+        if metric.kind in ("time", "size"):
             changes = [abs(math.log(r.change)) for r in rows]
             bounds = [max(abs(math.log(r.ci_low)), abs(math.log(r.ci_high))) for r in rows]
             # the 95% two-sided interval's ends are one-sided 97.5% bounds: near enough, and on the safe side

@@ -21,14 +21,16 @@ def label_of(name: str, metric: str) -> str:
 def _value(row: Row, value: float | None) -> str:
     if value is None:
         return "n/a"
-    return f"{value:.4g} s" if METRICS[row.metric].kind == "time" else (
-        f"{value:.1f}" if METRICS[row.metric].kind == "count" else f"{value:.4f}")
+    metric = METRICS[row.metric]
+    if metric.kind in ("time", "size"):
+        return f"{value:.4g} {metric.unit}".rstrip()
+    return f"{value:.1f}" if metric.kind == "count" else f"{value:.4f}"
 
 
 def _change(row: Row) -> str:
     if row.change is None:
         return "n/a"
-    if METRICS[row.metric].kind == "time":
+    if METRICS[row.metric].kind in ("time", "size"):
         return f"×{row.change:.3f}"
     return f"{row.change:+.4f}" if METRICS[row.metric].kind == "score" else f"{row.change:+.1f}"
 
@@ -40,7 +42,7 @@ def _relative(row: Row) -> str:
 def _interval(row: Row) -> str:
     if row.ci_low is None or row.ci_high is None:
         return ""
-    if METRICS[row.metric].kind == "time":
+    if METRICS[row.metric].kind in ("time", "size"):
         return f"[×{row.ci_low:.3f}, ×{row.ci_high:.3f}]"
     digits = 1 if METRICS[row.metric].kind == "count" else 4
     return f"[{row.ci_low:+.{digits}f}, {row.ci_high:+.{digits}f}]"
@@ -151,7 +153,7 @@ def benchmark_json(comparison: Comparison, kind: Literal["scores", "times"]) -> 
     ``scores`` for its ``customBiggerIsBetter`` tool, ``times`` for ``customSmallerIsBetter``.
     Values are the current side's means over seeds; ``range`` is their spread."""
     metric = comparison.current.suite.metric
-    kinds = {"scores": ("score",), "times": ("time",)}[kind]
+    kinds = {"scores": ("score",), "times": ("time", "size")}[kind]
     out = []
     for r in comparison.rows:
         m = METRICS[r.metric]
@@ -212,8 +214,8 @@ def plot(comparison: Comparison, path: Any) -> Any:
     from matplotlib.ticker import FuncFormatter
 
     s, metric = comparison.settings, comparison.current.suite.metric
-    panels = [(kind, [r for r in comparison.rows if METRICS[r.metric].kind == kind and r.change is not None
-                      and r.verdict != "info"]) for kind in ("score", "time")]
+    panels = [(kind, [r for r in comparison.rows if METRICS[r.metric].kind in kinds and r.change is not None
+                      and r.verdict != "info"]) for kind, kinds in (("score", ("score",)), ("time", ("time", "size")))]
     panels = [(kind, rows) for kind, rows in panels if rows]
     height = max(2.5, 0.38 * max((len(rows) for _, rows in panels), default=1) + 1.4)
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(6.2 * max(len(panels), 1), height), squeeze=False)

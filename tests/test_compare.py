@@ -93,7 +93,8 @@ def test_export_writes_a_small_file_with_everything_to_reproduce(runs, tmp_path)
     assert [r["seed"] for r in data["rows"]] == list(SEEDS)
     row = data["rows"][0]
     assert set(row) == {"task", "backend", "strategy", "seed", "best_val", "test", "trials_to_best",
-                        "epoch_seconds", "wall_seconds", "trials", "failed", "epoch_cpu_seconds"}
+                        "epoch_seconds", "wall_seconds", "trials", "failed", "epoch_cpu_seconds", "latency_ms",
+                        "params"}
     assert row["trials"] == 3 and row["failed"] == 0
     assert row["epoch_seconds"] == pytest.approx(EPOCH, rel=0.5)
     assert 0 < row["best_val"] <= 1 and row["test"] == pytest.approx(row["best_val"], abs=1e-6)
@@ -233,7 +234,7 @@ def test_github_action_benchmark_json(runs, tmp_path):
     # github-action-benchmark's custom tools read a list of {name, unit, value[, range, extra]}:
     # name and unit strings, value a number
     for path, names in ((scores, ["best val accuracy", "test accuracy of best"]),
-                        (times, ["seconds per epoch", "wall seconds"])):
+                        (times, ["seconds per epoch", "wall seconds", "ms to predict one example", "parameters"])):
         entries = json.loads(path.read_text())
         assert [e["name"] for e in entries] == [f"toy-task/toy/random: {n}" for n in names]
         for e in entries:
@@ -313,7 +314,9 @@ def _side(values: dict[str, list[float | None]], name: str = "s", seeds=None) ->
                             best_val=values.get("best_val", [None] * len(seeds))[i],
                             test=values.get("test", [None] * len(seeds))[i], trials_to_best=1.0,
                             epoch_seconds=values.get("epoch_seconds", [None] * len(seeds))[i],
-                            wall_seconds=None, trials=5, failed=0))
+                            wall_seconds=None, trials=5, failed=0,
+                            latency_ms=values.get("latency_ms", [None] * len(seeds))[i],
+                            params=values.get("params", [None] * len(seeds))[i]))
     return Baseline(created="", automl_bench="", suite=SuiteInfo(name="x", sha256="0" * 64, metric="accuracy"),
                     rows=rows, source=name)
 
@@ -436,3 +439,25 @@ def test_the_suite_chooses_the_clock_and_the_command_line_overrides_it():
     assert Settings.resolve(on_cpu).clock == "cpu"
     assert Settings.resolve(on_cpu, clock="wall").clock == "wall"  # --time wall
     assert Settings.resolve(on_cpu, clock=None).clock == "cpu"  # --time not given
+
+
+def test_latency_and_parameters_are_gated_as_ratios_when_asked():
+    """A model a third larger, and a prediction 40% slower, regress against the tolerated ratio
+    (×1.10); parameters are the same on every machine (never calibrated, and identical reruns
+    have no spread); neither is judged unless gated."""
+    base = {"params": [1000.0, 1200.0, 800.0], "latency_ms": [0.50, 0.52, 0.48]}
+    bigger = {"params": [1333.0, 1600.0, 1066.0], "latency_ms": [0.70, 0.73, 0.67]}
+    gated = compare(_side(base), _side(bigger), Settings(gate=("params", "latency_ms")))
+    assert _row(gated, "params").verdict == "regressed" and _row(gated, "params").change == pytest.approx(4 / 3, rel=1e-3)
+    assert _row(gated, "latency_ms").verdict == "regressed"
+    same = compare(_side(base), _side(base), Settings(gate=("params", "latency_ms")))
+    assert _row(same, "params").verdict == "unchanged"
+    assert compare(_side(base), _side(bigger), Settings()).exit_status() == 0  # not gated by default
+
+
+def test_an_export_carries_each_cells_median_latency_and_parameters(runs):
+    from automl_bench._baseline import from_results
+
+    rows = from_results(runs["base"]).rows
+    assert all(r.params is not None and r.params > 0 for r in rows)
+    assert all(r.latency_ms is not None and r.latency_ms > 0 for r in rows)

@@ -288,7 +288,7 @@ PLACEMENT_KEYS = ("executor", "max_retries", "measure_cost")
 
 
 #: The metrics `bench compare` can gate on (docs/how-to/regression.md), and those it gates on by default.
-GatedMetric = Literal["best_val", "test", "epoch_seconds", "wall_seconds"]
+GatedMetric = Literal["best_val", "test", "epoch_seconds", "wall_seconds", "latency_ms", "params"]
 
 
 DEFAULT_GATE = ("best_val", "test", "epoch_seconds")
@@ -299,7 +299,8 @@ class Regression(_Strict):
 
     alpha: FiniteFloat = Field(0.05, gt=0, lt=0.5, description="family-wise false-alarm rate (Holm over every test)")
     max_score_drop: FiniteFloat = Field(0.01, ge=0, lt=1, description="tolerated drop of a score (absolute)")
-    max_slowdown: FiniteFloat = Field(1.10, ge=1, le=100, description="tolerated ratio of times, current / baseline")
+    max_slowdown: FiniteFloat = Field(1.10, ge=1, le=100, description="tolerated ratio of times (and of latency and "
+                                                                      "parameters when gated), current / baseline")
     gate: list[GatedMetric] = Field(default_factory=lambda: list(DEFAULT_GATE), min_length=1,
                                     description="the metrics a regression is judged on")
     time: Literal["wall", "cpu"] = Field("wall", description="seconds per epoch by the wall clock, or the worker's "
