@@ -24,6 +24,7 @@ from typing import Any, Protocol, Sequence
 from automl_bench._environment import capture
 from automl_bench._interfaces import Executor, Pruner, Strategy
 from automl_bench._manager import Host
+from automl_bench._objectives import values_of
 from automl_bench._preflight import check_cells, check_directory, describe
 from automl_bench._records import (
     CellKey,
@@ -96,6 +97,8 @@ class Cell:
     strategy: Strategy
     max_trials: int
     objective: str  # the metric the search maximises, e.g. "val_accuracy"
+    #: a multi-objective suite's objectives, in its order (empty: one objective, ``objective``)
+    objectives: tuple[str, ...] = ()
     pruner: Pruner | None = None  # stops trials early from their epoch reports, when the entry names one
     done: dict[int, FinishedTrial] = field(default_factory=dict)
     in_flight: set[int] = field(default_factory=set)
@@ -350,15 +353,18 @@ class Driver:
     def _cells(self, store: Store) -> list[Cell]:
         """Every cell, its strategy and pruner rebuilt from what ``store`` recorded."""
         model = self.suite.model
+        directions = model.directions  # a multi-objective suite's objectives, or None
         cells = []
         for key, task in self._keys():
             strategy_name, _, pruner_name = key.strategy.partition("+")  # "strategy" or "strategy+pruner"
             spec = self.host.strategy(strategy_name)
             options = {**spec.options, **model.strategy.get(strategy_name, {})}
             objective = f"val_{task.definition.metric}"
-            strategy = spec.factory(space=task.space, seed=derive_seed(key.seed, task.name, "strategy"), **options)
-            cell = Cell(key, task, strategy, self.max_trials, objective)
-            recorded = store.finished_trials(key)
+            several = {"directions": tuple(directions.values())} if directions and spec.objectives != "single" else {}
+            strategy = spec.factory(space=task.space, seed=derive_seed(key.seed, task.name, "strategy"), **several,
+                                    **options)
+            cell = Cell(key, task, strategy, self.max_trials, objective, tuple(directions or ()))
+            recorded = store.finished_trials(key, cell.objectives)
             strategy.restore(recorded)
             if pruner_name:
                 pspec = self.host.pruner(pruner_name)
@@ -468,13 +474,17 @@ class Driver:
         value = outcome.metrics.get(cell.objective) if outcome.status in ("ok", "pruned") else None
         if outcome.status == "ok" and value is None:
             outcome = replace(outcome, status="failed", error=f"backend reported no {cell.objective}")
+        values = values_of(outcome, cell.objectives) if cell.objectives and outcome.status == "ok" else None
+        if values is not None and None in values:  # an objective the trial did not report: not a result
+            missing = cell.objectives[values.index(None)]
+            outcome, value, values = replace(outcome, status="failed", error=f"backend reported no {missing}"), None, None
         store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
                            event.wall_seconds, {**event.placement, "retries": event.retries}, grouped=grouped)
         if cell.own_final and outcome.status == "ok":  # a one-trial search: its final too
             store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory),
                                grouped=grouped)
             cell.final_state, cell.tested = "done", number
-        trial = FinishedTrial(number, params, outcome.status, value)
+        trial = FinishedTrial(number, params, outcome.status, value, values)
         cell.record(trial)
         cell.strategy.tell(trial)
         if cell.pruner is not None:

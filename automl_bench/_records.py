@@ -314,6 +314,9 @@ class RunResults:
     #: Each task's model family and dataset: name -> {"model": "mlp", "dataset": "digits"}
     #: (empty for results written before they were recorded).
     tasks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: A multi-objective suite's objectives, each with "maximize" or "minimize", in its order
+    #: (empty for a single-objective suite); the ``trials`` columns of the same names hold them.
+    objectives: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def epochs(self) -> "pd.DataFrame":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 if TYPE_CHECKING:
     from automl_bench._interfaces import Backend, Executor, Pruner, Reporter, Strategy
@@ -53,6 +53,10 @@ class StrategySpec:
     #: Problems this strategy has with a search space (a parameter kind it cannot search),
     #: reported when a suite is validated; None: it handles every kind.
     check_space: Callable[["SearchSpace"], list[str]] | None = None
+    #: The objectives it searches: "single" (the task's metric), "multi" (a suite's two or more
+    #: ``objectives``: its factory is given ``directions``, one "maximize" or "minimize" each), or
+    #: "any" (either: given ``directions`` in a multi-objective suite, and tell()'s trials carry ``values``).
+    objectives: Literal["single", "multi", "any"] = "single"
 
 
 @dataclass(frozen=True)

@@ -394,13 +394,24 @@ class Store:
         self._written(grouped, "trial", cell.task, cell.backend, cell.strategy, cell.seed, number)
 
     @_guarded
-    def finished_trials(self, cell: CellKey) -> list[FinishedTrial]:
+    def finished_trials(self, cell: CellKey, objectives: tuple[str, ...] = ()) -> list[FinishedTrial]:
+        """A cell's recorded trials as its strategy sees them; with a multi-objective suite's
+        ``objectives``, each completed one with its ``values``."""
+        from automl_bench._objectives import values_from
+
         rows = self.db.execute(
-            "SELECT number, params, status, value FROM trials"
+            "SELECT number, params, status, value, metrics, cost, train_seconds, eval_seconds FROM trials"
             " WHERE task=? AND backend=? AND strategy=? AND seed=? ORDER BY number",
             (cell.task, cell.backend, cell.strategy, cell.seed),
         ).fetchall()
-        return [FinishedTrial(n, json.loads(p), s, v) for n, p, s, v in rows]
+        trials = []
+        for n, p, s, v, metrics, cost, train, evaluation in rows:
+            values = None
+            if objectives and s == "ok":
+                values = values_from(json.loads(metrics), json.loads(cost), train, evaluation, objectives)
+                values = None if None in values else values
+            trials.append(FinishedTrial(n, json.loads(p), s, v, values))
+        return trials
 
     @_guarded
     def trial_keys(self) -> list[tuple[str, str, str, int, int]]:

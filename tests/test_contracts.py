@@ -78,6 +78,39 @@ class TestGeneticStrategy(StrategyContract):
         return spec.factory(space=space, seed=seed, **{**spec.options, "population_size": 6})
 
 
+class TestNsga2Strategy(StrategyContract):
+    trials = 24  # past its first generation of 10
+    directions = ("maximize", "minimize")
+
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("nsga2")
+        return spec.factory(space=space, seed=seed, directions=self.directions, **spec.options)
+
+
+class TestNsga3Strategy(TestNsga2Strategy):
+    directions = ("maximize", "minimize", "minimize")
+
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("nsga3")
+        return spec.factory(space=space, seed=seed, directions=self.directions, **spec.options)
+
+
+class TestMotpeStrategy(StrategyContract):
+    trials = 16  # past its 10 random start-up trials
+    directions = ("maximize", "minimize")
+
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("motpe")
+        return spec.factory(space=space, seed=seed, directions=self.directions, **spec.options)
+
+
+class TestRandomStrategyWithSeveralObjectives(TestRandomStrategy):
+    directions = ("maximize", "minimize")
+
+    def make_strategy(self, space, seed):
+        return HOST.strategy("random").factory(space=space, seed=seed, directions=self.directions)
+
+
 class TestHyperoptStrategy(StrategyContract):
     def make_strategy(self, space, seed):
         spec = HOST.strategy("tpe-hyperopt")

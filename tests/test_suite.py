@@ -120,7 +120,7 @@ def test_good_suite_loads_with_merged_spaces(tmp_path, host):
         # the [regression] table of `bench compare` (issue 10)
         (("seeds = [0, 1]", "seeds = [0]\n[regression]\nalpha = 0.7"), "suite.toml:4: regression.alpha: Input should be less than 0.5"),
         (("seeds = [0, 1]", 'seeds = [0]\n[regression]\ngate = ["best_val", "speed"]'),
-         "suite.toml:4: regression.gate[1]: Input should be 'best_val', 'test', 'epoch_seconds' or 'wall_seconds'"),
+         "suite.toml:4: regression.gate[1]: Input should be 'best_val', 'test', 'epoch_seconds', 'wall_seconds', 'latency_ms' or 'params'"),
         (("seeds = [0, 1]", "seeds = [0]\n[regression]\nmax_slowdown = 0.9"), "regression.max_slowdown: Input should be greater than or equal to 1"),
     ],
 )

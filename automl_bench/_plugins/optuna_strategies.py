@@ -1,8 +1,13 @@
-"""Strategies driven through optuna's ask/tell interface: TPE, a genetic algorithm, CMA-ES.
+"""Strategies driven through optuna's ask/tell interface: TPE, a genetic algorithm, CMA-ES, and
+for multi-objective suites NSGA-II, NSGA-III and multi-objective TPE.
 
 The genetic algorithm is optuna's NSGA-II sampler (with one objective: tournament selection
 on rank, uniform crossover, per-parameter mutation), a maintained implementation rather than
-one written here. optuna is imported when a strategy is built, not when the plugin loads.
+one written here; ``nsga2`` is the same sampler searching a suite's several objectives
+(non-dominated sorting and crowding distance), ``nsga3`` optuna's NSGA-III (reference points
+instead of crowding), and ``motpe`` optuna's TPE sampler, which models several objectives
+(MOTPE, Ozaki et al. 2020) when its study has several directions. optuna is imported when a
+strategy is built, not when the plugin loads.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ class OptunaStrategy(Strategy):
     suggested only when active. Failed and timed-out trials are told as FAIL, pruned ones as
     PRUNED; in-flight trials stay RUNNING, which TPE's constant liar accounts for."""
 
-    def __init__(self, *, space: SearchSpace, sampler: Any):
+    def __init__(self, *, space: SearchSpace, sampler: Any, directions: tuple[str, ...] | None = None):
         optuna = _optuna()
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.optuna = optuna
         self.space = space
-        self.study = optuna.create_study(direction="maximize", sampler=sampler)
+        #: several objectives: trials are told their ``values``, in the suite's order
+        self.multi = directions is not None
+        self.study = optuna.create_study(directions=list(directions or ("maximize",)), sampler=sampler)
         self.pending: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     def ask(self, number: int) -> Mapping[str, Any]:
@@ -44,7 +51,11 @@ class OptunaStrategy(Strategy):
     def tell(self, trial: FinishedTrial) -> None:
         State = self.optuna.trial.TrialState
         state = {"ok": State.COMPLETE, "pruned": State.PRUNED}.get(trial.status, State.FAIL)
-        value = trial.value if state == State.COMPLETE else None
+        value: Any = trial.value if state == State.COMPLETE else None
+        if self.multi:
+            value = list(trial.values) if state == State.COMPLETE and trial.values is not None else None
+            if state == State.PRUNED:  # several objectives have no intermediate value to prune on
+                state = State.FAIL
         asked = self.pending.pop(trial.number, None)
         if asked is not None and asked[1] == dict(trial.params):
             self.study.tell(asked[0], value, state=state)
@@ -56,7 +67,7 @@ class OptunaStrategy(Strategy):
         params = {k: v for k, v in trial.params.items() if k in searched}
         self.study.add_trial(self.optuna.trial.create_trial(
             params=params, distributions={k: _distribution(self.optuna, searched[k]) for k in params},
-            value=value, state=state))
+            **({"values": value} if self.multi else {"value": value}), state=state))
 
 
 def _suggest(trial: Any, p: Any) -> Any:
@@ -76,11 +87,14 @@ def _distribution(optuna: Any, p: Any) -> Any:
     return d.CategoricalDistribution(list(p.choices))
 
 
-def _factory(make_sampler: Callable[..., Any]) -> Callable[..., Strategy]:
-    def build(*, space: SearchSpace, seed: int, **options: Any) -> Strategy:
+def _factory(make_sampler: Callable[..., Any], *, multi: bool = False) -> Callable[..., Strategy]:
+    def build(*, space: SearchSpace, seed: int, directions: tuple[str, ...] | None = None, **options: Any) -> Strategy:
         optuna = _optuna()
 
-        return OptunaStrategy(space=space, sampler=make_sampler(optuna.samplers, seed=seed, **options))
+        if multi and (directions is None or len(directions) < 2):
+            raise ValueError("a multi-objective strategy needs two or more objectives (the suite's `objectives`)")
+        return OptunaStrategy(space=space, sampler=make_sampler(optuna.samplers, seed=seed, **options),
+                              directions=tuple(directions) if multi else None)
 
     return build
 
@@ -95,6 +109,19 @@ def _genetic(samplers: Any, *, seed: int, population_size: int, mutation_prob: f
     return samplers.NSGAIISampler(seed=seed, population_size=population_size,
                                   mutation_prob=None if mutation_prob < 0 else mutation_prob,
                                   crossover_prob=crossover_prob, swapping_prob=swapping_prob)
+
+
+def _nsga3(samplers: Any, *, seed: int, population_size: int, mutation_prob: float, crossover_prob: float,
+           swapping_prob: float) -> Any:
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+
+    with warnings.catch_warnings():  # experimental since optuna 3.2: the suite's author chose it by name
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return samplers.NSGAIIISampler(seed=seed, population_size=population_size,
+                                       mutation_prob=None if mutation_prob < 0 else mutation_prob,
+                                       crossover_prob=crossover_prob, swapping_prob=swapping_prob)
 
 
 def _cmaes(samplers: Any, *, seed: int, n_startup_trials: int, sigma0: float, popsize: int,
@@ -129,3 +156,11 @@ def bench_strategies(register):
                           _factory(_cmaes), options={"n_startup_trials": 1, "sigma0": 0.0, "popsize": 0,
                                                      "restart_strategy": ""},
                           check_space=cmaes_space_problems))
+    genetic = {"population_size": 10, "mutation_prob": -1.0, "crossover_prob": 0.9, "swapping_prob": 0.5}
+    register(StrategySpec("nsga2", "NSGA-II over several objectives (optuna NSGAIISampler): Pareto ranks, crowding",
+                          _factory(_genetic, multi=True), options=genetic, objectives="multi"))
+    register(StrategySpec("nsga3", "NSGA-III over several objectives (optuna NSGAIIISampler): reference points",
+                          _factory(_nsga3, multi=True), options=genetic, objectives="multi"))
+    register(StrategySpec("motpe", "multi-objective TPE (optuna TPESampler with several objectives)",
+                          _factory(_tpe, multi=True), options={"n_startup_trials": 10, "multivariate": False,
+                                                               "constant_liar": True}, objectives="multi"))

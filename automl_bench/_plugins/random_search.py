@@ -13,8 +13,8 @@ class RandomSearch(Strategy):
     """Draws trial ``n`` from ``random.Random(f"{seed}/{n}")``: the same proposals in any order,
     so parallel runs and resumed runs propose exactly what an uninterrupted run would."""
 
-    def __init__(self, *, space: SearchSpace, seed: int):
-        self.space, self.seed = space, seed
+    def __init__(self, *, space: SearchSpace, seed: int, directions: Any = None):
+        self.space, self.seed = space, seed  # draws the same whatever the objectives
 
     def ask(self, number: int) -> Mapping[str, Any]:
         return self.space.sample(random.Random(f"{self.seed}/{number}"))
@@ -22,4 +22,5 @@ class RandomSearch(Strategy):
 
 @hookimpl
 def bench_strategies(register):
-    register(StrategySpec("random", "random search, each parameter drawn independently", RandomSearch))
+    register(StrategySpec("random", "random search, each parameter drawn independently", RandomSearch,
+                          objectives="any"))

@@ -63,6 +63,7 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
         for t, task in enumerate(tasks):
             for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
                 problems.add(("matrix", "strategies", i), problem, task=task.name)
+    _check_objectives(model, strategies, problems)
     for i, task in enumerate(model.tasks):
         if task.table is not None:  # its data is the table's (read and checked as the task was built)
             continue
@@ -116,6 +117,38 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
                                                        f"got {value!r}")
     if len(problems) == before:
         _check_options(model, tasks, strategies, pruners, problems)
+
+
+def _check_objectives(model: SuiteModel, strategies: dict, problems: Problems) -> None:
+    """A multi-objective suite's strategies search several objectives, without pruners; a
+    single-objective suite's search one; measured costs need measuring."""
+    from automl_bench._objectives import MEASURED
+
+    directions = model.directions
+    if directions is not None and len(directions) < 2:
+        problems.add(("objectives",), "a multi-objective suite needs two or more objectives; for one, leave "
+                                      "`objectives` out (a search then maximises the task's `metric`)")
+        return
+    can = sorted(n for n, s in strategies.items() if s.objectives != "single")
+    for i, entry in enumerate(model.matrix.strategies):
+        name, _, pruner = entry.partition("+")
+        spec = strategies.get(name)
+        if spec is None:
+            continue
+        if directions is not None and spec.objectives == "single":
+            problems.add(("matrix", "strategies", i), f"strategy {name!r} searches one objective, and this suite "
+                         f"has {len(directions)} (`objectives`); these search several: {', '.join(can)}")
+        elif directions is None and spec.objectives == "multi":
+            problems.add(("matrix", "strategies", i), f"strategy {name!r} searches two or more objectives: give the "
+                         "suite `objectives` (for example [\"val_accuracy\", \"train_seconds\"]), or use a "
+                         "single-objective strategy")
+        if directions is not None and pruner:
+            problems.add(("matrix", "strategies", i), f"pruner {pruner!r} stops trials by one objective's value "
+                         f"after each epoch, and a multi-objective search has no such value: drop \"+{pruner}\"")
+    measured = [n for n in directions or () if n in MEASURED]
+    if measured and not model.execution.measure_cost:
+        problems.add(("execution", "measure_cost"), f"objective {measured[0]!r} is measured only with "
+                                                    "measure_cost = true")
 
 
 def _check_classes(loc: tuple, classes: list[int] | None, spec: DatasetSpec, problems: Problems) -> None:
@@ -177,6 +210,8 @@ def _check_options(model: SuiteModel, tasks: tuple[Task, ...], strategies: dict,
                 continue
             try:
                 arguments = {"space": tasks[0].space, "seed": 0} if kind == "strategy" else {}
+                if kind == "strategy" and model.directions and spec.objectives != "single":
+                    arguments["directions"] = tuple(model.directions.values())
                 spec.factory(**arguments, **{**spec.options, **options})
             except Exception as exc:  # noqa: BLE001 - the plugin's own words say what is wrong
                 problems.add((kind, name), f"{kind} {name!r} rejects these options: {exc}")

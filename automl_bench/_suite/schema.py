@@ -17,6 +17,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     TypeAdapter,
+    field_validator,
     model_validator,
 )
 
@@ -331,5 +332,31 @@ class SuiteModel(_Strict):
     reporters: list[str] | None = None
     #: How `bench compare` judges this suite's results.
     regression: Regression = Regression()
+    #: Makes every cell a multi-objective search: two or more of the numbers a trial reports
+    #: (docs/reference/suite.md lists them), as a list (each in its usual direction: accuracy up,
+    #: every cost down) or a table of ``name = "maximize"`` or ``"minimize"``.
+    objectives: Annotated[dict[str, Literal["maximize", "minimize"]], Field(min_length=1)] | None = None
     test_every_trial: StrictBool = Field(False, description="score every trial on the test split when it ends, not "
                                                             "only each cell's best (what `bench tabulate` needs)")
+
+    @field_validator("objectives", mode="before")
+    @classmethod
+    def _known_objectives(cls, value: Any) -> Any:
+        """Names every backend can report; a list takes each one's usual direction."""
+        from automl_bench._objectives import OBJECTIVES
+
+        if not isinstance(value, (list, dict)):
+            return value  # said by the type check: a list or a table
+        names = list(value)
+        unknown = [n for n in names if n not in OBJECTIVES]
+        if unknown:
+            raise ValueError(f"no backend reports {', '.join(map(repr, unknown))}; objectives can be: "
+                             f"{', '.join(OBJECTIVES)}")
+        if len(set(names)) != len(names):
+            raise ValueError("an objective is named twice")
+        return {name: OBJECTIVES[name][0] for name in names} if isinstance(value, list) else value
+
+    @property
+    def directions(self) -> "dict[str, str] | None":
+        """A multi-objective suite's objectives with their directions (None: a single objective)."""
+        return None if self.objectives is None else dict(self.objectives)

@@ -23,13 +23,23 @@ class StrategyContract:
         FixedParam("epochs", 3),
     ))
     trials = 12
+    #: A multi-objective strategy's test sets the directions its factory is given (for example
+    #: ``("maximize", "minimize")``): its trials are then told `values` as well, one per direction.
+    directions: tuple[str, ...] | None = None
 
     def make_strategy(self, space: SearchSpace, seed: int) -> Strategy:
+        """Build the strategy; a multi-objective one with ``directions=self.directions``."""
         raise NotImplementedError
 
     @staticmethod
     def objective(params: Any) -> float:
         return -abs(params["learning_rate"] - 0.01) - 0.01 * params["layers"]
+
+    def values(self, params: Any) -> tuple[float, ...]:
+        """A multi-objective trial's values: the objective, then a size to keep small, then the
+        dropout, for as many directions as the test gives."""
+        every = (self.objective(params), float(params["layers"] * params["units"]), params["dropout"])
+        return every[:len(self.directions or ())]
 
     def drive(self, strategy: Strategy, numbers: range, mixed: bool = False) -> list[dict]:
         """Ask and tell in turn; with ``mixed``, every third trial fails and every third is pruned."""
@@ -44,7 +54,9 @@ class StrategyContract:
 
     def outcome(self, number: int, params: Any, mixed: bool = False) -> FinishedTrial:
         status = ("ok", "failed", "pruned")[number % 3] if mixed else "ok"
-        return FinishedTrial(number, params, status, self.objective(params) if status == "ok" else None)
+        ok = status == "ok"
+        return FinishedTrial(number, params, status, self.objective(params) if ok else None,
+                             self.values(params) if ok and self.directions else None)
 
     def test_proposals_stay_inside_the_space(self):
         proposals = self.drive(self.make_strategy(self.space, 0), range(self.trials))
