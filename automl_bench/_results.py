@@ -32,6 +32,8 @@ def describe_suite(suite: "Suite") -> dict[str, Any]:
         "spaces": {t.name: [describe_param(p) for p in t.space] for t in suite.tasks},
         "grid_points": suite.model.strategy.get("grid", {}).get("points"),
         "test_every_trial": suite.model.test_every_trial,
+        # a multi-objective suite's objectives and their directions (absent: one objective)
+        **({"objectives": suite.model.directions} if suite.model.directions else {}),
     }
 
 
@@ -207,9 +209,10 @@ def collect(store: "Store", directory: Path, description: dict[str, Any],
     if not trials_df.empty:
         trials_df = trials_df.sort_values(["task", "backend", "strategy", "seed", "trial"], ignore_index=True)
     finals_df = pd.DataFrame(finals)
+    objectives = description.get("objectives", {})
     return RunResults(name, directory, metric, trials_df, finals_df,
-                      build_leaderboard(trials_df, finals_df, metric), partial(read_epochs, store.path),
-                      description.get("variants", {}), dict(not_run or {}), description.get("tasks", {}))
+                      build_leaderboard(trials_df, finals_df, metric, objectives), partial(read_epochs, store.path),
+                      description.get("variants", {}), dict(not_run or {}), description.get("tasks", {}), objectives)
 
 
 def _decoded_rows(store: "Store", name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from automl_bench._records import ENTRY
 
@@ -18,7 +18,13 @@ COLUMNS = [
 ]
 
 
-def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: str) -> "pd.DataFrame":
+#: The columns a multi-objective suite's leaderboard adds: the hypervolume of each search
+#: (`automl_bench.pareto`), mean, sample std and 95% bootstrap interval over seeds.
+HYPERVOLUME = ["hypervolume", "hypervolume_std", "hypervolume_ci_low", "hypervolume_ci_high"]
+
+
+def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: str,
+                      objectives: "Mapping[str, str] | None" = None) -> "pd.DataFrame":
     """Per seed first (`automl_bench.statistics.per_seed`: best validation score, its test score,
     cost), then over seeds.
 
@@ -36,6 +42,8 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
       the trial over to its result: worker start-up and data loading included).
     - ``model``: the saved final model of the seed with the best validation score (relative to
       the results directory; each seed's own is in ``finals``); "" where the backend saves none.
+    - With a multi-objective suite's ``objectives`` (name -> direction): `HYPERVOLUME`, and the
+      entries of each task are sorted by hypervolume instead of best validation score.
     """
     import pandas as pd
 
@@ -61,8 +69,20 @@ def build_leaderboard(trials: "pd.DataFrame", finals: "pd.DataFrame", metric: st
             "model": _best_model(group),
         })
     board = pd.DataFrame(rows)
-    board = board.sort_values(["task", "val_mean"], ascending=[True, False], ignore_index=True)
-    return board[COLUMNS]
+    if not objectives:
+        return board.sort_values(["task", "val_mean"], ascending=[True, False], ignore_index=True)[COLUMNS]
+    from automl_bench.pareto import hypervolumes
+
+    volumes = hypervolumes(trials, objectives)
+    summary = []
+    for key, group in volumes.groupby(ENTRY, sort=False):
+        ci = bootstrap_ci(group["hypervolume"])
+        summary.append({**dict(zip(ENTRY, key)), "hypervolume": group["hypervolume"].mean(),
+                        "hypervolume_std": group["hypervolume"].std(),
+                        "hypervolume_ci_low": ci[0] if ci else float("nan"),
+                        "hypervolume_ci_high": ci[1] if ci else float("nan")})
+    board = board.merge(pd.DataFrame(summary, columns=[*ENTRY, *HYPERVOLUME]), on=ENTRY, how="left")
+    return board.sort_values(["task", "hypervolume"], ascending=[True, False], ignore_index=True)[COLUMNS + HYPERVOLUME]
 
 
 def _best_model(group: "pd.DataFrame") -> str:
@@ -98,6 +118,8 @@ def to_markdown(board: "pd.DataFrame", metric: str = "accuracy") -> str:
         "wall s/seed": [f"{v:.1f}" for v in board["wall_seconds"]],
         "seeds": board["seeds"],
     })
+    if "hypervolume" in board.columns:
+        table.insert(3, "hypervolume", [pm(m, s) for m, s in zip(board["hypervolume"], board["hypervolume_std"])])
     return table.to_markdown(index=False, disable_numparse=True) + "\n"
 
 

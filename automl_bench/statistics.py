@@ -197,7 +197,7 @@ def _running_best(t: pd.DataFrame) -> pd.DataFrame:
     """``t`` (sorted in the order trials count, per cell) with ``best_so_far``: the best score
     each cell has reached by each row. A pruned trial's score is partial, not a result; cummax
     leaves NaN where a trial has no score (failed, pruned), and the best so far carries on."""
-    t["score"] = t["value"].where(t["status"] == "ok")
+    t["score"] = pd.to_numeric(t["value"].where(t["status"] == "ok"))  # every trial failed: all None, as floats
     t["best_so_far"] = t.groupby(CELL, sort=False)["score"].cummax()
     t["best_so_far"] = t.groupby(CELL, sort=False)["best_so_far"].ffill()
     return t

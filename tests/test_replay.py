@@ -343,3 +343,17 @@ print(sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "out" / "replay" / "report" / "index.html").is_file()
+
+
+def test_a_multi_objective_suite_replays_scores_and_seconds(host, tmp_path, table):
+    """Tables record scores and seconds, not costs: a replayed multi-objective search can trade
+    accuracy against training seconds; a cost objective fails each trial, saying which."""
+    path = tmp_path / "mo.toml"
+    text = REPLAY.format(max_trials=6, strategies='"nsga2", "random"', extra="").replace(
+        'seeds = [0, 1, 2]', 'seeds = [0, 1, 2]\nobjectives = ["val_accuracy", "train_seconds"]')
+    path.write_text(text)
+    results = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "mo"))
+    assert (results.trials["status"] == "ok").all() and (results.leaderboard["hypervolume"] > 0).all()
+    path.write_text(text.replace('"train_seconds"', '"params_total"'))
+    results = run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "costs"))
+    assert (results.trials["error"] == "backend reported no params_total").all()

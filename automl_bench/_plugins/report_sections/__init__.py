@@ -148,7 +148,7 @@ def anytime(results: RunResults, out: Path) -> ReportSection | None:
 
     from .figures import anytime as draw
 
-    if results.trials.empty:
+    if results.trials.empty or not (results.trials["status"] == "ok").any():  # no score found: no curve to draw
         return None
     palette = _palette(results)
     parts = [f"![Anytime performance on {task}]({draw(results, task, out / f'anytime-{_safe(task)}.png', palette).name})"
@@ -273,9 +273,34 @@ def speed(results: RunResults, out: Path) -> ReportSection | None:
     if table.empty:
         return None
     path = draw(table, out / "speed.png", _palette(results))
-    return ReportSection("Backend speed", f"![Seconds per epoch]({path.name})\n\nMedian training seconds per epoch "
-                         "of every trial, by backend and model family (data, batch size and model size differ "
-                         "between tasks: compare backends within a family).\n\n" + _table(table.round(4)))
+    text = (f"![Seconds per epoch]({path.name})\n\nMedian training seconds per epoch of every trial, by backend and "
+            "model family (data, batch size and model size differ between tasks: compare backends within a "
+            "family).\n\n" + _table(table.round(4)))
+    costs = [c for c in ("val_accuracy", "latency_ms_1", "peak_rss_mib", "params_total") if c in ran.columns
+             and ran[c].notna().any()]
+    if ran["backend"].nunique() > 1 and len(costs) > 1:  # the backends question, with what each model costs
+        done = ran[ran["status"] == "ok"]
+        side = done.groupby(["task", "backend"]).agg(
+            trials=("trial", "size"), **{c: (c, "median") for c in ["seconds_per_epoch", *costs]}).reset_index()
+        text += ("\n\nThe same configurations on each backend (a seeded strategy proposes the same ones everywhere): "
+                 "medians over completed trials of validation accuracy, seconds per epoch, milliseconds to predict "
+                 "one example, the worker's peak resident memory (MiB) and parameters (docs/explanation/cost.md "
+                 "says what each measures)."
+                 "\n\n" + _table(side.round({"val_accuracy": 4, "seconds_per_epoch": 4, "latency_ms_1": 4,
+                                              "peak_rss_mib": 0, "params_total": 0})))
+    return ReportSection("Backend speed", text)
+
+
+def pareto(results: RunResults, out: Path) -> ReportSection | None:
+    from .tradeoffs import pareto_section
+
+    return pareto_section(results, out, _palette(results))
+
+
+def cost(results: RunResults, out: Path) -> ReportSection | None:
+    from .tradeoffs import cost_section
+
+    return cost_section(results, out, _palette(results))
 
 
 @hookimpl
@@ -284,6 +309,10 @@ def bench_report_sections(register):
                         leaderboard, order=10))
     register(ReportSectionSpec("ranks", "ranks, Friedman and Wilcoxon-Holm tests, critical-difference diagram",
                         rank_and_tests, order=20))
+    register(ReportSectionSpec("pareto", "multi-objective suites: Pareto fronts, attainment surfaces, hypervolume "
+                                         "with intervals and paired tests", pareto, order=15))
+    register(ReportSectionSpec("cost", "each search's best score against its training seconds and inference latency",
+                               cost, order=55))
     register(ReportSectionSpec("anytime", "anytime curves, normalised score, time to target", anytime, order=30))
     register(ReportSectionSpec("profiles", "performance profiles and anytime normalised scores across tasks and "
                                            "seeds", study, order=35))
