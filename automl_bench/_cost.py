@@ -53,7 +53,10 @@ COST_UNITS = {
 REPEATS = 30_000
 WARMUP = 2
 BLOCKS = 3
-LATENCY_BUDGET = 0.03
+LATENCY_BUDGET = 0.01
+#: ...and at most this share of the trial's training seconds per batch size, so that measuring
+#: adds a few percent to a short trial (benchmarks/cost.py measures what it adds).
+LATENCY_SHARE = 0.01
 MIN_REPEATS = 5
 RAPL = Path("/sys/class/powercap")
 
@@ -109,10 +112,13 @@ def latency(predict: Callable[["np.ndarray"], Any], x: "np.ndarray", batch_size:
     return out
 
 
-def measure_latency(backend: "Backend", model: Any, x: "np.ndarray", batch_size: int) -> dict[str, float | None]:
-    """`latency` of `Backend.predict`; None for a backend that does not predict."""
+def measure_latency(backend: "Backend", model: Any, x: "np.ndarray", batch_size: int,
+                    train_seconds: float | None = None) -> dict[str, float | None]:
+    """`latency` of `Backend.predict`, within `LATENCY_BUDGET` seconds a batch size and, given the
+    trial's ``train_seconds``, `LATENCY_SHARE` of them; None for a backend that does not predict."""
+    budget = LATENCY_BUDGET if train_seconds is None else min(LATENCY_BUDGET, LATENCY_SHARE * train_seconds)
     try:
-        return latency(lambda batch: backend.predict(model, batch), x, batch_size)
+        return latency(lambda batch: backend.predict(model, batch), x, batch_size, budget=budget)
     except NotImplementedError:
         return {"latency_ms_1": None, "latency_ms_batch": None}
 

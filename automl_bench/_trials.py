@@ -182,7 +182,7 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
         cost: dict[str, Any] = count(backend, model)
         if meter is not None:  # after the clocks above: measuring costs no trial its seconds
             cost.update(meter.stop())
-            cost.update(measure_latency(backend, model, splits.x_val, config.batch_size))
+            cost.update(measure_latency(backend, model, splits.x_val, config.batch_size, t1 - t0))
         model_file = str(_export(backend, model, config, request.save_model)) if request.save_model else ""
         backend.release(model)
         del model
