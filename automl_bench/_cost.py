@@ -57,7 +57,7 @@ LATENCY_BUDGET = 0.01
 #: ...and at most this share of the trial's training seconds per batch size, so that measuring
 #: adds a few percent to a short trial (benchmarks/cost.py measures what it adds).
 LATENCY_SHARE = 0.01
-MIN_REPEATS = 5
+MIN_REPEATS = 1  # a slow model (a published VGG on a CPU) is timed 3 times a batch size, not 15
 RAPL = Path("/sys/class/powercap")
 
 

@@ -156,6 +156,7 @@ def test_a_multi_objective_run_searches_records_and_reports_its_fronts(tmp_path,
     assert "hypervolume" in leaderboard_csv.columns
     report = (results.directory / "report" / "report.md").read_text()
     assert "## Pareto fronts" in report and "reference point **1.1 in every scaled objective**" in report
+    assert "| hypervolume" in report.split("## Pareto fronts")[0]  # the leaderboard section has the column
     assert "Paired tests on hypervolume" in report and (results.directory / "report" / "pareto-toy-task.png").exists()
 
 

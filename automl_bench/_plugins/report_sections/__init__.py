@@ -66,6 +66,8 @@ def leaderboard(results: RunResults, out: Path) -> ReportSection | None:
             "trials (failed, pruned)": f"{r['trials']} ({r['failed']}, {r['pruned']})"
                                        + (f"; {_seeds(empty)} with none ok" if empty else ""),
             "avg rank": _num(r["avg_rank"], 2),
+            **({"hypervolume": f"{_num(r['hypervolume'])} ± {_num(r['hypervolume_std'])}"} if "hypervolume" in r
+               else {}),
         })
     legend = (
         "- **best val**: the best validation score each search found; mean ± sample standard deviation over "
