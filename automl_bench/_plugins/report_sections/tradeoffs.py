@@ -35,6 +35,7 @@ def pareto_section(results: RunResults, out: Path, palette: dict[str, Any]) -> R
     for (task, backend, strategy), group in volumes.groupby(["task", "backend", "strategy"], sort=False):
         ci = bootstrap_ci(group["hypervolume"])
         rows.append({"task": task, "backend": backend, "strategy": strategy, "seeds": len(group),
+                     "mean": group["hypervolume"].mean(),
                      "hypervolume (mean ± std)": f"{group['hypervolume'].mean():.4f} ± {group['hypervolume'].std():.4f}"
                      if len(group) > 1 else f"{group['hypervolume'].mean():.4f}",
                      "95% CI": NEEDS if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]",
@@ -45,7 +46,7 @@ def pareto_section(results: RunResults, out: Path, palette: dict[str, Any]) -> R
                          f"{', '.join(map(str, empty))} no trial completed with every objective, so the search "
                          "dominates nothing: its hypervolume there is 0 because it found nothing, not because "
                          "the reference point is out of reach.")
-    table = pd.DataFrame(rows).sort_values(["task", "hypervolume (mean ± std)"], ascending=[True, False])
+    table = pd.DataFrame(rows).sort_values(["task", "mean"], ascending=[True, False]).drop(columns="mean")
     listed = ", ".join(f"`{n}` ({d}: {describe(n)})" for n, d in objectives.items())
     parts = [
         f"Objectives: {listed}.",
