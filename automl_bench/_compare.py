@@ -292,13 +292,9 @@ def _judge(cell: tuple[str, str, str], metric: Metric, base_rows: list[SeedRow],
                        note=f"needs ≥ {MIN_SEEDS} seeds on each side to judge ({n})")
     effect, se, df = estimate
     row = replace(row, paired=paired, pairs=len(common) if paired else 0)
-    if metric.kind == "size":  # the same on every machine: never calibrated
-        margin = math.log(settings.max_slowdown)
-        low, high = _interval(effect, se, df)
-        p_worse, p_better, p_same = _margin_tests(effect, se, df, margin, worse_is_higher=True)
-        return replace(row, basis="raw", raw_ratio=math.exp(effect), change=math.exp(effect), ci_low=math.exp(low),
-                       ci_high=math.exp(high), p=p_worse, p_improved=p_better, p_unchanged=p_same)
-    if metric.kind == "time":
+    if metric.kind in ("time", "size"):
+        if metric.kind == "size":
+            basis = "raw"  # the same on every machine: judged as it is, never calibrated
         raw = effect
         if basis == "calibrated":  # each time by the calibration workload's time on its own clock
             backend, clock = cell[1], (settings.clock if name == "epoch_seconds" else "wall")

@@ -33,20 +33,9 @@ if TYPE_CHECKING:
 
     from automl_bench._interfaces import Backend
 
-#: The cost columns of a trial row, in order; `COST_UNITS` says what each counts.
+#: The cost columns of a trial row, in order (the module's docstring says what each is).
 COST_COLUMNS = ("params_trainable", "params_total", "latency_ms_1", "latency_ms_batch", "peak_rss_mib",
                 "peak_gpu_mib", "energy_cpu_joules", "energy_gpu_joules", "energy_source")
-COST_UNITS = {
-    "params_trainable": "parameters the model trains",
-    "params_total": "every weight the model holds (frozen ones and batch norm's statistics included)",
-    "latency_ms_1": "milliseconds to predict one example (batch size 1), median",
-    "latency_ms_batch": "milliseconds per example at the training batch size, median",
-    "peak_rss_mib": "the worker's peak resident memory over training and evaluation, MiB",
-    "peak_gpu_mib": "the framework's peak GPU memory over training and evaluation, MiB",
-    "energy_cpu_joules": "CPU package energy over training and evaluation (RAPL), joules",
-    "energy_gpu_joules": "GPU energy over training and evaluation (NVML), joules",
-    "energy_source": "which meters measured the energy (rapl, nvml), or empty",
-}
 #: Timed calls per batch size at most, after `WARMUP` untimed ones, in `BLOCKS` blocks: as many
 #: as fit in `LATENCY_BUDGET` seconds, never fewer than `MIN_REPEATS` a block (as `timeit` fits
 #: its loops to a time).
@@ -133,11 +122,11 @@ class Meter:
 
     def start(self) -> None:
         reset_peak_rss()
-        _peak_device_memory(self.backend)  # read and reset: the peak from here on
+        device_bytes(self.backend.peak_device_memory)  # read and reset: the peak from here on
         self._energy = energy_counters(self.rapl, self.gpu)
 
     def stop(self) -> dict[str, Any]:
-        gpu = _peak_device_memory(self.backend)
+        gpu = device_bytes(self.backend.peak_device_memory)
         rss = peak_rss()
         used = energy_used(self._energy, energy_counters(self.rapl, self.gpu), self.rapl)
         return {"peak_rss_mib": None if rss is None else round(rss / 2**20, 1),
@@ -162,10 +151,12 @@ def peak_rss() -> int | None:
     return int(found[1]) * 1024 if found else None
 
 
-def _peak_device_memory(backend: "Backend") -> int | None:
+def device_bytes(read: Callable[[], int | None]) -> int | None:
+    """What a backend's memory reading (`Backend.device_memory`, `Backend.peak_device_memory`)
+    says, or None where it raises: a backend that cannot say is a backend that says nothing."""
     try:
-        return backend.peak_device_memory()
-    except Exception:  # noqa: BLE001 - a backend that cannot say is a backend that says nothing
+        return read()
+    except Exception:  # noqa: BLE001
         return None
 
 

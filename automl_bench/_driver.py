@@ -24,7 +24,7 @@ from typing import Any, Protocol, Sequence
 from automl_bench._environment import capture
 from automl_bench._interfaces import Executor, Pruner, Strategy
 from automl_bench._manager import Host
-from automl_bench._objectives import values_of
+from automl_bench._objectives import search_arguments, values_of
 from automl_bench._preflight import check_cells, check_directory, describe
 from automl_bench._records import (
     CellKey,
@@ -360,9 +360,8 @@ class Driver:
             spec = self.host.strategy(strategy_name)
             options = {**spec.options, **model.strategy.get(strategy_name, {})}
             objective = f"val_{task.definition.metric}"
-            several = {"directions": tuple(directions.values())} if directions and spec.objectives != "single" else {}
-            strategy = spec.factory(space=task.space, seed=derive_seed(key.seed, task.name, "strategy"), **several,
-                                    **options)
+            strategy = spec.factory(space=task.space, seed=derive_seed(key.seed, task.name, "strategy"),
+                                    **search_arguments(spec.objectives, directions), **options)
             cell = Cell(key, task, strategy, self.max_trials, objective, tuple(directions or ()))
             recorded = store.finished_trials(key, cell.objectives)
             strategy.restore(recorded)

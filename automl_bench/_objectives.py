@@ -41,6 +41,13 @@ def directions(objectives: Sequence[str] | Mapping[str, Direction]) -> dict[str,
     return {name: OBJECTIVES[name][0] for name in objectives}
 
 
+def search_arguments(searches: str, directions: Mapping[str, Direction] | None) -> dict[str, tuple[str, ...]]:
+    """What a strategy's factory is given besides its space, seed and options: in a suite with
+    ``directions`` (several objectives), ``directions`` for a strategy whose
+    `StrategySpec.objectives` (``searches``) is "multi" or "any"; nothing otherwise."""
+    return {"directions": tuple(directions.values())} if directions and searches != "single" else {}
+
+
 def values_of(outcome: "TrialOutcome", names: Sequence[str]) -> tuple[float | None, ...]:
     """The objectives ``names`` as a trial reported them, None where it did not."""
     return values_from(outcome.metrics, outcome.cost, outcome.train_seconds, outcome.eval_seconds, names)

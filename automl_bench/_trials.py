@@ -16,6 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from automl_bench._cost import Meter, count, device_bytes, gpu_index, measure_latency
 from automl_bench._records import DataRef, EpochReport, Splits, TaskRef, TrialOutcome, TrialRequest
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ class TrialRunner:
         self.backend.setup(threads=threads, device=device)
         #: what every row of this backend records (`Backend.environment`)
         self.environment: dict[str, str] = dict(self.backend.environment())
-        from automl_bench._cost import gpu_index
-
         self._gpu = gpu_index() if self.environment.get("device", "").startswith("cuda") else None
         self._cache: dict[Any, Any] = {}
         # What every trial's data splits need, imported during set-up (a second or more) rather
@@ -93,12 +92,12 @@ class TrialRunner:
         each epoch; when the request says ``prune`` and it returns True, the trial stops there,
         pruned.
         """
-        held = _device_memory(self.backend)
+        held = device_bytes(self.backend.device_memory)
         outcome = run_trial(self.host, self.backend, request, self._cache, self.name, on_start, on_epoch,
                             gpu=self._gpu)
         if outcome.replace_worker:
             return outcome
-        left = _device_memory(self.backend)
+        left = device_bytes(self.backend.device_memory)
         if held is not None and left is not None and left - held > LEAK_BYTES:
             return replace(outcome, replace_worker=f"the trial left {(left - held) / 2**20:.0f} MiB of GPU memory "
                                                    "held after release")
@@ -110,7 +109,6 @@ def run_trial(host: "Host", backend: "Backend", request: TrialRequest, cache: di
               on_epoch: Callable[[EpochReport], bool] | None = None, *, gpu: int | None = None) -> TrialOutcome:
     """Train and evaluate one configuration; every exception becomes a failed outcome. ``gpu``:
     the index NVML knows the trial's GPU by (its energy is read), None on the CPU."""
-    from automl_bench._cost import Meter, count, measure_latency
     from automl_bench._model_checks import check_input
     from automl_bench._models import build_config
 
@@ -309,13 +307,6 @@ def is_gpu_out_of_memory(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return "out of memory" in text and any(word in text for word in ("cuda", "gpu", "device"))
-
-
-def _device_memory(backend: "Backend") -> int | None:
-    try:
-        return backend.device_memory()
-    except Exception:  # noqa: BLE001 - a backend that cannot say is a backend that says nothing
-        return None
 
 
 class TrialPruned(Exception):

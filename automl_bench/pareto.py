@@ -58,7 +58,7 @@ def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
     inside = points[np.all(points < ref, axis=1)] if len(points) else points
     if len(inside) == 0:
         return 0.0
-    return float(moocore.hypervolume(inside[nondominated(inside)], ref=ref))
+    return float(moocore.hypervolume(inside, ref=ref))  # dominated points add nothing to it
 
 
 class Scale:
@@ -96,8 +96,9 @@ def hypervolumes(trials: pd.DataFrame, directions: Mapping[str, str]) -> pd.Data
         reference = [REFERENCE] * len(directions)
         for key, index in of_task.groupby(keys[1:]).indices.items():
             mine = points[index]
-            rows.append({"task": task, **dict(zip(keys[1:], key)), "hypervolume": hypervolume(mine, reference),
-                         "front": int(nondominated(mine).sum())})
+            front = mine[nondominated(mine)]
+            rows.append({"task": task, **dict(zip(keys[1:], key)), "hypervolume": hypervolume(front, reference),
+                         "front": len(front)})
     found = pd.DataFrame(rows, columns=[*keys, "hypervolume", "front"])
     every = trials[keys].drop_duplicates() if not trials.empty else pd.DataFrame(columns=keys)
     out = every.merge(found, on=keys, how="left")

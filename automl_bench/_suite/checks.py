@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from automl_bench._files.options import PREFIX, is_files, shown
 from automl_bench._model_checks import check_input
+from automl_bench._objectives import MEASURED, search_arguments
 from automl_bench._published import PUBLISHED, check_source
 
 from .locate import Problems
@@ -122,8 +123,6 @@ def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", p
 def _check_objectives(model: SuiteModel, strategies: dict, problems: Problems) -> None:
     """A multi-objective suite's strategies search several objectives, without pruners; a
     single-objective suite's search one; measured costs need measuring."""
-    from automl_bench._objectives import MEASURED
-
     directions = model.directions
     if directions is not None and len(directions) < 2:
         problems.add(("objectives",), "a multi-objective suite needs two or more objectives; for one, leave "
@@ -209,9 +208,8 @@ def _check_options(model: SuiteModel, tasks: tuple[Task, ...], strategies: dict,
             if spec is None or not options or not tasks:
                 continue
             try:
-                arguments = {"space": tasks[0].space, "seed": 0} if kind == "strategy" else {}
-                if kind == "strategy" and model.directions and spec.objectives != "single":
-                    arguments["directions"] = tuple(model.directions.values())
+                arguments = ({"space": tasks[0].space, "seed": 0, **search_arguments(spec.objectives, model.directions)}
+                             if kind == "strategy" else {})
                 spec.factory(**arguments, **{**spec.options, **options})
             except Exception as exc:  # noqa: BLE001 - the plugin's own words say what is wrong
                 problems.add((kind, name), f"{kind} {name!r} rejects these options: {exc}")

@@ -343,7 +343,7 @@ class SuiteModel(_Strict):
     @classmethod
     def _known_objectives(cls, value: Any) -> Any:
         """Names every backend can report; a list takes each one's usual direction."""
-        from automl_bench._objectives import OBJECTIVES
+        from automl_bench._objectives import OBJECTIVES, directions
 
         if not isinstance(value, (list, dict)):
             return value  # said by the type check: a list or a table
@@ -354,7 +354,7 @@ class SuiteModel(_Strict):
                              f"{', '.join(OBJECTIVES)}")
         if len(set(names)) != len(names):
             raise ValueError("an objective is named twice")
-        return {name: OBJECTIVES[name][0] for name in names} if isinstance(value, list) else value
+        return directions(value)
 
     @property
     def directions(self) -> "dict[str, str] | None":

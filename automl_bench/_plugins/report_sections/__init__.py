@@ -23,10 +23,6 @@ def _table(frame: Any) -> str:
     return frame.to_markdown(index=False, disable_numparse=True) if len(frame) else "*(nothing to show)*"
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
 def _palette(results: RunResults) -> dict[str, Any]:
     from automl_bench.statistics import entry_label
 
@@ -148,6 +144,7 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
 def anytime(results: RunResults, out: Path) -> ReportSection | None:
     from automl_bench.statistics import cell_scores, normalised, time_to_target
 
+    from .figures import _safe
     from .figures import anytime as draw
 
     if results.trials.empty or not (results.trials["status"] == "ok").any():  # no score found: no curve to draw
@@ -226,7 +223,7 @@ def study(results: RunResults, out: Path) -> ReportSection | None:
 
 
 def learning(results: RunResults, out: Path) -> ReportSection | None:
-    from .figures import learning_curves
+    from .figures import _safe, learning_curves
 
     if results.trials.empty:
         return None
@@ -242,7 +239,7 @@ def learning(results: RunResults, out: Path) -> ReportSection | None:
 
 def transfer(results: RunResults, out: Path) -> ReportSection | None:
     """The leaderboard's test score and its interval for each transfer task, by shots and mode."""
-    from .figures import colours
+    from .figures import _safe, colours
     from .figures import transfer as draw
 
     variants = {t: v for t, v in results.variants.items() if "shots" in v and "mode" in v}

@@ -38,6 +38,11 @@ def _labels(frame: pd.DataFrame, several_backends: bool) -> pd.Series:
                      index=frame.index)
 
 
+def _safe(name: str) -> str:
+    """A task's name as a file name's part."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -13,40 +13,37 @@ import pandas as pd
 from automl_bench import ReportSection, RunResults
 from automl_bench.pareto import describe
 
-from .figures import _labels, _plt, _save
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+from .figures import _labels, _plt, _safe, _save
 
 
 def pareto_section(results: RunResults, out: Path, palette: dict[str, Any]) -> ReportSection | None:
     """A multi-objective suite's fronts, hypervolumes and paired tests on them."""
     from automl_bench.pareto import PERCENTILES, REFERENCE, completed, hypervolumes
-    from automl_bench.statistics import MIN_SEEDS, NEEDS, bootstrap_ci, pairwise_wilcoxon
+    from automl_bench.statistics import MIN_SEEDS, NEEDS, pairwise_wilcoxon
 
     objectives = dict(results.objectives)
     trials = results.trials
     if not objectives or trials.empty:
         return None
-    volumes = hypervolumes(trials, objectives)
+    volumes = hypervolumes(trials, objectives)  # per search: the leaderboard holds only their summary
+    fronts = volumes.groupby(["task", "backend", "strategy"])["front"].mean()
     several = trials["backend"].nunique() > 1
-    rows, notes = [], []
-    for (task, backend, strategy), group in volumes.groupby(["task", "backend", "strategy"], sort=False):
-        ci = bootstrap_ci(group["hypervolume"])
-        rows.append({"task": task, "backend": backend, "strategy": strategy, "seeds": len(group),
-                     "mean": group["hypervolume"].mean(),
-                     "hypervolume (mean ± std)": f"{group['hypervolume'].mean():.4f} ± {group['hypervolume'].std():.4f}"
-                     if len(group) > 1 else f"{group['hypervolume'].mean():.4f}",
-                     "95% CI": NEEDS if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]",
-                     "front size (mean)": f"{group['front'].mean():.1f}"})
-        empty = sorted(group.loc[group["front"] == 0, "seed"])
-        if empty:
-            notes.append(f"- {task} / {backend} / {strategy}: on seed{'s' if len(empty) > 1 else ''} "
-                         f"{', '.join(map(str, empty))} no trial completed with every objective, so the search "
-                         "dominates nothing: its hypervolume there is 0 because it found nothing, not because "
-                         "the reference point is out of reach.")
-    table = pd.DataFrame(rows).sort_values(["task", "mean"], ascending=[True, False]).drop(columns="mean")
+    rows = []
+    for r in results.leaderboard.to_dict("records"):  # sorted by hypervolume within each task
+        mean, std, low, high = (r[c] for c in ("hypervolume", "hypervolume_std", "hypervolume_ci_low",
+                                               "hypervolume_ci_high"))
+        rows.append({"task": r["task"], "backend": r["backend"], "strategy": r["strategy"], "seeds": r["seeds"],
+                     "hypervolume (mean ± std)": f"{mean:.4f}" if std != std else f"{mean:.4f} ± {std:.4f}",
+                     "95% CI": NEEDS if low != low else f"[{low:.4f}, {high:.4f}]",
+                     "front size (mean)": f"{fronts[(r['task'], r['backend'], r['strategy'])]:.1f}"})
+    notes = []
+    for (task, backend, strategy), group in volumes[volumes["front"] == 0].groupby(["task", "backend", "strategy"]):
+        empty = sorted(group["seed"])
+        notes.append(f"- {task} / {backend} / {strategy}: on seed{'s' if len(empty) > 1 else ''} "
+                     f"{', '.join(map(str, empty))} no trial completed with every objective, so the search "
+                     "dominates nothing: its hypervolume there is 0 because it found nothing, not because "
+                     "the reference point is out of reach.")
+    table = pd.DataFrame(rows)
     listed = ", ".join(f"`{n}` ({d}: {describe(n)})" for n, d in objectives.items())
     parts = [
         f"Objectives: {listed}.",
