@@ -5,6 +5,7 @@ regression, on a real suite and on the toy plugin.
     .venv/bin/python benchmarks/regression_gate.py --suites toy --runs 5
     .venv/bin/python benchmarks/regression_gate.py --busy-only --contention 20   # about 25 minutes
     .venv/bin/python benchmarks/regression_gate.py --seed-by-seed 5 10          # about 40 minutes
+    .venv/bin/python benchmarks/regression_gate.py --duet 10 20                 # about 20 minutes
 
 For each suite (``torch``: suites/ci.toml, a PyTorch MLP and CNN on digits with 5 seeds;
 ``toy``: the toy plugin, 5 seeds, epochs that sleep 10 ms), one baseline run is exported, then:
@@ -88,12 +89,19 @@ class Suite:
     def run(self, plant: str | None = None, out: Path | None = None, *options: str) -> Path:
         self.count += 1
         out = out or self.work / f"run{self.count:03d}"
-        done = subprocess.run([BENCH, *self.plugins, "run", str(self.path), "--out", str(out), "--quiet",
-                               "--no-report", *options], env=self.env(plant), capture_output=True, text=True,
-                              cwd=self.work)
-        if done.returncode != 0:
-            sys.exit(f"run failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        return next(p for p in out.iterdir() if p.is_dir())
+        return self.finish(self.start(plant, out, *options), out)
+
+    def start(self, plant: str | None, out: Path, *options: str) -> subprocess.Popen:
+        return subprocess.Popen([BENCH, *self.plugins, "run", str(self.path), "--out", str(out), "--quiet",
+                                 "--no-report", *options], env=self.env(plant), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=self.work)
+
+    @staticmethod
+    def finish(proc: subprocess.Popen, out: Path) -> Path:
+        stdout, stderr = proc.communicate()
+        if proc.returncode != 0:
+            sys.exit(f"run failed ({proc.returncode}):\n{stdout[-2000:]}\n{stderr[-2000:]}")
+        return next(p for p in out.iterdir() if p.is_dir() and p.name != "logs")
 
 
 def judge(baseline, directory: Path, **settings) -> tuple[bool, set[str], list]:
@@ -208,7 +216,30 @@ def seed_by_seed(suite: Suite, n_same: int, n_slow: int) -> dict:
     return {"ways": ways}
 
 
-def bench_suite(name: str, runs: int, contention: int, work: Path, seed_pairs: tuple[int, int] = ()) -> dict:
+def duet(suite: Suite, n_same: int, n_slow: int) -> dict:
+    """The duet mode of scripts/regression-gate.sh under load: both sides run at the same time,
+    two `bench run` processes side by side, while two processes spin, so that whatever the
+    machine does falls on both at once (duet benchmarking, Bulej et al., ICPE 2020). ``n_same``
+    duets of the unchanged code with itself (false alarms), ``n_slow`` of the planted slowdown
+    beside the unchanged code (slowdowns caught)."""
+    t0 = time.perf_counter()
+    plants = [None] * n_same + ["slow"] * n_slow
+    alarms, catches = [], []
+    with Hog():
+        for k, plant in enumerate(plants):
+            sides = {side: suite.work / f"duet{k:02d}-{side}" for side in ("base", "current")}
+            procs = [suite.start(None, sides["base"]), suite.start(plant, sides["current"])]
+            base, current = (suite.finish(p, d) for p, d in zip(procs, sides.values()))
+            (alarms if plant is None else catches).append((base, current))
+    print(f"[torch] busy machine, duet: {n_same + n_slow} duets in {time.perf_counter() - t0:.0f} s", flush=True)
+    pairs = [[(from_results(b), c) for b, c in group] for group in (alarms, catches)]  # read after the load
+    ways = {f"duet {clock} {basis}": tally(f"duet {clock} {basis}", *pairs, clock, basis)
+            for clock in ("wall", "cpu") for basis in ("raw", "calibrated")}
+    return {"ways": ways}
+
+
+def bench_suite(name: str, runs: int, contention: int, work: Path, seed_pairs: tuple[int, int] = (),
+                duets: tuple[int, int] = ()) -> dict:
     suite = Suite(name, work)
     t0 = time.perf_counter()
     base_dir = suite.run()
@@ -219,6 +250,10 @@ def bench_suite(name: str, runs: int, contention: int, work: Path, seed_pairs: t
     print(f"[{name}] baseline in {time.perf_counter() - t0:.0f} s; {len(baseline.rows)} cell-seeds, "
           f"calibration {baseline.calibration}", flush=True)
     out: dict = {"suite": name, "runs": runs, "scenarios": {}}
+    if runs == 0 and duets:  # --duet
+        out["scenarios"]["busy machine"] = duet(suite, *duets)
+        out["seconds"] = time.perf_counter() - t0
+        return out
     if runs == 0 and seed_pairs:  # --seed-by-seed
         out["scenarios"]["busy machine"] = seed_by_seed(suite, *seed_pairs)
         out["seconds"] = time.perf_counter() - t0
@@ -325,18 +360,23 @@ def main() -> None:
     parser.add_argument("--seed-by-seed", type=int, nargs=2, metavar=("SAME", "SLOW"),
                         help="only the interleaved mode under load, seed by seed: SAME comparisons of the unchanged "
                              "code, SLOW of the planted slowdown (torch)")
+    parser.add_argument("--duet", type=int, nargs=2, metavar=("SAME", "SLOW"),
+                        help="only the duet mode under load, both sides at once: SAME duets of the unchanged code, "
+                             "SLOW of the planted slowdown beside it (torch)")
+    parser.add_argument("--keep", type=Path, help="run in this folder and keep every run's results there")
     parser.add_argument("--smoke", action="store_true", help="the toy suite, 2 runs, no contention: the script runs")
     args = parser.parse_args()
     if args.smoke:
         args.runs, args.contention, args.suites = 2, 0, "toy"
-    if args.busy_only or args.seed_by_seed:
+    if args.busy_only or args.seed_by_seed or args.duet:
         args.runs, args.suites = 0, "torch"
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
         for name in args.suites.split(","):
-            work = Path(tmp) / name
-            work.mkdir()
-            results.append(bench_suite(name, args.runs, args.contention, work, tuple(args.seed_by_seed or ())))
+            work = (args.keep or Path(tmp)) / name
+            work.mkdir(parents=True)
+            results.append(bench_suite(name, args.runs, args.contention, work, tuple(args.seed_by_seed or ()),
+                                       tuple(args.duet or ())))
     print()
     print(f"{'suite':6} {'scenario':16} {'result':>10}  target")
     for r in results:
