@@ -10,6 +10,9 @@
 #   --base-bench CMD    interleaved: CMD is the base branch's `bench` (built in a second
 #                       environment); both sides run seed by seed, alternately, on this machine,
 #                       so times are compared raw.
+#   --duet              with --base-bench: both sides run at the same time instead, side by
+#                       side, so that a busy machine slows both alike (the way that holds on a
+#                       shared runner: docs/explanation/timing.md).
 #   (neither)           only run and export: what the job on main does to make the baseline.
 #   --history DIR       a folder of earlier exports, one per commit (main's, kept on a data
 #                       branch): with --record, this run's export is added to it and the history
@@ -27,19 +30,20 @@
 # could not start is a 2 as well).
 set -uo pipefail
 
-bench="bench" base_bench="" baseline="" out="gate" suite="" history="" record="" site_url=""
+bench="bench" base_bench="" baseline="" out="gate" suite="" history="" record="" site_url="" duet=""
 compare_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --bench) bench="$2"; shift 2 ;;
     --base-bench) base_bench="$2"; shift 2 ;;
+    --duet) duet=1; shift ;;
     --baseline) baseline="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --history) history="$2"; shift 2 ;;
     --record) record=1; shift ;;
     --site-url) site_url="$2"; shift 2 ;;
     --) shift; compare_args=("$@"); break ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     -*) echo "regression-gate: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) suite="$1"; shift ;;
   esac
@@ -47,6 +51,9 @@ done
 if [ -z "$suite" ]; then echo "regression-gate: give a suite file (see --help)" >&2; exit 2; fi
 if [ -n "$base_bench" ] && [ -n "$baseline" ]; then
   echo "regression-gate: give --baseline or --base-bench, not both" >&2; exit 2
+fi
+if [ -n "$duet" ] && [ -z "$base_bench" ]; then
+  echo "regression-gate: --duet runs both sides at once, so it needs --base-bench" >&2; exit 2
 fi
 mkdir -p "$out"
 
@@ -67,7 +74,15 @@ results_dir() {  # the one results directory under a --out root
   find "$1" -mindepth 1 -maxdepth 1 -type d -not -name logs | head -n 1
 }
 
-if [ -n "$base_bench" ]; then
+if [ -n "$duet" ]; then
+  # Both sides at the same time, so that whatever the machine does falls on both at once.
+  echo "base and current, side by side" >&2
+  run "$base_bench" "$out/base" & base_pid=$!
+  run "$bench" "$out/current" & current_pid=$!
+  wait "$base_pid" || exit 2
+  wait "$current_pid" || exit 2
+  baseline=$(results_dir "$out/base")
+elif [ -n "$base_bench" ]; then
   # Seed by seed, alternately, so that whatever the machine does in the meantime falls on both.
   seeds=$(python3 -c 'import sys, tomllib; print(" ".join(map(str, tomllib.load(open(sys.argv[1], "rb")).get("seeds", [0]))))' "$suite") || exit 2
   for seed in $seeds; do

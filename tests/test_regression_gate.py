@@ -81,6 +81,22 @@ def test_interleaved_mode_runs_both_sides_seed_by_seed(tmp_path, planted_bench):
     assert same.returncode == 0, same.stdout + same.stderr
 
 
+@pytest.mark.slow  # both sides of the gate at once
+def test_duet_mode_runs_both_sides_at_the_same_time(tmp_path, planted_bench):
+    import pandas as pd
+
+    slow_epochs = {"TOY_EPOCH_SECONDS": "0.1"}  # asleep, so the two runs overlap whatever the machine's load
+    done = gate(tmp_path, "--base-bench", "bench", "--bench", planted_bench, "--duet", "--out", "gate", env=slow_epochs)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "base and current, side by side" in done.stderr
+    finished = {side: pd.to_datetime(pd.read_csv(next((tmp_path / "gate" / side).glob("*/trials.csv")))["finished"])
+                for side in ("base", "current")}
+    assert finished["base"].min() < finished["current"].max() and finished["current"].min() < finished["base"].max()
+    summary = (tmp_path / "gate" / "summary.md").read_text()
+    assert "2 regressions" in summary and "Times: raw (both sides ran on one machine)" in summary
+    assert gate(tmp_path, "--baseline", "b.json", "--duet", "--out", "x").returncode == 2
+
+
 def test_a_suite_that_cannot_run_is_exit_2(tmp_path):
     (tmp_path / "toy.toml").write_text('name = "toy"\n')
     done = gate(tmp_path, "--baseline", "nothing.json", "--out", "gate")
