@@ -59,6 +59,12 @@ def test_an_objective_no_backend_reports_is_named_with_those_that_exist(tmp_path
     assert "objectives can be: val_accuracy, val_loss, train_seconds" in found[0] and "latency_ms_1" in found[0]
 
 
+def test_an_objective_that_is_not_a_name_is_a_clean_error(tmp_path, host):
+    """Found by benchmarks/fuzz.py: a list inside the list raised a TypeError from the validator."""
+    found = problems(write(tmp_path, '[["val_accuracy"], "params_total"]'), host)
+    assert len(found) == 1 and "mo.toml:3" in found[0] and "an objective is a name, not ['val_accuracy']" in found[0]
+
+
 def test_a_direction_must_be_maximize_or_minimize(tmp_path, host):
     found = problems(write(tmp_path, '{ val_accuracy = "maximize", params_total = "smaller" }'), host)
     assert len(found) == 1 and "objectives" in found[0] and "'maximize'" in found[0] and "'minimize'" in found[0]
