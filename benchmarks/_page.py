@@ -94,7 +94,13 @@ def run(main: Callable[[], object], script: str) -> None:
     command = " ".join(["python", f"benchmarks/{Path(script).name}", *sys.argv[1:]])
     tee = _Tee(sys.stdout)
     start = time.perf_counter()
+    status = None
     with contextlib.redirect_stdout(tee):
-        main()
+        try:
+            main()
+        except SystemExit as exc:  # a script that ends with its own exit status still gets its page
+            status = exc.code
     page = write(script, tee.buffer_.getvalue(), command, time.perf_counter() - start)
     print(f"wrote {page}")
+    if status not in (None, 0):
+        sys.exit(status)

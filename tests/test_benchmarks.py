@@ -50,6 +50,34 @@ def test_page_writes_the_run_with_its_date_commit_and_machine_and_keeps_the_pros
     assert facts["commit"].split("-")[0] in text and facts["machine"] in text and "UTC" in text
 
 
+def test_a_script_that_exits_with_its_own_status_still_gets_its_page(tmp_path, monkeypatch):
+    """fuzz.py ends in sys.exit(1 if findings else 0): its page is written, then the status is kept."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_page", ROOT / "benchmarks" / "_page.py")
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)
+    monkeypatch.setenv("BENCH_DOCS_DIR", str(tmp_path))
+
+    def main(code: int) -> None:
+        print(f"findings: {code}")
+        sys.exit(code)
+
+    monkeypatch.setattr("sys.argv", ["fuzz.py", "--page"])
+    page.run(lambda: main(0), str(ROOT / "benchmarks" / "fuzz.py"))
+    monkeypatch.setattr("sys.argv", ["fuzz.py", "--page"])
+    with pytest.raises(SystemExit) as ended:
+        page.run(lambda: main(1), str(ROOT / "benchmarks" / "fuzz.py"))
+    assert ended.value.code == 1 and "findings: 1" in (tmp_path / "fuzz.md").read_text()
+
+
+def test_every_benchmark_page_holds_its_scripts_last_run():
+    """Each figure on the site says where it came from: the page holds a run its script wrote."""
+    for name in SCRIPTS:
+        text = (ROOT / "docs" / "benchmarks" / name.replace(".py", ".md")).read_text()
+        assert "<!-- the script's last run" in text and f"`python benchmarks/{name}" in text, name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_the_benchmark_runs_at_its_smoke_size(script, tmp_path):
