@@ -11,8 +11,8 @@
 #                       environment); both sides run seed by seed, alternately, on this machine,
 #                       so times are compared raw.
 #   --duet              with --base-bench: both sides run at the same time instead, side by
-#                       side, so that a busy machine slows both alike (the way that holds on a
-#                       shared runner: docs/explanation/timing.md).
+#                       side, so that a busy machine slows both alike; as steady as seed by seed
+#                       under load, for one pair of runs (docs/explanation/timing.md).
 #   (neither)           only run and export: what the job on main does to make the baseline.
 #   --history DIR       a folder of earlier exports, one per commit (main's, kept on a data
 #                       branch): with --record, this run's export is added to it and the history
