@@ -25,7 +25,9 @@ def describe_suite(suite: "Suite") -> dict[str, Any]:
     return {
         "name": suite.name,
         "metric": metrics.pop() if len(metrics) == 1 else "score",
-        "variants": {t.name: {"base": t.definition.name, **dict(t.variant)} for t in suite.tasks if t.variant},
+        # a fixed ``shots`` beside a ``modes`` axis is said too, so that tables do not call it "all"
+        "variants": {t.name: {"base": t.definition.name, **({"shots": t.shots} if t.shots else {}), **dict(t.variant)}
+                     for t in suite.tasks if t.variant},
         "tasks": {t.name: {"model": t.definition.model, "dataset": t.definition.dataset} for t in suite.tasks},
         "regression": suite.model.regression.model_dump(),  # how `bench compare` judges these results
         # each task's search space, and the grid's points: what `bench tabulate` checks a grid against

@@ -51,6 +51,21 @@ def test_shots_and_modes_expand_into_one_task_each(tmp_path):
     assert {p.name: getattr(p, "value", None) for p in task.space}["mode"] == "frozen"
 
 
+def test_a_fixed_number_of_shots_beside_a_modes_axis_is_named_in_the_mode_table(tmp_path):
+    from automl_bench._results import describe_suite
+
+    suite = load(tmp_path, TRANSFER.replace("shots = [5, 20]", "shots = 20"), HOST)
+    assert [t.name for t in suite.tasks] == ["d59-scratch", "d59-frozen", "d59-finetune"]
+    variants = describe_suite(suite)["variants"]
+    assert variants["d59-frozen"] == {"base": "d59", "shots": 20, "mode": "frozen"}
+    import pandas as pd
+
+    board = pd.DataFrame({"task": ["d59-scratch", "d59-frozen"], "backend": "torch", "strategy": "random",
+                          "test_mean": [0.8, 0.9], "test_std": [0.01, 0.02]})
+    table = leaderboard.mode_table(board, variants)
+    assert "| d59    | torch     | random     | 20 " in table and "all" not in table
+
+
 def test_the_mode_can_be_searched_instead(tmp_path):
     text = TRANSFER.replace('modes = ["scratch", "frozen", "finetune"]\n', "")
     text += 'mode = { type = "categorical", choices = ["frozen", "partial"] }\nunfreeze_blocks = 1\n'
