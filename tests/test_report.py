@@ -240,3 +240,22 @@ def test_transfer_tasks_get_a_picture_from_the_leaderboard(tmp_path):
     frozen = results.leaderboard.set_index("task").loc["x-k10-frozen"]
     # 0.5 + 10/1000 + 0.1, plus 0, 0.01 and 0.02 on seeds 0-2: mean 0.62
     assert frozen["test_mean"] == pytest.approx(0.62) and frozen["test_ci_low"] <= 0.62 <= frozen["test_ci_high"]
+
+
+@pytest.mark.parametrize("shots", [(20, 20), (5, 20)])
+def test_the_transfer_figure_sets_modes_side_by_side_at_one_number_of_shots(tmp_path, monkeypatch, shots):
+    import pandas as pd
+
+    from automl_bench._plugins.report_sections import figures
+
+    drawn = {}
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.setdefault("ax", fig.axes[0]) and path)
+    summary = pd.DataFrame({"label": ["frozen", "scratch"], "shots": list(shots), "mean": [0.8, 0.82],
+                            "ci_low": [0.79, 0.80], "ci_high": [0.81, 0.84]})
+    figures.transfer(summary, "photos", tmp_path / "t.png", {"frozen": "C0", "scratch": "C1"})
+    ax = drawn["ax"]
+    if shots[0] == shots[1]:  # one number of shots: a point per mode, named on the axis
+        assert ax.get_xlabel() == "20 labelled training examples per class" and ax.get_xscale() == "linear"
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["frozen", "scratch"]
+    else:  # an axis of shots: score against shots, on a log scale
+        assert ax.get_xlabel() == "labelled training examples per class" and ax.get_xscale() == "log"

@@ -151,15 +151,21 @@ def transfer(summary: pd.DataFrame, base: str, path: Path, palette: dict[str, An
     from the 95% bootstrap interval over seeds (none below three seeds)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for label, group in summary.groupby("label"):
+    one = summary["shots"].nunique() == 1  # a fixed number of shots: the modes side by side
+    for k, (label, group) in enumerate(summary.groupby("label")):
         group = group.sort_values("shots")
         err = None
         if group["ci_low"].notna().all():
             err = np.vstack([group["mean"] - group["ci_low"], group["ci_high"] - group["mean"]])
-        ax.errorbar(group["shots"], group["mean"], yerr=err, marker="o", capsize=3, label=label,
+        ax.errorbar([k] if one else group["shots"], group["mean"], yerr=err, marker="o", capsize=3, label=label,
                     color=palette.get(label))
-    ax.set(xscale="log", xlabel="labelled training examples per class", ylabel="test score of the best",
-           title=f"{base}: transfer by mode")
+    if one:
+        labels = list(summary.groupby("label").groups)
+        ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
+        ax.set(xlim=(-0.5, len(labels) - 0.5), xlabel=f"{summary['shots'].iloc[0]} labelled training examples per class")
+    else:
+        ax.set(xscale="log", xlabel="labelled training examples per class")
+    ax.set(ylabel="test score of the best", title=f"{base}: transfer by mode")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
