@@ -166,6 +166,12 @@ def tally(key: str, alarms: list, catches: list, clock: str, basis: str) -> dict
             "slow_ratio_median": statistics.median(slow), "slow_ratio_range": [min(slow), max(slow)]}
 
 
+def every_clock(mode: str, alarms: list, catches: list) -> dict:
+    """One interleaved mode's comparisons judged on wall and CPU seconds, raw and calibrated."""
+    return {f"{mode} {clock} {basis}": tally(f"{mode} {clock} {basis}", alarms, catches, clock, basis)
+            for clock in ("wall", "cpu") for basis in ("raw", "calibrated")}
+
+
 def busy_machine(suite: Suite, baseline, n: int) -> dict:
     """Two processes spin while the unchanged code (A) and a planted 20% slowdown (S) run in
     turn, n times each: A1 S1 A2 S2 ... Every way of timing judges the same runs:
@@ -211,9 +217,7 @@ def seed_by_seed(suite: Suite, n_same: int, n_slow: int) -> dict:
         (alarms if plant is None else catches).append((from_results(base), current))
     print(f"[torch] busy machine, seed by seed: {n_same + n_slow} comparisons in {time.perf_counter() - t0:.0f} s",
           flush=True)
-    ways = {f"seed by seed {clock} {basis}": tally(f"seed by seed {clock} {basis}", alarms, catches, clock, basis)
-            for clock in ("wall", "cpu") for basis in ("raw", "calibrated")}
-    return {"ways": ways}
+    return {"ways": every_clock("seed by seed", alarms, catches)}
 
 
 def duet(suite: Suite, n_same: int, n_slow: int) -> dict:
@@ -233,9 +237,7 @@ def duet(suite: Suite, n_same: int, n_slow: int) -> dict:
             (alarms if plant is None else catches).append((base, current))
     print(f"[torch] busy machine, duet: {n_same + n_slow} duets in {time.perf_counter() - t0:.0f} s", flush=True)
     pairs = [[(from_results(b), c) for b, c in group] for group in (alarms, catches)]  # read after the load
-    ways = {f"duet {clock} {basis}": tally(f"duet {clock} {basis}", *pairs, clock, basis)
-            for clock in ("wall", "cpu") for basis in ("raw", "calibrated")}
-    return {"ways": ways}
+    return {"ways": every_clock("duet", *pairs)}
 
 
 def bench_suite(name: str, runs: int, contention: int, work: Path, seed_pairs: tuple[int, int] = (),

@@ -348,9 +348,9 @@ class SuiteModel(_Strict):
         if not isinstance(value, (list, dict)):
             return value  # said by the type check: a list or a table
         names = list(value)
-        if not all(isinstance(n, str) for n in names):
-            bad = next(n for n in names if not isinstance(n, str))
-            raise ValueError(f"an objective is a name, not {bad!r}; objectives can be: {', '.join(OBJECTIVES)}")
+        not_names = [n for n in names if not isinstance(n, str)]
+        if not_names:
+            raise ValueError(f"an objective is a name, not {not_names[0]!r}; objectives can be: {', '.join(OBJECTIVES)}")
         unknown = [n for n in names if n not in OBJECTIVES]
         if unknown:
             raise ValueError(f"no backend reports {', '.join(map(repr, unknown))}; objectives can be: "

@@ -152,7 +152,9 @@ def transfer(summary: pd.DataFrame, base: str, path: Path, palette: dict[str, An
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     one = summary["shots"].nunique() == 1  # a fixed number of shots: the modes side by side
+    labels = []
     for k, (label, group) in enumerate(summary.groupby("label")):
+        labels.append(label)
         group = group.sort_values("shots")
         err = None
         if group["ci_low"].notna().all():
@@ -160,7 +162,6 @@ def transfer(summary: pd.DataFrame, base: str, path: Path, palette: dict[str, An
         ax.errorbar([k] if one else group["shots"], group["mean"], yerr=err, marker="o", capsize=3, label=label,
                     color=palette.get(label))
     if one:
-        labels = list(summary.groupby("label").groups)
         ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
         ax.set(xlim=(-0.5, len(labels) - 0.5), xlabel=f"{summary['shots'].iloc[0]} labelled training examples per class")
     else:
