@@ -209,27 +209,26 @@ class Store:
         try:
             self.db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
             self.db.create_function("bench_checksum", -1, row_checksum, deterministic=True)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
             problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise sqlite3.DatabaseError("; ".join(problems[:3]))
+            lost = self._lost()  # before anything is written: a refused store stays as it was
+            if lost and not accept_loss:
+                wal = f"{Path(path).name}-wal"
+                raise StoreError(
+                    f"{path}: the run that last wrote it was killed, and {lost}. Nothing was changed. Put {wal} "
+                    f"back beside it if you have it (from the same moment, before anything opens the store); or "
+                    "rerun `bench run` with --accept-loss to keep what is here and run the lost trials again, or with "
+                    "--fresh to start over")
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
             self._migrate()
             self.db.executescript(HISTORY)
-            lost = self._lost()
         except (sqlite3.Error, UnicodeDecodeError, StoreError) as exc:
             if hasattr(self, "db"):
                 self.db.close()
             raise (exc if isinstance(exc, StoreError) else damaged(path, exc)) from None
-        if lost and not accept_loss:
-            self.db.close()
-            wal = f"{Path(path).name}-wal"
-            raise StoreError(
-                f"{path}: the run that last wrote it was killed, and {lost}. Nothing was changed. Put {wal} back "
-                f"beside it if you have it (from the same moment, before anything opens the store); or rerun "
-                "`bench run` with --accept-loss to keep what is here and run the lost trials again, or with --fresh "
-                "to start over")
         #: What the store lost (only with ``accept_loss``; otherwise it was refused), or "".
         self.lost = lost
 

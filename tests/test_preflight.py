@@ -360,6 +360,32 @@ def test_a_store_that_lost_its_wal_after_a_kill_is_said_and_accept_loss_runs_tho
     run(suite, host, tmp_path / "killed")
 
 
+def test_a_refused_store_is_left_as_it_was_even_when_its_main_file_held_only_a_header(tmp_path):
+    """A first run killed before SQLite's first checkpoint leaves only the header in the store's
+    main file and everything else in its -wal. With that -wal deleted, the refusal that says
+    "Nothing was changed" writes nothing: it once created the empty tables there first."""
+    import shutil
+
+    from automl_bench._store import RECORDED, Store
+
+    writer = sqlite3.connect(tmp_path / "bench.sqlite")
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE trials (task TEXT)")
+    writer.commit()
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    shutil.copy2(tmp_path / "bench.sqlite", killed / "bench.sqlite")  # the -wal is not copied: it was deleted
+    writer.close()
+    (killed / RECORDED).write_text("trial\tt\ttoy\trandom\t0\t0\n")
+    before = {p.name: p.read_bytes() for p in killed.iterdir()}
+    with pytest.raises(StoreError, match="1 trials and 0 test scores it recorded are missing from it.*Nothing was "
+                                         "changed"):
+        Store(killed / "bench.sqlite")
+    assert {p.name: p.read_bytes() for p in killed.iterdir() if p.name in before} == before
+    assert not (killed / "bench.sqlite-wal").exists() or (killed / "bench.sqlite-wal").stat().st_size == 0
+
+
 def test_older_trials_that_a_replaced_wal_took_are_said_too(host, write_suite, tmp_path):
     """The list beside the store starts with what the store held when the killed run began: a
     -wal of another moment can overwrite pages that hold trials of an earlier run, not only the
