@@ -4,6 +4,7 @@ run on torch over every kind, with transfer onto an image folder."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import numpy as np
@@ -13,6 +14,7 @@ from PIL import Image
 from test_suite import problems, the_one
 
 from automl_bench import _files
+from automl_bench._files import frames
 from automl_bench._driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import DataError, ResultsError
@@ -268,22 +270,64 @@ def test_classes_and_shots_the_files_cannot_give_are_refused(tmp_path, host):
 
 
 def test_bad_content_is_named_when_the_data_loads(tmp_path, host):
-    """What only the features show (NaN, a late non-number, an undecodable image) is found when
-    the run loads the data, before any trial; `bench validate` reads no features."""
+    """What only the features show (NaN, an undecodable image) is found when the run loads the
+    data, before any trial; `bench validate` reads no array features and decodes no image."""
     x = np.zeros((6, 2))
     x[4, 1] = np.nan
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(6) % 2)
     with pytest.raises(DataError, match=r"d.npz, key 'x': NaN or infinite features, first in sample 4"):
         dataset_of(tmp_path, '{ path = "d.npz" }', host)
-    rows = ["a,label"] + [f"{i},{i % 2}" for i in range(1200)] + ["oops,1"]
-    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
-    with pytest.raises(DataError, match=r"t.csv: line 1202, column 'a': 'oops' is not a number"):
-        dataset_of(tmp_path, '{ path = "t.csv" }', host)
     png_folder(tmp_path / "photos")
     cut = tmp_path / "photos" / "cat" / "03.png"
     cut.write_bytes(cut.read_bytes()[:60])  # the header survives, the pixels do not
     with pytest.raises(DataError, match=r"03.png: cannot be decoded as an image"):
         dataset_of(tmp_path, '{ path = "photos" }', host, model="cnn")
+
+
+def test_a_typo_among_the_first_rows_is_named_not_dropped(tmp_path, host):
+    """A column is typed from the whole file: one value that is not a number among numbers, early
+    or late, is an error at its line, at validation and at load, never a feature silently lost."""
+    for where in (1, 1500):
+        rows = ["a,b,label"] + [f"{i},{i % 3},{i % 2}" for i in range(2000)]
+        rows[where] = "0.5x,1,0"
+        (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+        expected = f"t.csv: line {where + 1}, column 'a': '0.5x' is not a number, though 1999 of the column's 2000"
+        the_one(problems(tmp_path, suite_text(task("t", '{ path = "t.csv" }')), host), expected)
+        _files.scan.cache_clear()
+        with pytest.raises(DataError, match=re.escape(expected)):
+            frames.load(_files.resolve({"path": "t.csv"}, tmp_path), None)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_categorical_column_is_one_hot_encoded_and_recorded(tmp_path, host, suffix):
+    frame = pd.DataFrame({"a": np.arange(12.0), "colour": ["red", "blue", "green"] * 4, "note": ["n"] * 12,
+                          "label": [0, 1] * 6})
+    getattr(frame, "to_csv" if suffix == ".csv" else "to_parquet")(tmp_path / f"t{suffix}", index=False)
+    data = dataset_of(tmp_path, f'{{ path = "t{suffix}", categorical = ["colour"] }}', host)
+    assert data.input_shape == (4,)
+    assert data.x[:3, 1:].tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]  # blue, green, red: sorted
+    assert data.files["options"] == {"label": "label", "features": ["a", "colour"], "categorical": ["colour"],
+                                     "categories": {"colour": ["blue", "green", "red"]}}
+    assert "categorical colour one-hot over 3 categories" in data.source
+    assert "text columns left out: note" in data.source
+    mixed = pd.DataFrame({"size": ["S", "M", "3"] * 4, "label": [0, 1] * 6})
+    mixed.to_csv(tmp_path / "m.csv", index=False)
+    the_one(problems(tmp_path, suite_text(task("t", '{ path = "m.csv" }')), host),
+            "m.csv: line 2, column 'size': 'S' is not a number, though 4 of the column's 12 values are")
+    assert dataset_of(tmp_path, '{ path = "m.csv", categorical = ["size"] }', host).input_shape == (3,)
+
+
+@pytest.mark.parametrize("dataset, expected", [
+    ('{ path = "t.csv", categorical = ["nope"] }', "no column 'nope' (in categorical); its columns: a, colour, label"),
+    ('{ path = "t.csv", categorical = ["label"] }', "the label column 'label' is also listed in categorical"),
+    ('{ path = "t.csv", features = ["a"], categorical = ["colour"] }',
+     "categorical column 'colour' is not in features"),
+    ('{ path = "t.csv", features = ["colour"] }', "declare it categorical = ['colour']"),
+])
+def test_bad_categorical_columns_are_named(tmp_path, host, dataset, expected):
+    pd.DataFrame({"a": [1, 2, 3], "colour": ["r", "g", "b"], "label": [0, 1, 0]}).to_csv(tmp_path / "t.csv",
+                                                                                        index=False)
+    the_one(problems(tmp_path, suite_text(task("t", dataset)), host), expected)
 
 
 def test_skip_bad_files_skips_and_counts_them(tmp_path, host):

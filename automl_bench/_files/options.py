@@ -13,7 +13,7 @@ KINDS = ("arrays", "table", "images", "text")
 #: Options that apply to one kind only (the rest apply to every kind).
 KIND_OPTIONS = {
     "arrays": ("labels",),
-    "table": ("label", "features"),
+    "table": ("label", "features", "categorical"),
     "images": ("image_size", "color_mode", "skip_bad_files"),
     "text": ("encoding", "vocab_size", "sequence_length", "skip_bad_files"),
 }
@@ -28,9 +28,11 @@ class Options:
     kind: str
     #: arrays: a .npy of labels beside a .npy of features
     labels: str | None = None
-    #: table: the label column, and the feature columns (None: every other numeric column)
+    #: table: the label column, the feature columns (None: every other numeric column, then the
+    #: categorical ones), and the columns one-hot encoded as categories
     label: str = "label"
     features: tuple[str, ...] | None = None
+    categorical: tuple[str, ...] | None = None
     #: images: (height, width) every image is resized to (None: their own size, which must agree),
     #: and "grayscale" or "rgb" (None: grayscale when every image is, else rgb)
     image_size: tuple[int, int] | None = None

@@ -134,7 +134,10 @@ class DataDef(_Strict):
     labels: str | None = Field(None, description="arrays: the labels' .npy beside a features .npy")
     label: str | None = Field(None, min_length=1, description='table: the label column (default "label")')
     features: list[Annotated[str, Field(min_length=1)]] | None = Field(
-        None, min_length=1, description="table: the input columns (default: every other numeric column)")
+        None, min_length=1, description="table: the input columns (default: every other numeric column, then the "
+                                        "categorical ones)")
+    categorical: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, min_length=1, description="table: columns of text (or codes) one-hot encoded, one input per category")
     image_size: Annotated[list[Annotated[int, Field(strict=True, ge=1, le=4096)]],
                           Field(min_length=2, max_length=2)] | None = Field(
         None, description="images: [height, width] every image is resized to (default: their own, one size)")
