@@ -14,8 +14,8 @@ from PIL import Image
 from test_suite import problems, the_one
 
 from automl_bench import _files
-from automl_bench._files import frames
 from automl_bench._driver import RunOptions, run_suite
+from automl_bench._files import frames
 from automl_bench._suite import load_suite
 from automl_bench.errors import DataError, ResultsError
 
