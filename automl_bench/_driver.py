@@ -44,6 +44,9 @@ from automl_bench._store import DB_NAME, RUN_LOCK, Store
 from automl_bench._suite import Suite, Task
 from automl_bench.errors import BenchError, PreflightError, ResultsError
 
+#: Characters of ``--seeds`` a results folder's name spells out; a longer list is named by its digest.
+SEEDS_IN_NAME = 60
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -536,13 +539,17 @@ def results_name(name: str, suite_epochs: int | None, max_epochs: int | None, su
     seeds and proposals, so a later full run extends it), and so do seeds from the suite's own
     list (they are its cells). ``--max-epochs`` below the suite's changes every trial, and seeds
     the suite lacks add cells it does not have: such runs go to ``<name>+epochs<N>`` or
-    ``<name>+seeds<a_b>``, and never mix into the suite's leaderboard.
+    ``<name>+seeds<a_b>``, and never mix into the suite's leaderboard. A list of seeds too long
+    for a folder's name is named by its count and digest: ``<name>+seeds<n>-<sha256[:12]>``.
     """
     parts = []
     if max_epochs != suite_epochs:
         parts.append(f"epochs{max_epochs}")
     if not set(seeds) <= set(suite_seeds):
-        parts.append("seeds" + "_".join(map(str, seeds)))
+        listed = "_".join(map(str, seeds))
+        if len(listed) > SEEDS_IN_NAME:
+            listed = f"{len(seeds)}-{hashlib.sha256(listed.encode()).hexdigest()[:12]}"
+        parts.append("seeds" + listed)
     return "+".join([name, *parts])
 
 

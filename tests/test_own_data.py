@@ -338,6 +338,18 @@ def test_skip_bad_files_skips_and_counts_them(tmp_path, host):
     assert "1 unreadable file(s) skipped" in data.source
 
 
+@pytest.mark.parametrize("broken", [("dog",), ("cat", "dog")])
+def test_a_class_whose_every_file_is_skipped_says_it_holds_files_none_readable(tmp_path, host, broken):
+    png_folder(tmp_path / "photos", per_class=2)
+    for name in broken:
+        for image in (tmp_path / "photos" / name).iterdir():
+            image.write_text("not a png")
+    expected = (f"photos: class subfolder {broken[0]!r} holds 2 file(s), none readable (all skipped by "
+                "skip_bad_files)")
+    the_one(problems(tmp_path, suite_text(task("t", '{ path = "photos", skip_bad_files = true }', "cnn")), host),
+            expected)
+
+
 # ---------------------------------------------------------------------------- a real run, every kind
 
 

@@ -3,6 +3,7 @@ exit codes a CI job can trust; capped runs keep to their own directory; damaged 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import textwrap
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from automl_bench._cli import cli
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._driver import RunOptions, results_name, run_suite
 from automl_bench._manager import get_plugin_manager
 from automl_bench._results import exit_status
 from automl_bench._suite import load_suite
@@ -246,6 +247,9 @@ def test_an_epoch_capped_run_gets_its_own_directory_and_a_trial_capped_one_exten
     assert capped.directory == tmp_path / "toy+epochs1" and set(capped.trials["epochs"]) == {1}
     foreign_seed = run(suite, host, tmp_path, max_trials=1, seeds=[7])
     assert foreign_seed.directory == tmp_path / "toy+seeds7"
+    many = list(range(100, 140))  # their list would outrun a folder name's 255 bytes at a few hundred seeds
+    assert results_name("toy", 2, 2, [0], many) == "toy+seeds40-" + hashlib.sha256(
+        "_".join(map(str, many)).encode()).hexdigest()[:12]
     prefix = run(suite, host, tmp_path, max_trials=2, seeds=[0])
     full = run(suite, host, tmp_path)
     assert prefix.directory == full.directory == tmp_path / "toy"

@@ -90,6 +90,8 @@ def test_good_suite_loads_with_merged_spaces(tmp_path, host):
         (('[[tasks]]\nname = "a"\ndataset = "toy"\n', '[[tasks]]\nname = "a"\n'), "tasks[0].dataset: required key is missing"),
         (("seeds = [0, 1]", 'seeds = ["zero"]'), "seeds[0]: Input should be a valid integer"),
         (('name = "ok"', 'name = "Not OK!"'), "name: String should match pattern"),
+        (('name = "ok"', f'name = "{"a" * 300}"'), "suite.toml:1: name: String should have at most 100 characters"),
+        (('[[tasks]]\nname = "a"', f'[[tasks]]\nname = "{"a" * 101}"'), "tasks[0].name: String should have at most 100"),
         # search-space definitions
         (("low = 8, high = 64", "low = 64, high = 8"), "space.units: Value error, low (64) must be <= high (8)"),
         (("low = 1e-4, high = 1.0, log = true", "low = 0.0, high = 1.0, log = true"), "log-scale float needs low > 0"),

@@ -100,13 +100,17 @@ def folder_kind(path: Path) -> str | None:
 
 
 def _check_counts(root: Path, files: list[tuple[str, int, int]], classes: tuple[str, ...],
-                  splits: dict[str, Path]) -> tuple[int, ...]:
+                  splits: dict[str, Path], skipped: Counter | None = None) -> tuple[int, ...]:
+    """Files per class; an error for a class with none left. ``skipped``: unreadable files per
+    class, which ``skip_bad_files`` left out."""
     counts = [0] * len(classes)
     for _, label, _ in files:
         counts[label] += 1
-    empty = [classes[i] for i, c in enumerate(counts) if c == 0]
+    empty = [i for i, c in enumerate(counts) if c == 0]
     if empty:
-        raise DataError(f"{root}: class subfolder {empty[0]!r} holds no {'readable ' if files else ''}file")
+        bad = (skipped or Counter())[empty[0]]
+        held = f"holds {bad} file(s), none readable (all skipped by skip_bad_files)" if bad else "holds no file"
+        raise DataError(f"{root}: class subfolder {classes[empty[0]]!r} {held}")
     if "" not in splits:
         train = {label for _, label, code in files if code == 0}
         missing = [classes[i] for i in range(len(classes)) if i not in train]
@@ -127,7 +131,7 @@ def _scan_images(options: "Options", root: Path, splits: dict[str, Path], classe
     from .digests import FileFacts
 
     facts = FileFacts(root)  # headers read before, kept by size and modification time
-    kept, skipped, sizes, modes = [], [], Counter(), set()
+    kept, skipped, sizes, modes, bad = [], [], Counter(), set(), Counter()
     for rel, label, code in _files(root, splits, classes):
         path = f"{root}/{rel}"
         entry = facts.entry(rel, path)
@@ -140,13 +144,14 @@ def _scan_images(options: "Options", root: Path, splits: dict[str, Path], classe
                 raise DataError(f"{path}: cannot be read as an image ({entry['bad']}); remove it, or set "
                                 "skip_bad_files = true to skip and count such files")
             skipped.append((rel, entry["bad"]))
+            bad[label] += 1
             continue
         height, width, mode = entry["image"]
         sizes[(height, width)] += 1
         modes.add(mode)
         kept.append((rel, label, code))
     facts.save()
-    counts = _check_counts(root, kept, classes, splits)
+    counts = _check_counts(root, kept, classes, splits, bad)
     if options.image_size is not None:
         size = tuple(options.image_size)
     elif len(sizes) == 1:
@@ -188,7 +193,7 @@ def _decode(path: Path, encoding: str) -> str:
 
 
 def _scan_text(options: "Options", root: Path, splits: dict[str, Path], classes: tuple[str, ...]) -> Scan:
-    kept, skipped = [], []
+    kept, skipped, bad = [], [], Counter()
     for rel, label, code in _files(root, splits, classes, suffix=".txt"):
         try:
             _decode(root / rel, options.encoding)
@@ -196,9 +201,10 @@ def _scan_text(options: "Options", root: Path, splits: dict[str, Path], classes:
             if not options.skip_bad_files:
                 raise
             skipped.append((rel, str(exc)))
+            bad[label] += 1
             continue
         kept.append((rel, label, code))
-    counts = _check_counts(root, kept, classes, splits)
+    counts = _check_counts(root, kept, classes, splits, bad)
     shape, kind = ((), "text") if options.as_text else ((options.sequence_length,), "tokens")
     return Scan(files=tuple(rel for rel, _, _ in kept), classes=classes, class_counts=counts, input_shape=shape,
                 sample_kind=kind, skipped=tuple(skipped), fixed_splits="" not in splits,

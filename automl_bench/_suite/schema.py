@@ -25,6 +25,9 @@ from automl_bench import _models as models
 from automl_bench.space import CategoricalParam, Condition, FloatParam, IntParam, Param
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+#: A suite's or task's name becomes part of file and folder names (results/<suite>+seeds.../,
+#: report pictures per task), which a file system limits to 255 bytes.
+NAME_MAX = 100
 
 
 MAX_INT = 2**53  # int range bounds: beyond this a float cannot hold them exactly
@@ -178,7 +181,7 @@ class SourceDef(_Strict):
 
 class TaskDef(_Strict):
     #: The task's name: lower-case letters, digits, ``_ . -``.
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
     #: A built-in or plugin dataset by name, or the user's own files (`DataDef`); a task that
     #: replays a table leaves it out: the table's is filled in.
     dataset: str | DataDef
@@ -313,7 +316,7 @@ class Regression(_Strict):
 
 class SuiteModel(_Strict):
     #: The suite's name: its results go to ``results/<name>/``.
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
     #: One line for people; not part of the suite's identity.
     description: str = ""
     #: Each cell's search runs once per seed (a statistic over seeds needs at least 3).
