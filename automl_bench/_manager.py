@@ -45,6 +45,7 @@ GROUP = "automl_bench"
 ENV_EXTRA = "BENCH_PLUGINS"
 ENV_DISABLE = "BENCH_DISABLE_PLUGINS"
 ENV_TRACE = "BENCH_TRACE_PLUGINS"
+HOOK_PREFIX = "bench_"  # every hook's name starts so
 BLOCK_PREFIX = "no:"  # `bench -p no:NAME` blocks a plugin, as pytest's `-p no:NAME` does
 
 #: kind -> (registration hook, the spec record it registers)
@@ -268,17 +269,32 @@ def _load(host: Host, name: str, dist: str, module: str, load: Any) -> None:
         host.broken.append(BrokenPlugin(name, dist, f"{type(exc).__name__}: {exc}"))
         return
     host.sources[name] = (dist, module)
-    known = sorted(n for n in dir(hookspecs) if n.startswith("bench_"))
+    known = sorted(n for n in dir(hookspecs) if n.startswith(HOOK_PREFIX))
     for caller in host.pm.get_hookcallers(plugin) or []:
         if not caller.has_spec():  # a newer plugin on an older host, or a misspelt name: warn, don't crash
             close = difflib.get_close_matches(caller.name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             host._warn(name, f"implements unknown hook {caller.name!r}{hint}; it is never called")
+    _warn_unmarked(host, name, plugin, known)
+
+
+def _warn_unmarked(host: Host, name: str, plugin: Any, known: list[str]) -> None:
+    """pluggy registers only marked functions, so an unmarked one is silently unused: warn of every
+    function of the plugin's own whose name starts with the hooks' prefix, a hook's name or not
+    (a misspelt one named with its closest hook)."""
     marked = {impl.function for caller in host.pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls()
               if impl.plugin is plugin}
-    for attr in sorted(known):  # pluggy registers only marked functions: say so, or the hook is silently unused
+    for attr in sorted(a for a in dir(plugin) if a.startswith(HOOK_PREFIX)):
         function = getattr(plugin, attr, None)
-        if callable(function) and function not in marked and getattr(function, "__module__", None) == \
-                getattr(plugin, "__name__", None):
+        if not callable(function) or function in marked or \
+                getattr(function, "__module__", None) != getattr(plugin, "__name__", None):
+            continue
+        if attr in known:
             host._warn(name, f"{attr} is named like a hook but not marked with @hookimpl; it is never called "
                              "(from automl_bench import hookimpl, then put @hookimpl above it)")
+            continue
+        stems = {hook[len(HOOK_PREFIX):]: hook for hook in known}  # the shared prefix says nothing of closeness
+        close = difflib.get_close_matches(attr[len(HOOK_PREFIX):], list(stems), n=1)
+        hint = f"did you mean {stems[close[0]]!r}? " if close else ""
+        host._warn(name, f"{attr} starts with {HOOK_PREFIX!r} like a hook, but no hook is named so and it is not "
+                         f"marked with @hookimpl; it is never called ({hint}every hook is in automl_bench.hookspecs)")

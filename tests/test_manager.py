@@ -151,6 +151,49 @@ def test_a_hook_named_function_without_the_marker_is_a_warning(plugin_module):
         "import hookimpl, then put @hookimpl above it)"]
 
 
+def test_an_unmarked_misspelt_hook_is_a_warning_naming_the_closest_hook(plugin_module):
+    """Neither marked nor named as a hook: pluggy sees nothing at all, so the host must."""
+    name = plugin_module("unmarked_typo_plugin", """
+        from automl_bench import StrategySpec, hookimpl
+
+        def bench_stratgies(register):  # misspelt, and @hookimpl forgotten
+            register(StrategySpec("mine", "my search", factory=None))
+
+        def bench_zzz_helper():  # named with the prefix, close to no hook
+            pass
+
+        def helper():  # no prefix: none of the host's business
+            pass
+    """)
+    host = get_plugin_manager([name])
+    assert "mine" not in host.strategies()
+    assert [w.message for w in host.warnings] == [
+        "bench_stratgies starts with 'bench_' like a hook, but no hook is named so and it is not marked with "
+        "@hookimpl; it is never called (did you mean 'bench_strategies'? every hook is in automl_bench.hookspecs)",
+        "bench_zzz_helper starts with 'bench_' like a hook, but no hook is named so and it is not marked with "
+        "@hookimpl; it is never called (every hook is in automl_bench.hookspecs)"]
+
+
+@pytest.mark.parametrize("command", [["plugins"], ["validate", "SUITE"], ["run", "SUITE", "--quiet", "--no-report"]])
+def test_the_warning_reaches_plugins_validate_and_run(plugin_module, tmp_path, command):
+    from click.testing import CliRunner
+
+    from automl_bench._cli import cli
+    from automl_bench.testing import toy_suite
+
+    name = plugin_module("unmarked_typo_cli", """
+        def bench_stratgies(register):
+            pass
+    """)
+    suite = tmp_path / "suite.toml"
+    suite.write_text(toy_suite(max_trials=1))
+    args = [str(suite) if a == "SUITE" else a for a in command] + (["--out", str(tmp_path)] if "run" in command else [])
+    result = CliRunner().invoke(cli, ["-p", TOY_PLUGIN, "-p", name, *args])
+    assert result.exit_code == 0, result.output
+    assert "bench_stratgies starts with 'bench_' like a hook" in result.output
+    assert "did you mean 'bench_strategies'?" in result.output
+
+
 @pytest.mark.parametrize("how", ["env", "option"])
 def test_plugins_can_be_blocked_by_name(monkeypatch, how):
     if how == "env":
