@@ -18,15 +18,17 @@ from automl_bench.testing import TOY_PLUGIN
 HANG = '"elu"'  # the toy backend hangs on elu
 
 
-def start(write_suite, tmp_path, *, activation='"relu"', max_trials=2):
+def start(write_suite, tmp_path, *, activation='"relu"', max_trials=2, group=False):
     """Start `bench run` on a toy suite; returns (process, marker): every process it starts inherits
-    the marker in its environment, so survivors can be found after it is gone."""
+    the marker in its environment, so survivors can be found after it is gone. ``group``: in a
+    process group of its own, which `os.killpg` signals as a terminal's Ctrl-C does."""
     marker = uuid.uuid4().hex
     suite = write_suite(max_trials=max_trials, timeout=120, activation=activation)
     env = {**os.environ, "BENCH_TEST_MARKER": marker}
     process = subprocess.Popen([sys.executable, "-m", "automl_bench", "-p", TOY_PLUGIN, "run", str(suite),
                                 "--out", str(tmp_path / "out"), "--quiet"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=group)
     return process, marker
 
 
@@ -78,6 +80,36 @@ def test_a_signal_stops_the_run_at_once_says_so_and_leaves_nothing(write_suite, 
     assert time.monotonic() - sent < 10, "the hanging trial was waited for"
     assert process.returncode == 130, out + err
     assert "interrupted: finished trials are saved; rerun the same command to resume" in err
+    assert survivors(marker) == []
+
+
+def first_worker_spawned(process, seconds=60.0) -> None:
+    """Return the moment `bench` has a worker process still in multiprocessing's spawn bootstrap."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if any("spawn_main" in " ".join(c.cmdline()) for c in psutil.Process(process.pid).children()):
+                return
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.001)
+    raise AssertionError("no worker was started")
+
+
+@pytest.mark.parametrize("moment", ["as a worker starts", 0.5, 1.0, 2.0])
+def test_ctrl_c_to_the_whole_group_at_any_moment_prints_one_line_and_exits_130(write_suite, tmp_path, moment):
+    """A terminal's Ctrl-C reaches every process of the group, workers that are still starting
+    too: the run says one line and exits 130, and no process prints a traceback."""
+    process, marker = start(write_suite, tmp_path, activation=HANG, group=True)
+    if moment == "as a worker starts":
+        first_worker_spawned(process)
+    else:
+        time.sleep(moment)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert err.strip().splitlines() == ["interrupted: finished trials are saved; rerun the same command to resume"]
     assert survivors(marker) == []
 
 

@@ -27,9 +27,11 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection, wait
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from automl_bench import BenchError, Executor, ExecutorSpec, hookimpl
 from automl_bench.executor import (
@@ -88,6 +90,8 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
         os.close(fd)
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver decides
+    if hasattr(signal, "pthread_sigmask"):  # blocked since spawn (`interrupts_held`): a pending one is discarded
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if gpu is not None:  # before any framework is imported: this worker sees its slot's GPU alone
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     try:
@@ -115,6 +119,22 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
             conn.send(Done(outcome))
         except (BrokenPipeError, OSError):
             return
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT blocked in this thread meanwhile, then delivered if it came. A terminal's Ctrl-C goes
+    to the whole process group, workers included; a worker started meanwhile inherits the blocked
+    mask through fork and exec, so the interrupt cannot land in its interpreter's start-up (where
+    it printed a `KeyboardInterrupt` traceback) before `worker_main` ignores it."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def die_with_parent() -> None:
@@ -308,10 +328,12 @@ class LocalExecutor(WorkerSlots[_Worker], Executor):
                                       self.settings.device, log_path, calibrate, gpu),
             name=f"bench-worker-{backend}", daemon=True,
         )
-        process.start()
-        child.close()
-        worker = _Worker(backend, process=process, conn=parent, gpu_slot=slot)
-        self.workers.append(worker)
+        resource_tracker.ensure_running()  # starting it unblocks SIGINT: start it before holding interrupts
+        with interrupts_held():  # a Ctrl-C now lands after the worker is known, so the shutdown stops it
+            process.start()
+            child.close()
+            worker = _Worker(backend, process=process, conn=parent, gpu_slot=slot)
+            self.workers.append(worker)
         return worker
 
     def _drain(self, worker: _Worker) -> list[Finished | Progressed]:
