@@ -7,6 +7,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -122,6 +123,41 @@ def test_the_report_writes_every_picture_and_the_html_points_only_at_files_that_
         assert (out / name).is_file() and (out / name).stat().st_size > 1000, name
     assert re.findall(r"!\[[^]]*\]\(([^)]+)\)", md.read_text()) == images  # one markdown source for both
     assert "<table>" in html and "Friedman" in html
+
+
+@pytest.mark.parametrize("seeds, lines", [(6, 18), (40, 3)])
+def test_learning_curves_draw_a_line_a_seed_or_past_thirty_seeds_each_entrys_median(tmp_path, monkeypatch, seeds,
+                                                                                     lines):
+    """A picture of 10,000 seeds' lines shows nothing and took minutes: past `LINES_PER_ENTRY`
+    seeds an entry is its median per epoch with the interquartile band."""
+    from automl_bench._plugins.report_sections import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.append(fig) or path)
+    best = {k: [v[s % 6] for s in range(seeds)] for k, v in BEST.items()}
+    results = load_results(write_store(tmp_path / "many", best=best, seeds=range(seeds)))
+    figures.learning_curves(results, "t", tmp_path / "l.png", figures.colours(["a", "b", "c"]))
+    accuracy = drawn[0].axes[0]
+    assert len(accuracy.lines) == lines
+    assert accuracy.get_legend_handles_labels()[1] == (
+        ["a", "b", "c"] if seeds <= figures.LINES_PER_ENTRY else [f"{e} (median, quartiles of {seeds})" for e in "abc"])
+    if seeds > figures.LINES_PER_ENTRY:  # at epoch 2 a best trial scores its best: the line ends at their median
+        assert accuracy.lines[0].get_ydata()[-1] == pytest.approx(np.median(best["a"]))
+
+
+def test_the_report_of_many_seeds_summarises_them(tmp_path):
+    """Every statistic streams over seeds: a report of 300 seeds writes every picture, and its
+    bootstrap intervals are those of unbatched resampling."""
+    from scipy.stats import bootstrap
+
+    best = {k: [v[s % 6] + s * 1e-5 for s in range(300)] for k, v in BEST.items()}
+    results = load_results(write_store(tmp_path / "many", best=best, seeds=range(300)))
+    md, page = write_report(get_plugin_manager(), results)
+    assert {"learning-t.png", "anytime-t.png", "ranks.png"} <= {p.name for p in md.parent.iterdir()}
+    data = best["a"]
+    whole = bootstrap((data,), lambda x, axis: x.mean(axis=axis), n_resamples=9999, method="percentile",
+                      random_state=np.random.default_rng(0)).confidence_interval
+    assert stats.bootstrap_ci(data) == (float(whole.low), float(whole.high))
 
 
 def test_fewer_than_three_seeds_say_so_instead_of_a_number(tmp_path):

@@ -101,22 +101,45 @@ def _by_seconds(ax: Any, group: Any, column: str, colour: Any, entry: str) -> No
         return
     start = scored.groupby("seed")[column].min().max()
     grid = np.linspace(start, group[column].max(), 200)
-    per_seed = []
-    for _, seed in group.groupby("seed"):
-        seed = seed.sort_values(column, kind="stable")
-        seconds, best = seed[column].to_numpy(), seed["best_so_far"].to_numpy()
-        idx = np.searchsorted(seconds, grid, side="right") - 1  # a step function: the best so far at each time
-        per_seed.append(np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan))
+    seconds, best = _by_seed(group, column)
+    per_seed = np.full((len(seconds), len(grid)), np.nan)
+    rows = max(1, 20_000_000 // max(1, seconds.shape[1] * len(grid)))  # compared at once: memory stays bounded
+    for i in range(0, len(seconds), rows):
+        part = slice(i, i + rows)
+        reached = (seconds[part, :, None] <= grid[None, None, :]).sum(axis=1) - 1  # a step: the best so far
+        per_seed[part] = np.where(reached >= 0, np.take_along_axis(best[part], np.clip(reached, 0, None), axis=1),
+                                  np.nan)
     with warnings.catch_warnings():  # before a seed's first trial ends there is no best yet
         warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.nanpercentile(np.array(per_seed), [25, 50, 75], axis=0) if per_seed else None
+        q = np.nanpercentile(per_seed, [25, 50, 75], axis=0) if len(per_seed) else None
     if q is not None:
         ax.plot(grid, q[1], color=colour, label=entry)
         ax.fill_between(grid, q[0], q[2], color=colour, alpha=0.2, linewidth=0)
 
 
+#: Seeds of an entry drawn as one thin line each in the learning curves; more are drawn as their
+#: median and quartiles per epoch, which a picture can still show.
+LINES_PER_ENTRY = 30
+
+
+def _by_seed(group: Any, column: str) -> tuple[Any, Any]:
+    """Each seed's ``column`` and best so far as the rows of two arrays, sorted by ``column``
+    within the seed and padded (+inf seconds, NaN scores) to the longest seed's length."""
+    ordered = group.sort_values(["seed", column], kind="stable")
+    seed = ordered["seed"].to_numpy()
+    row = np.unique(seed, return_inverse=True)[1]
+    position = ordered.groupby("seed", sort=False).cumcount().to_numpy()
+    width = int(position.max()) + 1 if len(position) else 0
+    seconds = np.full((row.max() + 1 if len(row) else 0, width), np.inf)
+    best = np.full(seconds.shape, np.nan)
+    seconds[row, position] = ordered[column].to_numpy(dtype=float)
+    best[row, position] = ordered["best_so_far"].to_numpy(dtype=float)
+    return seconds, best
+
+
 def learning_curves(results: RunResults, task: str, path: Path, palette: dict[str, Any]) -> Path | None:
-    """Validation score and loss per epoch of each cell's best trial, one thin line per seed."""
+    """Validation score and loss per epoch of each cell's best trial: one thin line per seed, or,
+    past `LINES_PER_ENTRY` seeds, each entry's median with its interquartile band."""
     trials = results.trials
     score = f"val_{results.metric}"
     ok = trials[(trials["task"] == task) & (trials["status"] == "ok") & trials["value"].notna()]
@@ -126,24 +149,38 @@ def learning_curves(results: RunResults, task: str, path: Path, palette: dict[st
     epochs = results.epochs_of(best)  # only these trials' histories are read from the store
     if epochs.empty or score not in epochs:
         return None
-    plt = _plt()
+    curves = dict(iter(epochs.groupby(CELL + ["trial"], sort=False)))  # split once, not a filter per cell
     several = trials["backend"].nunique() > 1
+    by_entry: dict[str, list[pd.DataFrame]] = {}
+    for key in best.itertuples(index=False, name=None):  # sorted by cell: an entry's seeds are together
+        if key in curves:
+            by_entry.setdefault(entry_label(key[1], key[2], several), []).append(curves[key])
+    plt = _plt()
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(11.5, 3.6))
-    seen: set[str] = set()
-    for row in best.to_dict("records"):
-        curve = epochs[(epochs[CELL + ["trial"]] == [row[c] for c in CELL + ["trial"]]).all(axis=1)]
-        entry = entry_label(row["backend"], row["strategy"], several)
-        label = None if entry in seen else entry
-        seen.add(entry)
-        acc.plot(curve["epoch"], curve[score], color=palette[entry], alpha=0.8, linewidth=1, label=label)
-        if "val_loss" in curve:
-            loss.plot(curve["epoch"], curve["val_loss"], color=palette[entry], alpha=0.8, linewidth=1)
+    for entry, drawn in by_entry.items():
+        if len(drawn) <= LINES_PER_ENTRY:
+            for i, curve in enumerate(drawn):
+                acc.plot(curve["epoch"], curve[score], color=palette[entry], alpha=0.8, linewidth=1,
+                         label=entry if i == 0 else None)
+                if "val_loss" in curve:
+                    loss.plot(curve["epoch"], curve["val_loss"], color=palette[entry], alpha=0.8, linewidth=1)
+            continue
+        _median_band(acc, pd.concat(drawn), score, palette[entry], f"{entry} (median, quartiles of {len(drawn)})")
+        if "val_loss" in epochs:
+            _median_band(loss, pd.concat(drawn), "val_loss", palette[entry], None)
     acc.set(xlabel="epoch", ylabel=score, title=f"{task}: best trial of each cell")
     loss.set(xlabel="epoch", ylabel="val_loss", title=f"{task}: validation loss")
     loss.legend(*acc.get_legend_handles_labels(), fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     for ax in (acc, loss):
         ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def _median_band(ax: Any, rows: pd.DataFrame, column: str, colour: Any, label: str | None) -> None:
+    """A column's median per epoch over many curves, with its interquartile band."""
+    q = rows.groupby("epoch")[column].quantile([0.25, 0.5, 0.75]).unstack()
+    ax.plot(q.index, q[0.5], color=colour, linewidth=1.5, label=label)
+    ax.fill_between(q.index, q[0.25], q[0.75], color=colour, alpha=0.2, linewidth=0)
 
 
 def transfer(summary: pd.DataFrame, base: str, path: Path, palette: dict[str, Any]) -> Path:
