@@ -11,7 +11,9 @@ host's machinery and may change without notice; everything else is public:
 - `automl_bench.datasets`: building datasets and fetching their files (dataset plugins);
 - `automl_bench.executor`: jobs, events and the trial runner (executors);
 - `automl_bench.statistics`: per-seed scores, ranks and tests (reports);
-- `automl_bench.errors`, `automl_bench.hookspecs` and, for plugin tests, `automl_bench.testing`.
+- `automl_bench.errors`, `automl_bench.hookspecs` and, for plugin tests, `automl_bench.testing`;
+- `automl_bench.runs`: running a suite and reading results from Python, whose `run` and `load`
+  this root holds too (``automl_bench.run("suites/ci.toml")``).
 
 Built-in plugins (``automl_bench._plugins``) import only these, so they can do nothing a third
 party's could not; `tests/test_public_api.py` keeps them to it and derives the boundary from the
@@ -43,6 +45,7 @@ from automl_bench._specs import (
 )
 from automl_bench._version import __version__
 from automl_bench.errors import BackendUnavailableError, BenchError, DataError, PluginError, require
+from automl_bench.runs import load, run
 
 #: Marks a function of a plugin module as the implementation of the hook of the same name.
 hookimpl = pluggy.HookimplMarker("automl_bench")
@@ -78,5 +81,8 @@ __all__ = [
     "DataError",
     "PluginError",
     "require",
+    # running suites and reading their results from Python (automl_bench.runs)
+    "run",
+    "load",
     "__version__",
 ]

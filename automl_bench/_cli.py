@@ -141,41 +141,36 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
         accept_loss: bool, strict: bool, no_report: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
     from automl_bench import leaderboard
-    from automl_bench._driver import RunOptions, run_suite
-    from automl_bench._progress import RichProgress
-    from automl_bench._results import exit_status
-    from automl_bench._suite import load_suite
+    from automl_bench.errors import RunError
+    from automl_bench.runs import RunSettings, execute
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGTERM, SIGHUP: schedulers, CI runners
         signal.signal(signum, _interrupt)
-    loaded = load_suite(suite, state.host)
-    if executor is not None:
-        state.host.executor(executor)  # an unknown name is a usage error that lists the valid ones
-    options = RunOptions(out=out, workers=workers, executor=executor, max_trials=max_trials, max_epochs=max_epochs,
-                         seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed,
-                         accept_loss=accept_loss)
-    results = run_suite(loaded, state.host, options, None if quiet else RichProgress())
-    click.echo(leaderboard.markdown(results))
-    counts = results.trials["status"].value_counts().to_dict() if not results.trials.empty else {}
+    settings = RunSettings(out=out, workers=workers, executor=executor, max_trials=max_trials, max_epochs=max_epochs,
+                           seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed,
+                           accept_loss=accept_loss, strict=strict, report=not no_report, progress=not quiet)
+    try:
+        results, problems = execute(suite, state.host, settings), []
+    except RunError as failed:
+        results, problems = failed.results, failed.problems
+    click.echo(leaderboard.markdown(results.raw))
+    trials = results.raw.trials
+    counts = trials["status"].value_counts().to_dict() if not trials.empty else {}
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
-    click.echo(f"{len(results.trials)} trials ({summary}); results in {results.directory}/")
+    click.echo(f"{len(trials)} trials ({summary}); results in {results.directory}/")
     if counts.get("failed") or counts.get("timeout"):  # every reason, commonest first: nobody has to dig
-        failed = results.trials[results.trials["status"].isin(["failed", "timeout"])]
-        reasons = failed["error"].value_counts()
+        reasons = trials.loc[trials["status"].isin(["failed", "timeout"]), "error"].value_counts()
         for error, n in reasons.head(MAX_REASONS).items():
             click.echo(f"  {n} x {error}", err=True)
         if len(reasons) > MAX_REASONS:
             rest = int(reasons.iloc[MAX_REASONS:].sum())
             click.echo(f"  {rest} more, for {len(reasons) - MAX_REASONS} other reasons: see the error column of "
                        f"{results.directory}/trials.csv", err=True)
-    if not no_report:
-        from automl_bench._report import write_report
-
-        click.echo(f"report: {write_report(state.host, results)[1]}")
-    status, problems = exit_status(results, strict=strict)
+    if results.report_path is not None:
+        click.echo(f"report: {results.report_path}")
     for problem in problems:
         click.echo(f"Error: {problem}", err=True)
-    sys.exit(status)
+    sys.exit(2 if problems else 0)
 
 
 @cli.command()

@@ -81,6 +81,23 @@ class CompareError(BenchError):
     exit_code = 2
 
 
+class OptionError(BenchError):
+    """An option of the Python API (`automl_bench.run`) that does not exist or has a bad value: the
+    message names the valid options. Exit status 1, like a usage error of `bench run`."""
+
+
+class RunError(BenchError):
+    """A run that `bench run` would end with exit status 2: a cell could not run, every trial of a
+    cell failed, or, with ``strict``, any trial failed. What did run is kept: ``results`` holds it
+    and ``problems`` says what went wrong, one line each."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str], results: Any = None):
+        self.problems, self.results = list(problems), results
+        super().__init__("; ".join(self.problems))
+
+
 def require(module: str, *, needed_by: str, install: str, error: type[BenchError] = PluginError) -> Any:
     """Import an optional dependency, or raise ``error`` saying what needs it and how to install it:
     ``optuna = require("optuna", needed_by="strategy 'tpe'", install="pip install 'automl-bench[search]'")``."""

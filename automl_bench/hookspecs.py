@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import pluggy
 
-if TYPE_CHECKING:
-    from automl_bench import (
+if TYPE_CHECKING:  # from where they are defined: the root imports the host, which imports this
+    from automl_bench._specs import (
         BackendSpec,
         DatasetSpec,
         ExecutorSpec,

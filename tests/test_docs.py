@@ -132,3 +132,21 @@ def test_the_tutorial_reaches_its_report(tmp_path):
     results = tmp_path / "results" / "my-first"
     assert (results / "leaderboard.md").read_text().count("digits-mlp") == 2  # random and tpe
     assert (results / "report" / "index.html").is_file()
+
+
+def test_the_python_walk_through_runs_as_written(tmp_path):
+    """docs/tutorial-python.md's blocks, in order, as one notebook would run them (``python -c``:
+    as in a notebook, there is no script for spawned workers to import again)."""
+    import subprocess
+    import sys
+
+    page = (ROOT / "docs" / "tutorial-python.md").read_text()
+    blocks = re.findall(r"<!-- python-api -->\n```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) == 5
+    done = subprocess.run([sys.executable, "-c", "\n".join(blocks)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "unknown option 'max_trails' of automl_bench.run; did you mean 'max_trials'?" in done.stdout
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    assert (tmp_path / "results" / "notebook" / "report" / "index.html").is_file()
+

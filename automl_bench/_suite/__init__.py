@@ -54,8 +54,10 @@ class Suite:
         return self.model.name
 
 
-def load_suite(path: str | Path, host: "Host | None" = None, *, digests: bool = True) -> Suite:
+def load_suite(path: str | Path, host: "Host | None" = None, *, digests: bool = True, text: str | None = None) -> Suite:
     """Parse and validate a suite file; with a plugin host, also check every component name.
+    ``text``: the suite's TOML, which ``path`` then only names (in messages) and places (its folder
+    is where relative paths start); a suite built in Python comes this way.
 
     A task's own files (``dataset = { path = ... }``) are read for their metadata only; with
     ``digests``, their content hash is computed too (once, then cached by size and modification
@@ -66,7 +68,7 @@ def load_suite(path: str | Path, host: "Host | None" = None, *, digests: bool = 
     """
     path = Path(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = path.read_bytes() if text is None else text.encode("utf-8")
     except OSError as exc:
         raise SuiteError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
     try:
