@@ -195,12 +195,25 @@ def report(state: State, results_dir: Path, open_: bool) -> None:
 @cli.command()
 @click.argument("results_dir", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=Path("-"),
-              show_default=True, help="The file to write (- for standard output).")
+              show_default=True, help="The file to write (- for standard output; a file with --format optuna).")
+@click.option("--format", "format_", type=click.Choice(["json", "optuna"]), default="json", show_default=True,
+              help="json: the baseline of bench compare; optuna: every cell as an optuna study in a SQLite file, "
+                   "for optuna-dashboard sqlite:///FILE.")
 @click.pass_obj
-def export(state: State, results_dir: Path, output: Path) -> None:
+def export(state: State, results_dir: Path, output: Path, format_: str) -> None:
     """Write RESULTS_DIR's measurements per cell and seed, with the suite's identity, the
     environment and each backend's calibration figure, as a small JSON file to commit or keep
-    as a CI artifact: the baseline of `bench compare`."""
+    as a CI artifact: the baseline of `bench compare`. With --format optuna, write every cell
+    as an optuna study (trials, parameters, per-epoch values, states) for optuna-dashboard."""
+    if format_ == "optuna":
+        from automl_bench._optuna_export import export as to_optuna
+
+        if str(output) == "-":
+            raise click.UsageError("--format optuna writes a SQLite file: name it with -o FILE.db")
+        studies, trials = to_optuna(results_dir, output)
+        click.echo(f"{output}: {studies} studies, {trials} trials; view them with optuna-dashboard "
+                   f"sqlite:///{output}", err=True)
+        return
     from automl_bench._baseline import from_results, write
 
     baseline = from_results(results_dir)
@@ -430,6 +443,47 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
 
 
 history.usage_exit_code = 2  # type: ignore[attr-defined]
+
+
+@cli.command()
+@click.argument("suite", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("revisions")
+@click.option("--exports", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The folder of exports, one per commit (<commit>.json), that bench history reads.")
+@click.option("--last", type=click.IntRange(min=1), help="Only the newest N commits of REVISIONS (a single commit: "
+                                                         "it and the N-1 before it).")
+@click.option("--repository", type=click.Path(file_okay=False, exists=True, path_type=Path), default=Path("."),
+              show_default=True, help="The git repository whose commits to run.")
+@click.option("--max-trials", type=click.IntRange(min=1), help="Cap trials per cell (passed to bench run).")
+@click.option("--max-epochs", type=click.IntRange(min=1), help="Cap epochs per trial (passed to bench run).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=1800.0, show_default=True,
+              help="Seconds a commit's run may take before it is recorded as failed.")
+@click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Then write the history's site here, as bench history --site does.")
+@click.pass_context
+def backfill(ctx: click.Context, suite: Path, revisions: str, exports: Path, last: int | None, repository: Path,
+             max_trials: int | None, max_epochs: int | None, timeout: float, site_dir: Path | None) -> None:
+    """Run SUITE at each commit of REVISIONS (A..B, or a commit with --last N), each in a git
+    worktree with that commit's code, export each into --exports, then read them as bench
+    history does. Commits already exported are skipped; one that cannot run is recorded as
+    <commit>.failed and the rest go on."""
+    from automl_bench import _backfill
+
+    shas = _backfill.commits(repository, revisions, last)
+    run_args = [*(["--max-trials", str(max_trials)] if max_trials else []),
+                *(["--max-epochs", str(max_epochs)] if max_epochs else [])]
+
+    def say(outcome: "_backfill.Outcome") -> None:
+        click.echo(f"{outcome.commit}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""), err=True)
+
+    outcomes = _backfill.backfill(suite, repository, shas, exports, run_args, timeout, say)
+    counts = {s: sum(o.status == s for o in outcomes) for s in dict.fromkeys(o.status for o in outcomes)}
+    click.echo(f"{len(outcomes)} commits: " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+    ctx.invoke(history, sources=(exports,), max_score_drop=None, max_slowdown=None, fail_on_step=False,
+               repository=repository, markdown_path=None, clock=None, site_dir=site_dir, commit_url=None)
+
+
+backfill.usage_exit_code = 2  # type: ignore[attr-defined]
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import pluggy
 
 if TYPE_CHECKING:  # from where they are defined: the root imports the host, which imports this
+    from automl_bench._records import CellKey, FinishedTrial, RunResults
     from automl_bench._specs import (
         BackendSpec,
         DatasetSpec,
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # from where they are defined: the root imports the host, whi
         ReportSectionSpec,
         StrategySpec,
     )
-    from automl_bench._records import CellKey, FinishedTrial, RunResults
 
 hookspec = pluggy.HookspecMarker("automl_bench")
 
