@@ -2,7 +2,7 @@
 ``optuna-dashboard sqlite:///FILE`` shows and ``optuna.load_study`` reads.
 
 One study per cell, named ``<suite>/<task>/<backend>/<strategy>/seed=<n>``, with the suite's
-direction (or directions). Each trial keeps its number, its parameters with the distributions
+direction (or directions) and metric names (the validation score, or the objectives). Each trial keeps its number, its parameters with the distributions
 of the task's search space as the store recorded it, its value (or values), one intermediate
 value per epoch (the validation score), its state (ok: complete, pruned: pruned, failed and
 timed out: fail), its start and end from the store, and automl-bench's columns as user
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ def export(results_dir: Path, output: Path) -> tuple[int, int]:
             study.set_user_attr(name, value.item() if hasattr(value, "item") else value)
         study.set_user_attr("suite", results.suite)
         study.set_user_attr("metric", results.metric)
+        with warnings.catch_warnings():  # experimental in optuna: what optuna-dashboard labels its axes with
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(results.objectives) or [metric])
         distributions = _distributions(description.get("spaces", {}).get(key[0], []), cell)
         for row in cell.sort_values("trial").to_dict("records"):
             study.add_trial(_trial(optuna, row, distributions, curves.get((*key, row["trial"]), {}), results))

@@ -48,7 +48,7 @@ def test_every_cell_is_a_study_with_every_trial_state_and_value(run_dir, tmp_pat
     epochs = run_dir.raw.epochs
     for seed in (0, 1):
         study = optuna.load_study(study_name=names[seed], storage=storage)
-        assert study.direction == optuna.study.StudyDirection.MAXIMIZE
+        assert study.direction == optuna.study.StudyDirection.MAXIMIZE and study.metric_names == ["val_accuracy"]
         assert study.user_attrs == {"task": "toy-task", "backend": "toy", "strategy": "random+median", "seed": seed,
                                     "suite": "toy", "metric": "accuracy"}
         rows = trials[trials["seed"] == seed].set_index("trial")
