@@ -408,12 +408,13 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
     from automl_bench._compare import Settings
 
     histories = _history.read_histories(sources)
-    texts, newest, all_found = [], [], []
-    for history in histories:
+    texts, newest, all_found, tolerances = [], [], [], []
+    for history in histories:  # each suite's own tolerances, unless the options set them
         settings = Settings.resolve(history.exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown,
                                     clock=clock)
         found = _history.series(history.exports, clock=settings.clock)
         all_found.append(found)
+        tolerances.append((settings.max_score_drop, settings.max_slowdown))
         texts.append(_history.summary(history, found, settings.max_score_drop, settings.max_slowdown, repository))
         newest += _history.newest_steps(found, settings.max_score_drop, settings.max_slowdown)
     if site_dir is not None:
@@ -424,8 +425,8 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
             raise click.UsageError("--site draws with Altair: pip install 'automl-bench[history]'") from None
         from automl_bench._history_site import write_site
 
-        write_site(site_dir, histories, all_found, settings.max_score_drop, settings.max_slowdown,
-                   commit_url or _history.commit_url(repository), repository)
+        write_site(site_dir, histories, all_found, tolerances, commit_url or _history.commit_url(repository),
+                   repository)
         click.echo(f"site: {site_dir / 'index.html'}", err=True)
     text = "\n".join(texts)
     click.echo(text, nl=False)

@@ -95,9 +95,10 @@ def _chart(*, width: int, height: int, facet_rows: bool, detail: bool) -> dict:
 
 
 def write_site(directory: Path, histories: "Sequence[History]", found_per_history: "Sequence[Sequence[Series]]",
-               max_score_drop: float, max_slowdown: float, commit_url: str | None = None,
+               tolerances: "Sequence[tuple[float, float]]", commit_url: str | None = None,
                repository: Path | None = None) -> list[Path]:
-    """Write the site into ``directory``; returns the pages written."""
+    """Write the site into ``directory``; returns the pages written. ``tolerances``: each
+    history's (max_score_drop, max_slowdown), from its own suite's settings."""
     import vl_convert
 
     from automl_bench._history import change_text, commits_between
@@ -109,7 +110,7 @@ def write_site(directory: Path, histories: "Sequence[History]", found_per_histor
     sections = []
     index_chart = _chart(width=190, height=70, facet_rows=True, detail=False)
     cell_chart = _chart(width=220, height=180, facet_rows=False, detail=True)
-    for history, found in zip(histories, found_per_history):
+    for history, found, (max_score_drop, max_slowdown) in zip(histories, found_per_history, tolerances):
         if not found:
             continue
         cells = sorted({s.cell: s for s in found}.values(), key=lambda s: s.cell)

@@ -14,14 +14,16 @@ from automl_bench._baseline import Baseline, SeedRow, SuiteInfo, write
 from automl_bench._cli import cli
 
 
-def export(folder, i: int, best: float, seconds: float, commit: str = "", suite: str = "ci", seeds: int = 3):
+def export(folder, i: int, best: float, seconds: float, commit: str = "", suite: str = "ci", seeds: int = 3,
+           regression: dict | None = None):
     """Export number ``i`` (made on day i) of one cell, every seed at ``best`` and ``seconds``."""
     rows = [SeedRow(task="t", backend="torch", strategy="random", seed=s, best_val=best, test=best,
                     trials_to_best=1.0, epoch_seconds=seconds, wall_seconds=10.0, trials=4, failed=0)
             for s in range(seeds)]
     baseline = Baseline(created=f"2026-11-{i + 1:02d}T00:00:00+00:00", automl_bench="0.1.0",
                         suite=SuiteInfo(name=suite, sha256="x", metric="accuracy"),
-                        environment={"git_commit": commit or f"{i:02d}".ljust(40, "f"), "machine": "m"}, rows=rows)
+                        environment={"git_commit": commit or f"{i:02d}".ljust(40, "f"), "machine": "m"}, rows=rows,
+                        regression=regression or {})
     path = folder / f"{i:03d}.json"
     write(baseline, path)
     return path
@@ -179,6 +181,22 @@ def test_the_site_has_a_chart_per_cell_and_metric_and_every_link_it_makes_exists
         assert all(f'"{metric}"' in text for metric in _history.METRICS)  # a chart per metric (facets)
         assert "https://example.org/c/" + "10".ljust(40, "f") in text  # points link to their commit
     assert "-0.0" in page and "beyond" in page  # the step, in the cell's table
+
+
+def test_a_site_of_several_suites_judges_each_by_its_own_tolerances(tmp_path):
+    """Each suite's `[regression]` tolerances, not those of the folder read last."""
+    pytest.importorskip("altair")
+    for suite, drop in (("a", 0.2), ("b", 0.001)):
+        (tmp_path / suite).mkdir()
+        for i, b in enumerate(noisy(6, 0.95, 0.002, 1)):
+            export(tmp_path / suite, i, b, 1.0, suite=suite, regression={"max_score_drop": drop})
+    result = history(tmp_path / "a", str(tmp_path / "b"), "--site", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "site" / "index.html").read_text()
+    a, b = index.index("<h2>a</h2>"), index.index("<h2>b</h2>")
+    first, second = sorted([(a, "0.2"), (b, "0.001")])
+    assert f"a score by more than {first[1]}," in index[first[0]:second[0]]
+    assert f"a score by more than {second[1]}," in index[second[0]:]
 
 
 @pytest.mark.timeout(300)
