@@ -284,6 +284,7 @@ def _warn_unmarked(host: Host, name: str, plugin: Any, known: list[str]) -> None
     (a misspelt one named with its closest hook)."""
     marked = {impl.function for caller in host.pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls()
               if impl.plugin is plugin}
+    stems = {hook[len(HOOK_PREFIX):]: hook for hook in known}  # the shared prefix says nothing of closeness
     for attr in sorted(a for a in dir(plugin) if a.startswith(HOOK_PREFIX)):
         function = getattr(plugin, attr, None)
         if not callable(function) or function in marked or \
@@ -293,7 +294,6 @@ def _warn_unmarked(host: Host, name: str, plugin: Any, known: list[str]) -> None
             host._warn(name, f"{attr} is named like a hook but not marked with @hookimpl; it is never called "
                              "(from automl_bench import hookimpl, then put @hookimpl above it)")
             continue
-        stems = {hook[len(HOOK_PREFIX):]: hook for hook in known}  # the shared prefix says nothing of closeness
         close = difflib.get_close_matches(attr[len(HOOK_PREFIX):], list(stems), n=1)
         hint = f"did you mean {stems[close[0]]!r}? " if close else ""
         host._warn(name, f"{attr} starts with {HOOK_PREFIX!r} like a hook, but no hook is named so and it is not "
