@@ -3,7 +3,6 @@ prints the result. No framework (torch, tensorflow, keras) and no pandas is impo
 
 from __future__ import annotations
 
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +26,6 @@ Exit status:
        unwritable results store, or every trial of a cell failed; with --strict, any
        failed or timed-out trial
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP); finished trials are kept"""
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    """Ctrl-C, SIGTERM and SIGHUP during a run: stop it, and ignore any further one from now on,
-    so that a second signal cannot break into the shutdown (workers stopped, the store closed)
-    before the interrupt reaches `BenchGroup.invoke`."""
-    _ignore_further_interrupts()
-    raise KeyboardInterrupt
 
 
 @dataclass
@@ -66,31 +57,31 @@ class BenchGroup(click.Group):
     """Turns every `BenchError` into a clean message and its exit status, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from automl_bench import _interrupts
+
         try:
             return super().invoke(ctx)
-        except click.UsageError as exc:
-            # click's own is 2, which `bench run` uses for "a cell could not run"; `bench compare`
-            # keeps 1 for "a regression", so its usage errors are 2, "cannot compare"
-            command = exc.ctx.command if exc.ctx is not None else None
-            exc.exit_code = getattr(command, "usage_exit_code", EXIT_USAGE)
+        except click.exceptions.Exit:
             raise
-        except BenchError as exc:
-            if ctx.obj is not None and ctx.obj.debug:
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - re-raised below unless it is the interrupt
+            # after an interrupt, whatever ends the command is the interrupt: a library may have
+            # converted it (pydantic-core into a SchemaError) or a plugin's error be its echo
+            if isinstance(exc, KeyboardInterrupt) or _interrupts.requested():
+                if ctx.obj is not None and ctx.obj.debug and not isinstance(exc, KeyboardInterrupt):
+                    raise
+                _interrupts.ignore_further()
+                click.echo("\ninterrupted: finished trials are saved; rerun the same command to resume", err=True)
+                ctx.exit(EXIT_INTERRUPTED)
+            if isinstance(exc, click.UsageError):
+                # click's own is 2, which `bench run` uses for "a cell could not run"; `bench compare`
+                # keeps 1 for "a regression", so its usage errors are 2, "cannot compare"
+                command = exc.ctx.command if exc.ctx is not None else None
+                exc.exit_code = getattr(command, "usage_exit_code", EXIT_USAGE)
                 raise
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            _ignore_further_interrupts()
-            click.echo("\ninterrupted: finished trials are saved; rerun the same command to resume", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
-
-
-def _ignore_further_interrupts() -> None:
-    """Once interrupted, the rest of the shutdown (workers stopped, the store closed: well under a
-    second) is not interrupted again: a second Ctrl-C would otherwise end `bench` by the signal
-    instead of with exit status 130."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)
+            if isinstance(exc, BenchError) and not (ctx.obj is not None and ctx.obj.debug):
+                click.echo(f"Error: {exc}", err=True)
+                ctx.exit(exc.exit_code)
+            raise
 
 
 def _seeds(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
@@ -140,12 +131,11 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
         max_epochs: int | None, seeds: list[int] | None, fresh: bool, keep_going: bool, retry_failed: bool,
         accept_loss: bool, strict: bool, no_report: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
-    from automl_bench import leaderboard
+    from automl_bench import _interrupts, leaderboard
     from automl_bench.errors import RunError
     from automl_bench.runs import RunSettings, execute
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGTERM, SIGHUP: schedulers, CI runners
-        signal.signal(signum, _interrupt)
+    _interrupts.install()  # Ctrl-C, and SIGTERM and SIGHUP from schedulers and CI runners
     settings = RunSettings(out=out, workers=workers, executor=executor, max_trials=max_trials, max_epochs=max_epochs,
                            seeds=seeds, fresh=fresh, keep_going=keep_going, retry_failed=retry_failed,
                            accept_loss=accept_loss, strict=strict, report=not no_report, progress=not quiet)
@@ -533,7 +523,9 @@ def main() -> None:
     try:
         cli(prog_name="bench")
     except KeyboardInterrupt:  # a second Ctrl-C that came while the first was still being handled
-        _ignore_further_interrupts()
+        from automl_bench import _interrupts
+
+        _interrupts.ignore_further()
         sys.exit(EXIT_INTERRUPTED)
 
 

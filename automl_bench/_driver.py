@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
+from automl_bench import _interrupts
 from automl_bench._environment import capture
 from automl_bench._interfaces import Executor, Pruner, Strategy
 from automl_bench._manager import Host
@@ -381,6 +382,7 @@ class Driver:
     def _loop(self, cells: list[Cell], executor: Executor, store: Store, run_id: int) -> None:
         self._first_open = 0  # cells before it are over
         while True:
+            _interrupts.check()  # an interrupt that a library swallowed on its way still stops the run
             while executor.has_capacity():
                 job = self._next_job(cells)
                 if job is None:

@@ -12,7 +12,8 @@ from test_suite import choices
 
 from automl_bench._cli import cli
 
-COMMANDS = [[], ["run"], ["validate"], ["plugins"], ["report"], ["export"], ["compare"], ["tabulate"], ["history"]]
+COMMANDS = [[], ["run"], ["validate"], ["plugins"], ["report"], ["export"], ["compare"], ["tabulate"], ["history"],
+            ["backfill"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "bench")
@@ -180,3 +181,38 @@ def test_progress_shows_every_cell_of_a_small_suite_and_only_those_under_way_of_
     total = rows["[bold]all cells[/bold] (40 of 1000 over)"]
     assert (total.completed, total.total) == (40 * 3 + 1, 3000)
     assert "all cells (40 of 1000 over)" in text and "t/b/random/seed=0 " not in text
+
+
+def test_an_interrupt_a_library_converted_still_ends_the_run_as_an_interrupt(monkeypatch, tmp_path):
+    """A Ctrl-C raised inside pydantic-core building a validator came out as a SchemaError (a
+    traceback, exit 1); after an interrupt, whatever ends the run is the interrupt."""
+    import signal
+
+    from automl_bench import _interrupts, runs
+
+    def interrupted_inside_a_library(*args, **kwargs):
+        with pytest.raises(KeyboardInterrupt):
+            _interrupts._interrupt(signal.SIGINT, None)  # what the signal does, in this process
+        raise RuntimeError("Error building validator: KeyboardInterrupt")  # as the library re-raised it
+
+    handlers = {s: signal.getsignal(s) for s in _interrupts.SIGNALS}
+    monkeypatch.setattr(_interrupts, "_requested", False)  # put back afterwards: the record is process-wide
+    monkeypatch.setattr(runs, "execute", interrupted_inside_a_library)
+    try:
+        result = CliRunner().invoke(cli, ["run", str(tmp_path / "suite.toml")])
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert result.exit_code == 130
+    assert result.output.strip() == "interrupted: finished trials are saved; rerun the same command to resume"
+
+
+def test_an_interrupt_something_swallowed_stops_the_drivers_loop(monkeypatch):
+    from automl_bench import _interrupts
+
+    monkeypatch.setattr(_interrupts, "_requested", False)
+    _interrupts.check()  # none asked for: nothing happens
+    monkeypatch.setattr(_interrupts, "_requested", True)
+    with pytest.raises(KeyboardInterrupt):
+        _interrupts.check()
+

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 import pytest
@@ -21,11 +22,13 @@ HANG = '"elu"'  # the toy backend hangs on elu
 def start(write_suite, tmp_path, *, activation='"relu"', max_trials=2, group=False):
     """Start `bench run` on a toy suite; returns (process, marker): every process it starts inherits
     the marker in its environment, so survivors can be found after it is gone. ``group``: in a
-    process group of its own, which `os.killpg` signals as a terminal's Ctrl-C does."""
+    process group of its own, which `os.killpg` signals as a terminal's Ctrl-C does, through the
+    `bench` script as a terminal runs it."""
     marker = uuid.uuid4().hex
     suite = write_suite(max_trials=max_trials, timeout=120, activation=activation)
     env = {**os.environ, "BENCH_TEST_MARKER": marker}
-    process = subprocess.Popen([sys.executable, "-m", "automl_bench", "-p", TOY_PLUGIN, "run", str(suite),
+    command = [str(Path(sys.executable).parent / "bench")] if group else [sys.executable, "-m", "automl_bench"]
+    process = subprocess.Popen([*command, "-p", TOY_PLUGIN, "run", str(suite),
                                 "--out", str(tmp_path / "out"), "--quiet"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=group)
