@@ -92,3 +92,36 @@ def test_bad_exports_are_clean_errors(tmp_path):
     assert result.exit_code == 1 and "holds no results store" in result.output
     result = runner.invoke(cli, ["export", str(tmp_path), "--format", "yaml"])
     assert result.exit_code == 1 and "'yaml' is not one of 'json', 'optuna'" in result.output
+
+
+def test_a_run_still_going_exports_what_it_has(tmp_path):
+    """A grid whose first configuration finishes and whose second hangs (the toy backend hangs on
+    elu): exported while the run waits on it, the file holds the finished trial."""
+    import subprocess
+    import sys
+    import time
+
+    text = toy_suite(strategies=("grid",), max_trials=2).replace(
+        "epochs = 2", 'epochs = 2\nactivation = { type = "categorical", choices = ["relu", "elu"] }')
+    text = text.replace('learning_rate = { type = "float", low = 1e-4, high = 1.0, log = true }', "learning_rate = 0.1")
+    text += "\n[strategy.grid]\nshuffle = false\n"  # relu, then elu
+    (tmp_path / "suite.toml").write_text(text)
+    run = subprocess.Popen([sys.executable, "-m", "automl_bench", "-p", TOY_PLUGIN, "run", str(tmp_path / "suite.toml"),
+                            "--out", str(tmp_path / "out"), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        store = tmp_path / "out" / "toy" / "bench.sqlite"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the first trial is in the store: the second hangs from now on
+            if store.exists() and ab.load(store.parent).trials.shape[0] == 1:
+                break
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.2)
+        export(store.parent, tmp_path / "live.db")
+        assert run.poll() is None  # still going
+        (summary,) = optuna.get_all_study_summaries(f"sqlite:///{tmp_path / 'live.db'}")
+        study = optuna.load_study(study_name=summary.study_name, storage=f"sqlite:///{tmp_path / 'live.db'}")
+        assert [(t.params["activation"], t.state) for t in study.trials] == [("relu", optuna.trial.TrialState.COMPLETE)]
+    finally:
+        run.kill()
+        run.communicate()
+
