@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import numbers
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
@@ -98,8 +99,8 @@ def _check(name: str, value: Any) -> None:
         raise bad("a whole number >= 1, or None")
     if name in _FLAGS and not isinstance(value, bool):
         raise bad("True or False")
-    if name == "seeds" and value is not None and (
-            isinstance(value, (str, bytes)) or not all(type(s) is int for s in value)):
+    if name == "seeds" and value is not None and (isinstance(value, (str, bytes)) or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in value)):  # numpy's too
         raise bad("a list of whole numbers, or None")
     if name == "plugins" and (isinstance(value, (str, bytes)) or not all(isinstance(p, str) for p in value)):
         raise bad("a list of module import paths")
@@ -143,7 +144,8 @@ def execute(suite: str | Path | Mapping[str, Any], host: "Host", settings: RunSe
         host.executor(settings.executor)  # an unknown name lists the valid ones
     options = RunOptions(out=Path(settings.out), workers=settings.workers, executor=settings.executor,
                          max_trials=settings.max_trials, max_epochs=settings.max_epochs,
-                         seeds=list(settings.seeds) if settings.seeds is not None else None, fresh=settings.fresh,
+                         seeds=[int(s) for s in settings.seeds] if settings.seeds is not None else None,
+                         fresh=settings.fresh,
                          keep_going=settings.keep_going, retry_failed=settings.retry_failed,
                          accept_loss=settings.accept_loss)
     progress = None

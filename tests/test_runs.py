@@ -72,8 +72,10 @@ def test_load_reads_an_interrupted_run_without_changing_it(results, tmp_path, su
 
 
 def test_a_suite_can_be_a_dict(tmp_path):
+    import numpy as np
+
     data = tomllib.loads(toy_suite(name="from-dict", max_trials=2))
-    ran = ab.run(data, out=tmp_path, plugins=[TOY_PLUGIN], progress=False, report=False)
+    ran = ab.run(data, out=tmp_path, plugins=[TOY_PLUGIN], progress=False, report=False, seeds=np.arange(1))
     assert ran.directory == tmp_path / "from-dict" and len(ran.trials) == 2
     with pytest.raises(SuiteError, match=r"<suite from-dict>: 1 problem:\n.*max_trails: unknown key"):
         ab.run({**data, "budget": {"max_trails": 2}}, out=tmp_path, plugins=[TOY_PLUGIN], progress=False)
