@@ -70,6 +70,15 @@ class TestTpeStrategy(StrategyContract):
     test_learns_after_startup = learns_after_startup
 
 
+class TestGpStrategy(StrategyContract):
+    def make_strategy(self, space, seed):
+        pytest.importorskip("torch")
+        spec = HOST.strategy("gp")
+        return spec.factory(space=space, seed=seed, **{**spec.options, "n_startup_trials": 4})
+
+    test_learns_after_startup = learns_after_startup
+
+
 class TestGeneticStrategy(StrategyContract):
     trials = 16  # past the first generation of 6
 

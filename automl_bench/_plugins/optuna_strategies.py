@@ -1,5 +1,12 @@
-"""Strategies driven through optuna's ask/tell interface: TPE, a genetic algorithm, CMA-ES, and
-for multi-objective suites NSGA-II, NSGA-III and multi-objective TPE.
+"""Strategies driven through optuna's ask/tell interface: TPE, Gaussian-process Bayesian
+optimisation, a genetic algorithm, CMA-ES, and for multi-objective suites NSGA-II, NSGA-III and
+multi-objective TPE.
+
+``gp`` is optuna's GPSampler (Keras Tuner's ``BayesianOptimization`` and most tutorials' "Bayesian
+optimization"): a Gaussian process with a Matern 5/2 kernel and one length scale per parameter,
+fitted by maximum a posteriori, and log expected improvement; trials still running are accounted
+for by q-batch log EI, so parallel asks do not repeat each other. It models the parameters every
+trial has; a conditional parameter is drawn at random by optuna's independent sampler.
 
 The genetic algorithm is optuna's NSGA-II sampler (with one objective: tournament selection
 on rank, uniform crossover, per-parameter mutation), a maintained implementation rather than
@@ -19,7 +26,7 @@ from automl_bench.space import CategoricalParam, FixedParam, FloatParam, IntPara
 
 
 def _optuna() -> Any:
-    return require("optuna", needed_by="the optuna strategies (tpe, cmaes, genetic)",
+    return require("optuna", needed_by="the optuna strategies (tpe, gp, cmaes, genetic)",
                    install="pip install 'automl-bench[search]'")
 
 
@@ -131,6 +138,13 @@ def _cmaes(samplers: Any, *, seed: int, n_startup_trials: int, sigma0: float, po
                                  restart_strategy=restart_strategy or None, warn_independent_sampling=False)
 
 
+def _gp(samplers: Any, *, seed: int, n_startup_trials: int, deterministic_objective: bool) -> Any:
+    require("torch", needed_by="strategy 'gp' (optuna's GPSampler fits its Gaussian process with torch)",
+            install="pip install 'automl-bench[torch]'")
+    return samplers.GPSampler(seed=seed, n_startup_trials=n_startup_trials,
+                              deterministic_objective=deterministic_objective, warn_independent_sampling=False)
+
+
 def cmaes_space_problems(space: SearchSpace) -> list[str]:
     """CMA-ES searches int and float ranges only; optuna would silently sample the rest at random."""
     problems = []
@@ -149,6 +163,9 @@ def bench_strategies(register):
     register(StrategySpec("tpe", "Bayesian TPE (optuna TPESampler), constant liar for parallel asks",
                           _factory(_tpe), options={"n_startup_trials": 10, "multivariate": False,
                                                    "constant_liar": True}))
+    register(StrategySpec("gp", "Gaussian-process Bayesian optimisation (optuna GPSampler: Matern 5/2, log EI; "
+                                "running trials by q-batch log EI; conditional parameters drawn at random)",
+                          _factory(_gp), options={"n_startup_trials": 10, "deterministic_objective": False}))
     register(StrategySpec("genetic", "genetic algorithm (optuna NSGAIISampler: selection, crossover, mutation)",
                           _factory(_genetic), options={"population_size": 10, "mutation_prob": -1.0,
                                                        "crossover_prob": 0.9, "swapping_prob": 0.5}))
