@@ -26,6 +26,7 @@ from automl_bench._environment import capture
 from automl_bench._interfaces import Executor, Pruner, Strategy
 from automl_bench._manager import Host
 from automl_bench._objectives import search_arguments, values_of
+from automl_bench._options import RunOptions
 from automl_bench._preflight import check_cells, check_directory, describe
 from automl_bench._records import (
     CellKey,
@@ -47,23 +48,6 @@ from automl_bench.errors import BenchError, PreflightError, ResultsError
 
 #: Characters of ``--seeds`` a results folder's name spells out; a longer list is named by its digest.
 SEEDS_IN_NAME = 60
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    out: Path = Path("results")
-    workers: int | None = None
-    executor: str | None = None  # overrides the suite's [execution] executor
-    max_trials: int | None = None
-    max_epochs: int | None = None
-    seeds: Sequence[int] | None = None
-    fresh: bool = False
-    #: Run the cells that can run when preflight finds some that cannot (exit status 2 still).
-    keep_going: bool = False
-    #: Run the recorded failed and timed-out trials again; their rows move to the store's history.
-    retry_failed: bool = False
-    #: Go on with a store that lost trials it held (a deleted -wal, an older copy): they run again.
-    accept_loss: bool = False
 
 
 class Observer(Protocol):

@@ -22,11 +22,12 @@ from __future__ import annotations
 import difflib
 import json
 import numbers
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from automl_bench._options import RunOptions
 from automl_bench.errors import OptionError, RunError, SuiteError
 
 if TYPE_CHECKING:
@@ -42,28 +43,11 @@ TRIAL = ["task", "backend", "strategy", "seed", "trial"]
 
 
 @dataclass(frozen=True)
-class RunSettings:
-    """The options of `run`, with `bench run`'s defaults; each is the option of the same name."""
+class RunSettings(RunOptions):
+    """The options of `run`, with `bench run`'s defaults: the driver's (`out`, `workers`,
+    `executor`, `max_trials`, `max_epochs`, `seeds`, `fresh`, `keep_going`, `retry_failed`,
+    `accept_loss`), then these."""
 
-    #: Results go to ``out/<suite name>/`` (``--out``).
-    out: str | Path = "results"
-    #: Trials run at once (default: the suite's).
-    workers: int | None = None
-    #: What runs the trials: ``local``, ``ray``, or a plugin's (default: the suite's).
-    executor: str | None = None
-    #: Cap trials per cell, and epochs per trial (smoke runs).
-    max_trials: int | None = None
-    max_epochs: int | None = None
-    #: Seeds replacing the suite's.
-    seeds: Sequence[int] | None = None
-    #: Discard earlier results of this suite and start over.
-    fresh: bool = False
-    #: Run the cells that can run when some cannot (`RunError` still).
-    keep_going: bool = False
-    #: Run the recorded failed and timed-out trials again.
-    retry_failed: bool = False
-    #: Go on with a store that lost trials it held: they run again.
-    accept_loss: bool = False
     #: `RunError` if any trial failed or timed out.
     strict: bool = False
     #: Write the report (statistics and pictures) at the end.
@@ -88,7 +72,9 @@ def settings_of(options: Mapping[str, Any]) -> RunSettings:
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise OptionError(f"unknown option {name!r} of automl_bench.run; {hint}options: {', '.join(OPTIONS)}")
         _check(name, value)
-    return RunSettings(**options)
+    settings = RunSettings(**options)
+    seeds = [int(seed) for seed in settings.seeds] if settings.seeds is not None else None
+    return replace(settings, out=Path(settings.out), seeds=seeds)
 
 
 def _check(name: str, value: Any) -> None:
@@ -136,24 +122,18 @@ def _refuse_in_a_starting_worker() -> None:
 def execute(suite: str | Path | Mapping[str, Any], host: "Host", settings: RunSettings) -> Results:
     """`run` with a plugin host already built (as `bench run` builds one, to announce what went
     wrong loading plugins)."""
-    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._driver import run_suite
     from automl_bench._results import exit_status
 
     loaded = _load_suite(suite, host)
     if settings.executor is not None:
         host.executor(settings.executor)  # an unknown name lists the valid ones
-    options = RunOptions(out=Path(settings.out), workers=settings.workers, executor=settings.executor,
-                         max_trials=settings.max_trials, max_epochs=settings.max_epochs,
-                         seeds=[int(s) for s in settings.seeds] if settings.seeds is not None else None,
-                         fresh=settings.fresh,
-                         keep_going=settings.keep_going, retry_failed=settings.retry_failed,
-                         accept_loss=settings.accept_loss)
     progress = None
     if settings.progress:
         from automl_bench._progress import RichProgress
 
         progress = RichProgress()
-    results = Results(run_suite(loaded, host, options, progress), host)
+    results = Results(run_suite(loaded, host, settings, progress), host)
     if settings.report:
         results.report()
     status, problems = exit_status(results.raw, strict=settings.strict)
