@@ -122,13 +122,18 @@ def _check_names(path: Path, options: "Options", names: list[str]) -> None:
                         "features out to use every numeric column and the categorical ones")
 
 
-def _categories(path: Path, column: str, values: Any) -> list[str]:
+def _refuse_missing(path: Path, column: str, values: Any) -> None:
+    """A `DataError` at a column's first missing value: numbers and categories alike need every one."""
     import numpy as np
 
     missing = values.isna().to_numpy()
     if missing.any():
         raise DataError(f"{path}: {_row(path, int(np.flatnonzero(missing)[0]))}, column {column!r}: missing value "
                         f"({int(missing.sum())} in this column); fill or drop them first")
+
+
+def _categories(path: Path, column: str, values: Any) -> list[str]:
+    _refuse_missing(path, column, values)
     return sorted({str(v) for v in values.tolist()})
 
 
@@ -149,7 +154,7 @@ def columns_of(options: "Options", frame: Any) -> Columns:
         if _is_number(values):
             numeric.append(c)
             continue
-        mixed = _mixed(path, c, values) if len(values) else None
+        mixed = _mixed(path, c, values)
         if mixed is not None:
             raise mixed
         if options.features is not None:
@@ -187,8 +192,8 @@ def scan(options: "Options") -> Scan:
     path = Path(options.path)
     frame = _frame_for_scan(options, path)
     found = columns_of(options, frame)
-    labels = frame[options.label] if options.label in frame.columns else None
-    if labels is None or len(labels) == 0:
+    labels = frame[options.label]  # there: columns_of checked the names
+    if len(labels) == 0:
         raise DataError(f"{path}: a header but no rows")
     if labels.isna().any():
         raise DataError(f"{path}: {_row(path, int(np.flatnonzero(labels.isna().to_numpy())[0]))} has no label "
@@ -213,10 +218,7 @@ def _numbers(path: Path, frame: Any, columns: tuple[str, ...]) -> Any:
     import numpy as np
 
     for c in columns:
-        missing = frame[c].isna().to_numpy()
-        if missing.any():
-            raise DataError(f"{path}: {_row(path, int(np.flatnonzero(missing)[0]))}, column {c!r}: missing value "
-                            f"({int(missing.sum())} in this column); fill or drop them first")
+        _refuse_missing(path, c, frame[c])
     return frame[list(columns)].to_numpy(dtype=np.float64)
 
 
