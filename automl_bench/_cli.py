@@ -145,11 +145,10 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
         results, problems = failed.results, failed.problems
     click.echo(leaderboard.markdown(results.raw))
     trials = results.raw.trials
-    counts = trials["status"].value_counts().to_dict() if not trials.empty else {}
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
-    click.echo(f"{len(trials)} trials ({summary}); results in {results.directory}/")
-    if counts.get("failed") or counts.get("timeout"):  # every reason, commonest first: nobody has to dig
-        reasons = trials.loc[trials["status"].isin(["failed", "timeout"]), "error"].value_counts()
+    click.echo(f"{len(trials)} trials ({results.summary}); results in {results.directory}/")
+    failed = trials[trials["status"].isin(["failed", "timeout"])] if not trials.empty else trials
+    if len(failed):  # every reason, commonest first: nobody has to dig
+        reasons = failed["error"].value_counts()
         for error, n in reasons.head(MAX_REASONS).items():
             click.echo(f"  {n} x {error}", err=True)
         if len(reasons) > MAX_REASONS:

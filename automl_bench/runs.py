@@ -243,6 +243,12 @@ class Results:
         self.report_path = write_report(self._host, self.raw)[1]
         return self.report_path
 
+    @property
+    def summary(self) -> str:
+        """The trials by status, as `bench run` ends with: ``"40 ok, 2 failed"`` (or ``"no trials"``)."""
+        counts = self.raw.trials["status"].value_counts().to_dict() if not self.raw.trials.empty else {}
+        return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
+
     def __repr__(self) -> str:
         return f"<Results {self.suite!r}: {len(self.raw.trials)} trials in {self.directory}>"
 
@@ -250,7 +256,5 @@ class Results:
         """The leaderboard, in a notebook."""
         from html import escape
 
-        counts = self.raw.trials["status"].value_counts().to_dict() if not self.raw.trials.empty else {}
-        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no trials"
-        return (f"<p><b>{escape(self.suite)}</b>: {len(self.raw.trials)} trials ({escape(summary)}) in "
+        return (f"<p><b>{escape(self.suite)}</b>: {len(self.raw.trials)} trials ({escape(self.summary)}) in "
                 f"<code>{escape(str(self.directory))}</code></p>" + self.leaderboard.to_html(index=False))
