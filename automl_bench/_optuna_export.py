@@ -37,14 +37,9 @@ def export(results_dir: Path, output: Path) -> tuple[int, int]:
     """Write ``results_dir``'s cells as optuna studies into ``output`` (a SQLite file); returns
     (studies, trials)."""
     optuna = require("optuna", needed_by="bench export --format optuna", install="pip install 'automl-bench[search]'")
-    from automl_bench._results import collect, open_store, recorded_description
+    from automl_bench._results import load_described
 
-    store = open_store(Path(results_dir), checked=True)
-    try:
-        description = recorded_description(store)
-        results = collect(store, Path(results_dir), description)
-    finally:
-        store.close()
+    results, description = load_described(Path(results_dir))
     if results.trials.empty:
         raise ResultsError(f"{results_dir} holds no trial yet: nothing to export")
     output = Path(output)
@@ -57,8 +52,9 @@ def export(results_dir: Path, output: Path) -> tuple[int, int]:
     curves = ({key: dict(zip(g["epoch"], g[metric])) for key, g in epochs.groupby([*CELL, "trial"])}
               if metric in epochs else {})
     directions = list(results.objectives.values()) or ["maximize"]
-    count = 0
+    studies = trials = 0
     for key, cell in results.trials.groupby(CELL, sort=True):
+        studies += 1
         study = optuna.create_study(storage=storage, study_name=f"{results.suite}/{'/'.join(map(str, key[:3]))}"
                                                                 f"/seed={key[3]}", directions=directions)
         for name, value in zip(CELL, key):
@@ -71,10 +67,10 @@ def export(results_dir: Path, output: Path) -> tuple[int, int]:
         distributions = _distributions(description.get("spaces", {}).get(key[0], []), cell)
         for row in cell.sort_values("trial").to_dict("records"):
             study.add_trial(_trial(optuna, row, distributions, curves.get((*key, row["trial"]), {}), results))
-            count += 1
+            trials += 1
     storage.engine.dispose()
     os.replace(partial, output)
-    return results.trials.groupby(CELL).ngroups, count
+    return studies, trials
 
 
 def _choice(value: Any) -> Any:

@@ -59,10 +59,17 @@ def describe_param(param: Any) -> dict[str, Any]:
 def load_results(directory: Path) -> RunResults:
     """A results directory's `RunResults`, from its store alone (nothing is trained). A store that
     lost trials its ``trials.csv`` lists is refused: the reports would be rewritten without them."""
+    return load_described(directory)[0]
+
+
+def load_described(directory: Path) -> tuple[RunResults, dict[str, Any]]:
+    """`load_results`, with the suite's description as the run recorded it (`describe_suite`:
+    its search spaces too, which `RunResults` does not carry)."""
     directory = Path(directory)
     store = open_store(directory, checked=True)
     try:
-        return collect(store, directory, recorded_description(store))
+        description = recorded_description(store)
+        return collect(store, directory, description), description
     finally:
         store.close()
 
