@@ -22,6 +22,8 @@ tree. Everything here is light to import: no framework, so ``bench --help`` stay
 
 from __future__ import annotations
 
+from typing import Any
+
 import pluggy
 
 from automl_bench._interfaces import Backend, Executor, Pruner, Reporter, Strategy
@@ -45,7 +47,6 @@ from automl_bench._specs import (
 )
 from automl_bench._version import __version__
 from automl_bench.errors import BackendUnavailableError, BenchError, DataError, PluginError, require
-from automl_bench.runs import load, run
 
 #: Marks a function of a plugin module as the implementation of the hook of the same name.
 hookimpl = pluggy.HookimplMarker("automl_bench")
@@ -86,3 +87,13 @@ __all__ = [
     "load",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`run` and `load`, from `automl_bench.runs` when first asked for: a plugin imports this root,
+    and `bench --help` too, without paying for the Python API."""
+    if name in ("run", "load"):
+        from automl_bench import runs
+
+        return getattr(runs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
