@@ -36,6 +36,7 @@ from automl_bench._records import (
     FinishedTrial,
     Job,
     Progressed,
+    Proposal,
     RunResults,
     SourceRef,
     TaskRef,
@@ -76,6 +77,20 @@ class Pending:
 
     key: CellKey
     task_ref: TaskRef
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """The driver's own record of a job it handed out (`Job.context`): whose trial it is, whether
+    it is the cell's final (its best scored on the test split), and the budget its strategy chose."""
+
+    cell: "Cell"
+    number: int
+    final: bool
+    budget: int | None = None
+
+    def astuple(self) -> tuple["Cell", int, bool, int | None]:
+        return self.cell, self.number, self.final, self.budget
 
 
 @dataclass
@@ -385,7 +400,7 @@ class Driver:
                 if isinstance(event, Finished):
                     self._finish(event, store, run_id)
                 elif isinstance(event, Progressed) and event.job.request.prune:
-                    cell, number, _ = event.job.context
+                    cell, number = event.job.context.cell, event.job.context.number
                     value = event.report.metrics.get(cell.objective)
                     prune = value is not None and cell.pruner.should_prune(number, event.report.epoch, value)
                     executor.answer(event.job, prune)
@@ -411,8 +426,11 @@ class Driver:
             while number is not None:
                 params = cell.strategy.ask(number)
                 if params is not None:
+                    budget = None
+                    if isinstance(params, Proposal):  # a multi-fidelity strategy chose the epochs
+                        params, budget = params.params, params.epochs
                     cell.in_flight.add(number)  # a replayed table's parameters take only its values
-                    return self._job(cell, number, cell.task.space.snap(params), final=False)
+                    return self._job(cell, number, cell.task.space.snap(params), final=False, budget=budget)
                 cell.exhausted = True
                 number = None
                 self.observer.trial_done(cell.key, len(cell.done), cell.planned, _value(cell.best()))
@@ -425,14 +443,15 @@ class Driver:
                 return self._job(cell, best.number, dict(best.params), final=True)
         return None
 
-    def _job(self, cell: Cell, number: int, params: dict, *, final: bool) -> Job:
+    def _job(self, cell: Cell, number: int, params: dict, *, final: bool, budget: int | None = None) -> Job:
         t = cell.task.definition
+        epochs = self.max_epochs if budget is None else min(budget, self.max_epochs or budget)
         # A search of one trial has its best already: that trial is scored on the test split and
         # saved, instead of training the same configuration from the same seed a second time.
         tested = final or cell.own_final
         request = TrialRequest(
             key=f"{cell.key}#{'final' if final else number}", task=cell.task_ref, params=params,
-            seed=cell.trial_seed(number), max_epochs=self.max_epochs,
+            seed=cell.trial_seed(number), max_epochs=epochs,
             evaluate_test=tested or self.suite.model.test_every_trial,
             prune=cell.pruner is not None and not final,
             # One source model per suite seed, shared by every trial, shots value and mode of the task.
@@ -440,10 +459,11 @@ class Driver:
             save_model=str(self.directory / model_path(cell.key)) if tested else "",
             measure_cost=self.suite.model.execution.measure_cost,
         )
-        return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout, context=(cell, number, final))
+        return Job(cell.key.backend, request, self.suite.model.budget.trial_timeout,
+                   context=JobContext(cell, number, final, budget))
 
     def _finish(self, event: Finished, store: Store, run_id: int) -> None:
-        cell, number, final = event.job.context
+        cell, number, final, budget = event.job.context.astuple()
         outcome = _check_finite(event.outcome)
         if outcome.infrastructure:  # not a result: nothing is recorded, the next run tries again
             cell.blocked = cell.blocked or outcome.error
@@ -467,12 +487,13 @@ class Driver:
             missing = cell.objectives[values.index(None)]
             outcome, value, values = replace(outcome, status="failed", error=f"backend reported no {missing}"), None, None
         store.record_trial(cell.key, number, run_id, event.job.request.seed, params, outcome, value,
-                           event.wall_seconds, {**event.placement, "retries": event.retries}, grouped=grouped)
+                           event.wall_seconds, {**event.placement, "retries": event.retries}, grouped=grouped,
+                           budget=budget)
         if cell.own_final and outcome.status == "ok":  # a one-trial search: its final too
             store.record_final(cell.key, number, run_id, params, outcome, _relative(outcome.model_file, self.directory),
                                grouped=grouped)
             cell.final_state, cell.tested = "done", number
-        trial = FinishedTrial(number, params, outcome.status, value, values)
+        trial = FinishedTrial(number, params, outcome.status, value, values, budget)
         cell.record(trial)
         cell.strategy.tell(trial)
         if cell.pruner is not None:

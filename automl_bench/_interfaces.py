@@ -15,7 +15,16 @@ if TYPE_CHECKING:
     import numpy as np
 
     from automl_bench._models import ModelConfig
-    from automl_bench._records import EpochReport, Finished, FinishedTrial, Job, Progressed, RunResults, Splits
+    from automl_bench._records import (
+        EpochReport,
+        Finished,
+        FinishedTrial,
+        Job,
+        Progressed,
+        Proposal,
+        RunResults,
+        Splits,
+    )
 
 
 class Backend(ABC):
@@ -175,8 +184,12 @@ class Strategy(ABC):
     """
 
     @abstractmethod
-    def ask(self, number: int) -> Mapping[str, Any] | None:
-        """Return the parameters for trial ``number``, or None when the search is exhausted."""
+    def ask(self, number: int) -> Mapping[str, Any] | Proposal | None:
+        """Return the parameters for trial ``number``, or None when the search is exhausted.
+
+        A multi-fidelity strategy (Hyperband, BOHB, SMAC's multi-fidelity facade) returns a
+        `Proposal`: the parameters and the epochs to train them for. Its trials come back to
+        `tell` with that ``budget``."""
 
     def tell(self, trial: "FinishedTrial") -> None:
         """Learn the outcome of a trial (``value`` is None unless its status is ``ok``)."""

@@ -226,6 +226,25 @@ class FinishedTrial:
     #: reported (a direction is not applied): for "ok" trials; None otherwise, and in a
     #: single-objective suite. ``value`` is then the first objective's.
     values: tuple[float, ...] | None = None
+    #: The epochs its strategy allotted it (a `Proposal`'s budget), or None: it trained the
+    #: configuration's own ``epochs``.
+    budget: int | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a multi-fidelity strategy's ``ask`` returns instead of bare parameters: a
+    configuration and its budget, the epochs to train it for. A budget never trains past the
+    configuration's own ``epochs`` (the full fidelity) nor the suite's ``max_epochs``. The trial's
+    value is its score after the epochs it trained; it is recorded, told back and shown with its
+    budget. A strategy that decides no budget returns parameters, as before."""
+
+    params: Mapping[str, Any]
+    epochs: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"a proposal's budget is a whole number of epochs >= 1, not {self.epochs!r}")
 
 
 # --------------------------------------------------------------------------- executors

@@ -269,7 +269,8 @@ def _trial_row(suite: str, r: dict[str, Any], runs: dict[int, dict[str, Any]],
         data = shared[r["dataset"]] = _data_columns(json.loads(r["dataset"]))
     row.update(data)
     row.update({
-        "epochs": r["epochs"], "train_seconds": round(r["train_seconds"], 4),
+        # the epochs a multi-fidelity strategy allotted (None: the configuration's own epochs)
+        "epochs": r["epochs"], "budget": r.get("budget"), "train_seconds": round(r["train_seconds"], 4),
         "eval_seconds": round(r["eval_seconds"], 4), "wall_seconds": round(r["wall_seconds"], 4),
         "error": r["error"],
         "finished": datetime.fromtimestamp(r["finished"], timezone.utc).isoformat(timespec="milliseconds"),

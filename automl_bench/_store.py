@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS trials (
     placement TEXT NOT NULL DEFAULT '{}',
     checksum TEXT NOT NULL DEFAULT '',
     cost TEXT NOT NULL DEFAULT '{}',
+    budget INTEGER,
     UNIQUE (task, backend, strategy, seed, number)
 );
 CREATE TABLE IF NOT EXISTS finals (
@@ -81,20 +82,21 @@ CREATE TABLE IF NOT EXISTS superseded_finals AS SELECT *, 0.0 AS superseded FROM
 #: A trial's values, in the order its checksum covers them (a store is written and read by name).
 TRIAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "trial_seed", "params", "status", "value",
                  "metrics", "epochs", "train_seconds", "eval_seconds", "wall_seconds", "error", "history", "finished",
-                 "dataset", "placement", "cost")
+                 "dataset", "placement", "cost", "budget")
 #: A final's values, likewise.
 FINAL_COLUMNS = ("task", "backend", "strategy", "seed", "number", "run_id", "params", "status", "metrics", "error",
                  "finished", "model")
 #: Each trial value's type in the schema (Text, Integer, Real): what SQLite hands it back as.
-TRIAL_KINDS = "TTTIIIITTRTIRRRTTRTTT"
+TRIAL_KINDS = "TTTIIIITTRTIRRRTTRTTTI"
 #: Every table's values that its rows' checksums cover, in that order.
 CHECKED = {"meta": ("key", "value"), "runs": ("run_id", "started", "environment"), "trials": TRIAL_COLUMNS,
            "finals": FINAL_COLUMNS}
 #: Columns that hold JSON.
 JSON_COLUMNS = ("params", "metrics", "history", "dataset", "placement", "environment", "cost")
-#: A column added after rows carried checksums, and its default: a row whose value there is the
-#: default is checksummed without it, so that the rows a store held before keep their checksums.
-LATER = {"trials": ("cost", "{}")}
+#: Columns added after rows carried checksums, in order, with their defaults: a row whose last
+#: values are these defaults is checksummed without them, so that the rows a store held before
+#: keep their checksums.
+LATER = {"trials": (("cost", "{}"), ("budget", None))}
 #: Columns a store holds for its own checks, not results: left out of what it hands on.
 INTERNAL_COLUMNS = ("checksum",)
 #: Beside the store while a run writes to it: a line per trial and final it held when the run
@@ -113,9 +115,11 @@ def checksum(*values: Any) -> str:
 
 
 def row_checksum(table: str, *values: Any) -> str:
-    """The checksum of a row of ``table`` (`CHECKED` order), leaving out a `LATER` column at its default."""
-    later = LATER.get(table)
-    if later is not None and values and values[-1] == later[1]:
+    """The checksum of a row of ``table`` (`CHECKED` order), leaving out its last `LATER` columns
+    while they hold their defaults."""
+    for _name, default in reversed(LATER.get(table, ())):
+        if not values or values[-1] != default:
+            break
         values = values[:-1]
     return checksum(*values)
 
@@ -253,8 +257,9 @@ class Store:
     def _migrate(self) -> None:
         """Add the columns an older store lacks (every later column has a default)."""
         added = {"meta": (("checksum", "''"),), "runs": (("checksum", "''"),),
-                 "trials": (("dataset", "'{}'"), ("placement", "'{}'"), ("checksum", "''"), ("cost", "'{}'")),
-                 "superseded_trials": (("placement", "'{}'"), ("checksum", "''"), ("cost", "'{}'")),
+                 "trials": (("dataset", "'{}'"), ("placement", "'{}'"), ("checksum", "''"), ("cost", "'{}'"),
+                            ("budget", None)),
+                 "superseded_trials": (("placement", "'{}'"), ("checksum", "''"), ("cost", "'{}'"), ("budget", None)),
                  "finals": (("model", "''"), ("checksum", "''")),
                  "superseded_finals": (("model", "''"), ("checksum", "''"))}
         for table, columns in added.items():
@@ -263,7 +268,8 @@ class Store:
                 continue
             for name, default in columns:
                 if name not in have:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT NOT NULL DEFAULT {default}")
+                    kind = "INTEGER" if default is None else f"TEXT NOT NULL DEFAULT {default}"
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Commit an open group and close the store; a run that wrote to it deletes its `RECORDED`
@@ -373,14 +379,15 @@ class Store:
     def record_trial(self, cell: CellKey, number: int, run_id: int, trial_seed: int,
                      params: Mapping[str, Any], outcome: TrialOutcome, value: float | None,
                      wall_seconds: float, placement: Mapping[str, Any] | None = None, *,
-                     grouped: bool = False) -> None:
-        """Record a finished trial; ``placement`` says where it ran (`Finished.placement`, retries).
+                     grouped: bool = False, budget: int | None = None) -> None:
+        """Record a finished trial; ``placement`` says where it ran (`Finished.placement`, retries);
+        ``budget``, the epochs its strategy allotted it (a `Proposal`'s), if it chose them.
         ``grouped``: a replayed trial, committed with its group (see the module's docstring)."""
         values = (cell.task, cell.backend, cell.strategy, cell.seed, number, run_id, trial_seed,
                   json.dumps(dict(params)), outcome.status, value, _dumps(outcome.metrics),
                   outcome.epochs, outcome.train_seconds, outcome.eval_seconds, wall_seconds, outcome.error,
                   _history_json(outcome.history), time.time(), json.dumps(dict(outcome.dataset)),
-                  json.dumps(dict(placement or {})), _dumps(dict(outcome.cost)))
+                  json.dumps(dict(placement or {})), _dumps(dict(outcome.cost)), budget)
         stored = _as_stored(values, TRIAL_KINDS)
         with self._writing(grouped):
             if stored is None:  # values whose stored form only SQLite knows: it computes the checksum
@@ -399,17 +406,17 @@ class Store:
         from automl_bench._objectives import values_from
 
         rows = self.db.execute(
-            "SELECT number, params, status, value, metrics, cost, train_seconds, eval_seconds FROM trials"
+            "SELECT number, params, status, value, metrics, cost, train_seconds, eval_seconds, budget FROM trials"
             " WHERE task=? AND backend=? AND strategy=? AND seed=? ORDER BY number",
             (cell.task, cell.backend, cell.strategy, cell.seed),
         ).fetchall()
         trials = []
-        for n, p, s, v, metrics, cost, train, evaluation in rows:
+        for n, p, s, v, metrics, cost, train, evaluation, budget in rows:
             values = None
             if objectives and s == "ok":
                 values = values_from(json.loads(metrics), json.loads(cost), train, evaluation, objectives)
                 values = None if None in values else values
-            trials.append(FinishedTrial(n, json.loads(p), s, v, values))
+            trials.append(FinishedTrial(n, json.loads(p), s, v, values, budget))
         return trials
 
     @_guarded

@@ -78,8 +78,9 @@ def test_a_grid_run_becomes_a_table_of_exactly_what_was_recorded(host, tmp_path)
     assert p["task"] == "toy-task" and p["backend"] == "toy" and p["objective"] == "val_accuracy"
     assert p["dataset"]["sha256"] == results.trials["dataset_sha256"].iloc[0]
     assert p["suite"]["sha256"] == results.trials["suite_sha256"].iloc[0]
-    assert p["space"][0] == {"name": "learning_rate", "type": "float", "log": True,
+    assert p["space"][0] == {"name": "learning_rate", "type": "float", "log": True, "low": 1e-3, "high": 0.1,
                              "values": sorted(set(frame[PARAM + "learning_rate"]))}
+    assert p["design"] == "grid" and p["configurations"] == len(frame.drop_duplicates([c for c in frame if c.startswith(PARAM)]))
     assert p["seeds"] == [0, 1] and p["missing"] == [] and "seconds" in p["calibration"]
 
     path = write_table(table, tmp_path / "tables" / "toy.parquet")  # and back, whole
@@ -158,3 +159,31 @@ def test_a_file_that_is_not_a_readable_table_is_refused(tmp_path, damage, says):
     with pytest.raises(TableError) as info:
         read_table(path)
     assert says in str(info.value) and str(path) in str(info.value)
+
+
+def sampled(host, tmp_path, extra: str, max_trials: int = 5):
+    """A random search over the grid's space; ``extra`` sets its options."""
+    path = tmp_path / "sample.toml"
+    text = GRID.format(max_trials=max_trials, strategies='"random"').replace("[strategy.grid]\npoints = 3", extra)
+    path.write_text(text)
+    return run_suite(load_suite(path, host), host, RunOptions(out=tmp_path / "results"))
+
+
+def test_a_sampled_design_trained_on_every_seed_becomes_a_table(host, tmp_path):
+    results = sampled(host, tmp_path, "[strategy.random]\ndesign_seed = 4")
+    by_seed = results.trials.groupby("seed")["params"].apply(sorted)
+    assert by_seed[0] == by_seed[1]  # design_seed: every seed trains the same five configurations
+    table = tabulate(host, results.directory)
+    p = table.provenance
+    assert p["design"] == "sample" and p["configurations"] == 5 and p["strategy"] == "random"
+    assert describe(table) == {"configurations": 5, "seeds": [0, 1], "rows": 5 * 2 * 3, "epochs": 3}
+    rates = sorted({json.loads(t)["learning_rate"] for t in results.trials["params"]})
+    assert p["space"][0]["values"] == rates and p["space"][0]["low"] == 1e-3
+
+
+def test_a_sample_that_differs_between_seeds_is_refused_with_the_fix(host, tmp_path):
+    results = sampled(host, tmp_path, "")  # no design_seed: each seed draws its own configurations
+    with pytest.raises(TableError, match=r"(?s)of the sampled design .* design_seed set"):
+        tabulate(host, results.directory)
+    table = tabulate(host, results.directory, allow_missing=True)
+    assert len(table.provenance["missing"]) == 2 * 10 - 10  # 10 configurations, each on one of 2 seeds

@@ -16,7 +16,8 @@ STEPS = 40
 
 def load_mnist1d():
     try:
-        from mnist1d.data import get_dataset_args, make_dataset as generate
+        from mnist1d.data import get_dataset_args
+        from mnist1d.data import make_dataset as generate
     except ImportError as exc:
         raise DataError("dataset 'mnist1d' needs the mnist1d package: pip install mnist1d") from exc
     import numpy as np

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl_bench import FinishedTrial, Strategy
+from automl_bench import FinishedTrial, Proposal, Strategy
 from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
 
 
@@ -41,22 +41,32 @@ class StrategyContract:
         every = (self.objective(params), float(params["layers"] * params["units"]), params["dropout"])
         return every[:len(self.directions or ())]
 
-    def drive(self, strategy: Strategy, numbers: range, mixed: bool = False) -> list[dict]:
-        """Ask and tell in turn; with ``mixed``, every third trial fails and every third is pruned."""
+    def drive(self, strategy: Strategy, numbers: range, mixed: bool = False,
+              told: list[FinishedTrial] | None = None) -> list[dict]:
+        """Ask and tell in turn; with ``mixed``, every third trial fails and every third is pruned.
+        A `Proposal`'s parameters are returned and its budget told back (and checked: whole
+        epochs, at least 1); ``told`` collects the trials told."""
         proposals = []
         for n in numbers:
-            params = strategy.ask(n)
-            if params is None:
+            asked = strategy.ask(n)
+            if asked is None:
                 break
-            proposals.append(dict(params))
-            strategy.tell(self.outcome(n, params, mixed))
+            budget = None
+            if isinstance(asked, Proposal):
+                asked, budget = asked.params, asked.epochs
+                assert isinstance(budget, int) and budget >= 1, budget
+            proposals.append(dict(asked))
+            trial = self.outcome(n, asked, mixed, budget)
+            strategy.tell(trial)
+            if told is not None:
+                told.append(trial)
         return proposals
 
-    def outcome(self, number: int, params: Any, mixed: bool = False) -> FinishedTrial:
+    def outcome(self, number: int, params: Any, mixed: bool = False, budget: int | None = None) -> FinishedTrial:
         status = ("ok", "failed", "pruned")[number % 3] if mixed else "ok"
         ok = status == "ok"
         return FinishedTrial(number, params, status, self.objective(params) if ok else None,
-                             self.values(params) if ok and self.directions else None)
+                             self.values(params) if ok and self.directions else None, budget)
 
     def test_proposals_stay_inside_the_space(self):
         proposals = self.drive(self.make_strategy(self.space, 0), range(self.trials))
@@ -84,16 +94,17 @@ class StrategyContract:
     def test_restore_continues_as_if_never_interrupted(self):
         straight = self.drive(self.make_strategy(self.space, 5), range(self.trials))
         half = self.trials // 2
-        first = self.make_strategy(self.space, 5)
-        done = self.drive(first, range(half))
+        first, told = self.make_strategy(self.space, 5), []
+        done = self.drive(first, range(half), told=told)
         resumed = self.make_strategy(self.space, 5)
-        resumed.restore([self.outcome(n, p) for n, p in enumerate(done)])
+        resumed.restore(told)
         rest = self.drive(resumed, range(half, self.trials))
         assert done + rest == straight
 
     def test_restore_accepts_trials_it_did_not_propose(self):
         """After a parallel run the recorded order can differ from what a replay proposes."""
-        other = self.drive(self.make_strategy(self.space, 11), range(4))
+        told: list[FinishedTrial] = []
+        self.drive(self.make_strategy(self.space, 11), range(4), mixed=True, told=told)
         strategy = self.make_strategy(self.space, 12)
-        strategy.restore([self.outcome(n, p, mixed=True) for n, p in enumerate(other)])
+        strategy.restore(told)
         assert all(self.space.contains(p) for p in self.drive(strategy, range(4, 8)))
