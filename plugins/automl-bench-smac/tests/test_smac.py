@@ -154,3 +154,33 @@ print(contract.drive(strategy, range(24)))
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                            env={**__import__("os").environ, "PYTHONHASHSEED": str(h)}).stdout for h in (1, 2)]
     assert runs[0] == runs[1]
+
+
+def test_each_strategy_replays_a_shipped_table_and_the_multi_fidelity_ones_choose_budgets(bench_run):
+    """On a table automl-bench ships (tables/, beside this package in its repository), every
+    trial completes, and the multi-fidelity strategies' trials replay different budgets."""
+    from pathlib import Path
+
+    table = Path(__file__).resolve().parents[3] / "tables" / "mnist5k-mlp-torch.parquet"
+    if not table.is_file():
+        pytest.skip(f"{table} is not here: this test runs in automl-bench's repository")
+    suite = f"""
+name = "smac-replay"
+seeds = [0]
+[budget]
+max_trials = 20
+[matrix]
+backends = ["replay"]
+strategies = ["smac", "smac-mf", "smac-hyperband"]
+[strategy.smac-mf]
+initial_configurations = 5
+[[tasks]]
+name = "mlp"
+table = "{table}"
+"""
+    trials = bench_run(suite).trials
+    assert len(trials) == 60 and (trials["status"] == "ok").all()
+    for strategy in ("smac-mf", "smac-hyperband"):
+        mine = trials[trials["strategy"] == strategy]
+        assert mine["budget"].nunique() >= 2 and (mine["epochs"] == mine["budget"]).all()
+    assert trials.loc[trials["strategy"] == "smac", "budget"].isna().all()
