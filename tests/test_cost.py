@@ -185,11 +185,12 @@ def test_a_store_from_before_costs_is_migrated_and_its_checksums_still_hold(writ
     suite = write_suite(max_trials=3)
     run(suite, host, tmp_path / "out", max_trials=2)
     path = tmp_path / "out" / "toy" / "bench.sqlite"
-    db = sqlite3.connect(path)  # made into a store of before: no cost column, rows sealed without it
-    old = [c for c in CHECKED["trials"] if c != "cost"]
+    db = sqlite3.connect(path)  # made into a store of before: no cost (nor budget) column, rows sealed without it
+    old = [c for c in CHECKED["trials"] if c not in ("cost", "budget")]
     for row in db.execute(f"SELECT rowid, {', '.join(old)} FROM trials").fetchall():
         db.execute("UPDATE trials SET checksum = ? WHERE rowid = ?", (checksum(*row[1:]), row[0]))
     db.execute("ALTER TABLE trials DROP COLUMN cost")
+    db.execute("ALTER TABLE trials DROP COLUMN budget")
     db.commit()
     db.close()
     trials = run(suite, host, tmp_path / "out").trials
