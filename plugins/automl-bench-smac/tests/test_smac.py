@@ -71,10 +71,13 @@ def test_conditions_and_steps_translate_exactly():
         assert config["batch"] in (16, 32, 48, 64) and config["units"] in ((8, 8), (16, 8))
 
 
-def test_a_multi_fidelity_strategy_needs_a_fixed_number_of_epochs():
+def test_a_multi_fidelity_strategy_needs_a_fixed_number_of_epochs(bench_host):
     space = SearchSpace((FloatParam("learning_rate", 1e-3, 1.0, log=True), IntParam("epochs", 1, 5)))
-    with pytest.raises(ValueError, match="fixed `epochs`"):
+    with pytest.raises(ValueError, match="one whole number"):
         SmacStrategy(space=space, seed=0, facade="smac-mf")
+    for name in ("smac-mf", "smac-hyperband"):  # said when a suite is validated
+        assert any("one whole number" in p for p in bench_host.strategy(name).check_space(space))
+    assert bench_host.strategy("smac").check_space(space) == []
 
 
 def test_the_plugin_is_registered_and_runs_a_suite(bench_host, bench_run):

@@ -4,6 +4,7 @@
   so far, expected improvement maximised by local and random search, a Sobol initial design;
 - ``smac-mf``: the multi-fidelity facade: the same model, with Hyperband's successive halving
   choosing each trial's epochs (BOHB's recipe with a random forest in place of TPE's densities);
+  the space's ``epochs`` must be one whole number (the full budget), ``max_epochs`` may lower it;
 - ``smac-hyperband``: Hyperband alone: random configurations, successive halving over epochs.
 
 The multi-fidelity strategies return a `Proposal` per trial: its configuration and the epochs
@@ -110,7 +111,8 @@ class SmacStrategy(Strategy):
         self.multi_fidelity = facade != "smac"
         budgets: dict[str, Any] = {}
         if self.multi_fidelity:
-            top = max_epochs or _fixed_epochs(space)
+            epochs = _fixed_epochs(space)
+            top = min(max_epochs, epochs) if max_epochs else epochs
             if min_epochs < 1 or top < min_epochs:
                 raise ValueError(f"{facade} needs 1 <= min_epochs <= max_epochs, got {min_epochs} and {top}")
             budgets = {"min_budget": min_epochs, "max_budget": top}
@@ -182,8 +184,8 @@ def _sortable(value: float) -> float:
 def _fixed_epochs(space: SearchSpace) -> int:
     epochs = next((p for p in space if p.name == "epochs"), None)
     if not isinstance(epochs, FixedParam) or not isinstance(epochs.value, int):
-        raise ValueError("a multi-fidelity SMAC strategy allots epochs up to a fixed `epochs` in the space; "
-                         "fix it, or set the strategy's max_epochs option")
+        raise ValueError("a multi-fidelity SMAC strategy allots epochs up to the configuration's own: set `epochs` "
+                         "to one whole number in the space (epochs = 20), not a range")
     return epochs.value
 
 
@@ -206,13 +208,23 @@ def _check(space: SearchSpace) -> list[str]:
     return []
 
 
+def _check_multi_fidelity(space: SearchSpace) -> list[str]:
+    problems = _check(space)
+    try:
+        _fixed_epochs(space)
+    except ValueError as exc:
+        problems.append(str(exc))
+    return problems
+
+
 @hookimpl
 def bench_strategies(register):
     register(StrategySpec("smac", "SMAC3 random-forest Bayesian optimisation (HPO facade: EI, Sobol initial design)",
                           _factory("smac"), options={"initial_configurations": 10}, check_space=_check))
     mf = {"initial_configurations": 10, "eta": 3, "min_epochs": 1, "max_epochs": 0}
     register(StrategySpec("smac-mf", "SMAC3 multi-fidelity facade: random forest + Hyperband; chooses each "
-                          "trial's epochs", _factory("smac-mf"), options=mf, check_space=_check))
+                          "trial's epochs", _factory("smac-mf"), options=mf, check_space=_check_multi_fidelity))
     register(StrategySpec("smac-hyperband", "SMAC3 Hyperband: random configurations, successive halving over "
                           "epochs; chooses each trial's epochs", _factory("smac-hyperband"),
-                          options={k: v for k, v in mf.items() if k != "initial_configurations"}, check_space=_check))
+                          options={k: v for k, v in mf.items() if k != "initial_configurations"},
+                          check_space=_check_multi_fidelity))
