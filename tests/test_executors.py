@@ -175,7 +175,8 @@ def ray_instance(record):
 def test_ray_packs_k_trials_per_logical_gpu(tmp_path, host, record, ray_instance, monkeypatch):
     # 4 logical GPUs, and 8 logical CPUs so that 8 one-thread trials fit at once: the GPUs, not the
     # CPUs, must be what limits each GPU to 2 trials.
-    monkeypatch.setenv("TOY_EPOCH_SECONDS", "0.5")  # trials outlast the actors' start-up (set before Ray starts)
+    # the first 8 fits wait for one another, so 2 run at once on each GPU however slowly the actors start
+    monkeypatch.setenv("TOY_TOGETHER", "8")  # (set before Ray starts: actors inherit it)
     ray_instance.init(num_cpus=8, num_gpus=4, include_dashboard=False, log_to_driver=False)
     suite = gpu_suite(tmp_path, 'executor = "ray"\ngpus = "all"\ntrials_per_gpu = 2', max_trials=16)
     results = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
@@ -193,6 +194,7 @@ def test_ray_retries_the_trials_of_a_node_that_dies(tmp_path, host, record, ray_
     from ray.cluster_utils import Cluster
 
     monkeypatch.setenv("TOY_EPOCH_SECONDS", "0.5")
+    monkeypatch.setenv("TOY_TOGETHER", "2")  # the first two fits run at once: one on each node, however busy the machine
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     doomed = cluster.add_node(num_cpus=1)
     ray_instance.init(address=cluster.address)

@@ -18,6 +18,9 @@ best at learning_rate = 0.01. Environment variables plant what tests need:
   when it ends: the trial seed, the process, the ``CUDA_VISIBLE_DEVICES`` it saw, and when it
   started and ended (``end`` null while it runs). Executor tests check GPU placement with it;
   the toy itself never touches a GPU;
+- ``TOY_TOGETHER``: with ``TOY_RECORD``, the first N fits to start wait (up to 120 s) until N
+  have started, so that they run at once however slowly the machine starts its workers: tests
+  of concurrent placement hold on a busy machine without longer sleeps;
 - ``TOY_OOM``: ``tanh`` raises a GPU out-of-memory error (as PyTorch words it) instead;
 - ``TOY_LEAK_MIB``: `device_memory` grows by this much with each fit, as if every trial left
   GPU memory held.
@@ -54,6 +57,7 @@ class ToyBackend(Backend):
         started = time.time()
         self.fits = getattr(self, "fits", 0) + 1
         record = _record(seed, started, None)
+        _together()
         try:
             for epoch in range(1, config.epochs + 1):
                 if pause:
@@ -117,6 +121,21 @@ def _record(seed: int, started: float, name: str | None) -> str | None:
         json.dump(record, f)
     os.replace(os.path.join(directory, name + ".tmp"), os.path.join(directory, name))  # never half-written
     return name
+
+
+def _together() -> None:
+    """``TOY_TOGETHER``: one of the first N fits waits until N fits have started (see the docstring)."""
+    wanted, directory = int(os.environ.get("TOY_TOGETHER", "0")), os.environ.get("TOY_RECORD")
+    if not wanted or not directory:
+        return
+    def started() -> int:
+        return sum(1 for name in os.listdir(directory) if name.endswith(".json"))
+
+    if started() > wanted:  # not among the first N
+        return
+    deadline = time.monotonic() + 120
+    while started() < wanted and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _shift() -> float:
