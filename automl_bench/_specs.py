@@ -39,6 +39,15 @@ class BackendSpec:
     #: Whether it replays tables (`Backend.replay`) instead of training: a task that names a
     #: ``table`` runs on such backends only, and they run nothing else.
     replays: bool = False
+    #: The suffix of the files `Backend.export` writes (".pt"), with which `automl_bench.saved`
+    #: finds the backend that reads one back; "" where it saves none.
+    model_suffix: str = ""
+    #: ``load_model(path, device)``: the model `Backend.export` saved at ``path``, ready to
+    #: predict on ``device``; it imports its framework when called, not when registered.
+    load_model: Callable[[Path, str], Any] | None = None
+    #: ``model_input(x, family)``: an array laid out as the loaded model reads it (channels
+    #: first, say); None: `automl_bench.backend.as_model_input`'s layout (channels last).
+    model_input: Callable[[Any, str], Any] | None = None
 
 
 @dataclass(frozen=True)

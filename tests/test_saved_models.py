@@ -100,11 +100,26 @@ def test_the_public_loader_reads_each_saved_model_by_its_suffix(run, host, backe
     assert (logits.argmax(1) == _test_split(host, run).y_test).mean() == pytest.approx(final["test_accuracy"])
 
 
-def test_the_public_loader_names_what_it_reads(tmp_path):
+def test_the_public_loader_names_what_it_reads(tmp_path, host):
     from automl_bench.saved import load_model
 
-    with pytest.raises(ValueError, match=r"not a saved model; automl-bench saves \.keras, \.pt, \.npz files"):
-        load_model(tmp_path / "model.h5")
+    with pytest.raises(ValueError, match=r"not a saved model; the installed backends save "
+                                         r"\.keras \(keras, keras-torch\), \.npz \(numpy\), \.pt \(torch\) files"):
+        load_model(tmp_path / "model.h5", host=host)
+
+
+def test_a_plugins_backend_loads_the_models_it_saved(tmp_path, monkeypatch):
+    """load_model reads a third party's format through its BackendSpec, by suffix or by name."""
+    from automl_bench._manager import get_plugin_manager
+    from automl_bench.saved import load_model, model_input, suffixes
+
+    monkeypatch.setenv("BENCH_PLUGINS", "saving_backend")
+    (tmp_path / "net.tiny").write_text("3")
+    assert suffixes(get_plugin_manager())[".tiny"] == ["tiny"]
+    model = load_model(tmp_path / "net.tiny")  # the host of every installed plugin and BENCH_PLUGINS
+    assert model(np.ones((2, 2))).tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    assert load_model(tmp_path / "net.tiny", backend="tiny")(np.ones((1, 1))).tolist() == [[3.0]]
+    assert model_input(np.ones((1, 2)), "mlp", "tiny").tolist() == [[1.0, 1.0], [1.0, 1.0]]
 
 
 def _test_split(host, run):

@@ -409,13 +409,23 @@ def build_model(keras, config, input_shape, n_classes: int, vocab_size: int | No
     return model
 
 
+def load_model(path, device: str = "cpu"):
+    """A model `KerasBackend.export` saved, through Keras' own loader (on whichever engine Keras
+    runs: the file is the same for both). It reads channels-last inputs and returns logits."""
+    import keras
+
+    return keras.saving.load_model(path)
+
+
 @hookimpl
 def bench_backends(register):
     families = ("mlp", "cnn", "rnn")
+    saved = {"model_suffix": ".keras", "load_model": load_model}
     # TensorFlow keeps about 7 MB per trained model that clear_session() and gc cannot free
     # (keras-team/keras#21090, tensorflow/tensorflow#61791): bound it by recycling the worker.
     register(BackendSpec("keras", "Keras 3 on TensorFlow: MLP, CNN, RNN", lambda: KerasBackend("tensorflow"),
                          families=families, packages=("keras", "tensorflow", "tensorflow-cpu"),
-                         max_trials_per_worker=25, transfer=True, weights=("keras",)))
+                         max_trials_per_worker=25, transfer=True, weights=("keras",), **saved))
     register(BackendSpec("keras-torch", "Keras 3 on PyTorch: MLP, CNN, RNN", lambda: KerasBackend("torch"),
-                         families=families, packages=("keras", "torch"), transfer=True, weights=("keras",)))
+                         families=families, packages=("keras", "torch"), transfer=True, weights=("keras",),
+                         **saved))

@@ -142,8 +142,8 @@ class NumpyBackend(Backend):
         return workload
 
 
-def load_model(path):
-    """A network `NumpyBackend.export` saved: ``load_model(path).forward(x, training=False)``
+def load_model(path, device: str = "cpu"):
+    """A network `NumpyBackend.export` saved (``device`` is always the CPU's): ``load_model(path).forward(x, training=False)``
     gives logits for samples laid out by `automl_bench.backend.as_model_input`."""
     import json
 
@@ -179,4 +179,5 @@ def scores(net, x, y) -> dict[str, float]:
 @hookimpl
 def bench_backends(register):
     register(BackendSpec("numpy", "hand-written NumPy reference: MLP, CNN (im2col), LSTM/GRU (BPTT)", NumpyBackend,
-                         families=("mlp", "cnn", "rnn"), packages=("numpy",)))
+                         families=("mlp", "cnn", "rnn"), packages=("numpy",), model_suffix=".npz",
+                         load_model=load_model))

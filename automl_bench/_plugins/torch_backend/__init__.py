@@ -322,4 +322,4 @@ def load_model(path, device: str = "cpu"):
 def bench_backends(register):
     register(BackendSpec("torch", "PyTorch: MLP, CNN, RNN; CUDA when device is cuda/auto and a GPU is present",
                          TorchBackend, families=("mlp", "cnn", "rnn"), packages=("torch",), transfer=True,
-                         weights=("sbert",)))
+                         weights=("sbert",), model_suffix=".pt", load_model=load_model, model_input=arrange_input))
