@@ -8,6 +8,9 @@ in typed messages, the same for every executor whatever carries them (a pipe, a 
 - per job: `Started` (the trial began: its timeout counts from here), an `Epoch` per epoch, and
   `Done` with the outcome.
 
+After an `Epoch` of a job whose request says ``prune``, the worker waits for the executor's
+`Answer`: go on, or stop the trial there (the driver's pruner decides).
+
 `WorkerSlot` holds one worker's state (its job, when it was sent and started, epochs seen,
 trials served) and `WorkerSlots` moves messages through it: the events the driver receives,
 timeouts, recycling after ``max_trials_per_worker`` or a trial that asked for a fresh process,
@@ -63,6 +66,13 @@ class Done:
 
 
 Message = Union[Ready, SetupFailed, Started, Epoch, Done]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The executor's reply to an `Epoch` of a trial its driver may prune: stop it there, or go on."""
+
+    prune: bool
 
 
 @dataclass(eq=False)

@@ -14,7 +14,7 @@ backend takes a slot only after the one holding it stopped, so no GPU ever runs 
 Messages, worker to driver: the typed messages of `automl_bench.executor` (`Ready` or
 `SetupFailed`, then per trial `Started`, `Epoch`, `Done`), moved through the worker-slot state
 machine every executor shares (`WorkerSlots`). Driver to worker: a `TrialRequest`, or ``None``
-to stop; and, after each epoch of a trial whose request says ``prune``, ``"continue"`` or ``"prune"``.
+to stop; and, after each epoch of a trial whose request says ``prune``, an `Answer`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any, Iterator, Sequence
 from automl_bench import BenchError, Executor, ExecutorSpec, hookimpl
 from automl_bench.executor import (
     SETUP_TIMEOUT,
+    Answer,
     Done,
     Epoch,
     ExecutionSettings,
@@ -103,7 +104,7 @@ def worker_main(conn: Connection, backend: str, plugin_modules: Sequence[str], t
 
     def on_epoch(report: Any) -> bool:
         conn.send(Epoch(report))
-        return request.prune and conn.recv() == "prune"
+        return request.prune and conn.recv().prune
 
     while True:
         try:
@@ -198,7 +199,7 @@ class LocalExecutor(WorkerSlots[_Worker], Executor):
         worker = next((w for w in self.workers if w.job is job), None)
         if worker is not None:
             try:
-                worker.conn.send("prune" if prune else "continue")
+                worker.conn.send(Answer(prune))
             except (BrokenPipeError, OSError):
                 pass  # it died meanwhile; the sentinel reports that
 

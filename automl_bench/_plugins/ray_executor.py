@@ -37,6 +37,7 @@ from typing import Any
 from automl_bench import BenchError, Executor, ExecutorSpec, hookimpl, require
 from automl_bench.executor import (
     SETUP_TIMEOUT,
+    Answer,
     Done,
     Epoch,
     ExecutionSettings,
@@ -92,7 +93,7 @@ class TrialActor:
 
         def on_epoch(report: Any) -> bool:
             self.events.put(Epoch(report))
-            return request.prune and self.answers.get() == "prune"
+            return request.prune and self.answers.get().prune
 
         outcome = self.runner.run(request, on_start=lambda: self.events.put(Started()), on_epoch=on_epoch)
         self.events.put(Done(outcome))
@@ -226,7 +227,7 @@ class RayExecutor(WorkerSlots[_Actor], Executor):
     def answer(self, job: Job, prune: bool) -> None:
         actor = next((a for a in self.actors if a.job is job), None)
         if actor is not None:
-            actor.handle.answer.remote("prune" if prune else "continue")
+            actor.handle.answer.remote(Answer(prune))
 
     def poll(self, timeout: float | None) -> list[Finished | Progressed]:
         events: list[Finished | Progressed] = []
