@@ -187,3 +187,18 @@ table = "{table}"
         mine = trials[trials["strategy"] == strategy]
         assert mine["budget"].nunique() >= 2 and (mine["epochs"] == mine["budget"]).all()
     assert trials.loc[trials["strategy"] == "smac", "budget"].isna().all()
+
+
+def test_the_optimizer_study_validates(bench_host):
+    """suites/optimizer-study.toml (in automl-bench's repository) names these strategies: it
+    validates with the package installed, on every table it replays."""
+    from pathlib import Path
+
+    from automl_bench._suite import load_suite
+
+    study = Path(__file__).resolve().parents[3] / "suites" / "optimizer-study.toml"
+    if not study.is_file():
+        pytest.skip(f"{study} is not here: this test runs in automl-bench's repository")
+    suite = load_suite(study, bench_host)
+    assert len(suite.model.seeds) >= 30 and suite.model.budget.max_trials >= 100
+    assert {"gp", "smac", "smac-mf", "smac-hyperband"} <= set(suite.model.matrix.strategies)
