@@ -64,7 +64,7 @@ class ReplayBackend(Backend):
         if evaluate_test:
             if not run.test or capped:
                 raise ValueError("the table has no test score for this trial (" + (
-                    "it was cut short by max_epochs)" if capped else
+                    "it was cut short by max_epochs or by the epochs its strategy chose)" if capped else
                     "built without test_every_trial = true): replay cannot score it on the test split"))
             final.update(run.test)
         final["eval_seconds"] = run.eval_seconds
