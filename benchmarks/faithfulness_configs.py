@@ -64,9 +64,10 @@ def suite_for(build: Path, table, configs, params: list[str], seed: int) -> dict
 
 
 def check(path: Path, count: int, build_dir: Path) -> dict:
+    from scipy.stats import spearmanr
+
     import automl_bench as ab
     from automl_bench.tables import read_table
-    from scipy.stats import spearmanr
 
     table = read_table(path)
     build = build_dir / f"{table.provenance['suite']['name']}.toml"
