@@ -79,6 +79,33 @@ class TestGpStrategy(StrategyContract):
     test_learns_after_startup = learns_after_startup
 
 
+class TestNGOptStrategy(StrategyContract):
+    def make_strategy(self, space, seed):
+        spec = HOST.strategy("ngopt")
+        return spec.factory(space=space, seed=seed, **{**spec.options, "budget": 40})
+
+    test_learns_after_startup = learns_after_startup
+
+
+def test_ngopt_proposes_the_same_in_any_process():
+    """nevergrad, seeded, proposes the same sequence whatever the process's string hashing (a
+    resumed run is a new process)."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+from automl_bench._manager import get_plugin_manager
+from automl_bench.testing import StrategyContract
+contract = StrategyContract()
+strategy = get_plugin_manager().strategy("ngopt").factory(space=contract.space, seed=3, budget=30)
+print(contract.drive(strategy, range(30)))
+"""
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout for h in (1, 2)]
+    assert runs[0] == runs[1] and runs[0].count("learning_rate") == 30
+
+
 class TestGeneticStrategy(StrategyContract):
     trials = 16  # past the first generation of 6
 

@@ -42,9 +42,9 @@ def test_the_strategy_study_validates_against_the_shipped_tables(bench_host):
 
 
 
-def test_gp_replays_a_shipped_table(bench_run):
-    """The built-in GP strategy completes every trial on a shipped table (the SMAC package's
-    strategies do too, in its own tests, where the host's tests cannot see them)."""
+def test_gp_and_ngopt_replay_a_shipped_table(bench_run):
+    """The built-in GP and NGOpt strategies complete every trial on a shipped table (the SMAC
+    package's strategies do too, in its own tests, where the host's tests cannot see them)."""
     suite = f"""
 name = "gp-replay"
 seeds = [0]
@@ -52,10 +52,10 @@ seeds = [0]
 max_trials = 20
 [matrix]
 backends = ["replay"]
-strategies = ["gp"]
+strategies = ["gp", "ngopt"]
 [[tasks]]
 name = "mlp"
 table = "{ROOT / "tables" / "mnist5k-mlp-torch.parquet"}"
 """
     trials = bench_run(suite).trials
-    assert len(trials) == 20 and (trials["status"] == "ok").all() and trials["budget"].isna().all()
+    assert len(trials) == 40 and (trials["status"] == "ok").all() and trials["budget"].isna().all()
