@@ -222,14 +222,15 @@ def export(state: State, results_dir: Path, output: Path, format_: str) -> None:
 @click.option("--task", help="The task to tabulate, where the run has several (with --from: the dataset).")
 @click.option("--backend", help="The backend to tabulate, where the run has several.")
 @click.option("--strategy", help="The strategy whose trials to tabulate, where the run has several.")
-@click.option("--allow-missing", is_flag=True, help="Write the table even where the grid has points with no trial "
-                                                    "(its metadata lists them).")
+@click.option("--allow-missing", is_flag=True, help="Write the table even where the grid or sample has points with "
+                                                    "no trial (its metadata lists them).")
 @click.pass_obj
 def tabulate(state: State, source: Path, output: Path, source_format: str | None, task: str | None,
              backend: str | None, strategy: str | None, allow_missing: bool) -> None:
-    """Write SOURCE, a results directory whose run was a grid over a finite search space, as a
-    table: one row per configuration, seed and epoch, with its provenance (automl_bench.tables
-    documents the format). With --from, SOURCE is a published benchmark's file (LCBench's JSON)."""
+    """Write SOURCE, a results directory whose run trained the same configurations on every seed
+    (a grid, or random search with design_seed), as a table: one row per configuration, seed and
+    epoch, with its provenance (automl_bench.tables documents the format). With --from, SOURCE is
+    a published benchmark's file (LCBench's JSON)."""
     from automl_bench._tabulate import tabulate as build
     from automl_bench.tables import describe, write_table
 

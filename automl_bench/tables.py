@@ -1,7 +1,7 @@
 """Tables of training runs: what `bench tabulate` writes and replay reads, in Parquet.
 
-A table holds every epoch of every configuration of a finite search space, trained on several
-seeds, one task on one backend: what a tabular benchmark (LCBench, NAS-Bench-201, Syne Tune's
+A table holds every epoch of every configuration of a design (a grid, or a sample drawn once),
+trained on several seeds, one task on one backend: what a tabular benchmark (LCBench, NAS-Bench-201, Syne Tune's
 blackbox repository) publishes, made from a run of automl-bench or written by anyone. A file is
 one Parquet table (pyarrow), one row per (configuration, seed, epoch):
 
@@ -23,16 +23,17 @@ each epoch metric   ``val_accuracy``, ``val_loss``, ``train_loss``, ``learning_r
 ==================  ===================================================================
 
 The file's key-value metadata holds, under ``automl_bench``, JSON with the table's provenance
-(`Table.provenance`): ``schema_version``; ``task``, ``model`` (the family), ``dataset``
-(``name``, ``sha256``, ``sizes``), ``backend``; ``space`` (each parameter's ``name``,
-``type``, ``values`` and ``log``); ``seeds``; ``objective`` (the metric searched, such as
-``val_accuracy``); ``suite`` (``name``, ``sha256``); ``environment`` (Python, platform, CPU,
-package versions, git commit) and ``calibration`` (the backend's calibration figure, seconds);
-``missing``, the configurations a grid lacked when it was written with ``--allow-missing``;
-``source`` (``automl-bench`` and its version, or a converter's name: ``bench tabulate --from
-lcbench`` converts LCBench's published JSON). A reader refuses a file whose ``schema_version``
-is newer than `SCHEMA_VERSION`. A table need not hold every combination of its parameters'
-values (LCBench sampled its configurations): replay then moves each proposal to the nearest
+(`Table.provenance`): ``schema_version``; ``task``, ``model`` (the family), ``dataset`` (``name``,
+``sha256``, ``sizes``), ``backend``; ``design`` (``grid`` or ``sample``) and ``configurations``;
+``space`` (each parameter's ``name``, ``type``, ``values``, ``log``, and a range's ``low`` and
+``high``); ``seeds``; ``objective`` (the metric searched, such as ``val_accuracy``); ``suite``
+(``name``, ``sha256``); ``environment`` (Python, platform, CPU, package versions, git commit) and
+``calibration`` (the backend's calibration figure, seconds); ``missing``, the configurations a grid
+lacked when it was written with ``--allow-missing``; ``source`` (``automl-bench`` and its version,
+or a converter's name: ``bench tabulate --from lcbench`` converts LCBench's published JSON). A
+reader refuses a file whose ``schema_version`` is newer than `SCHEMA_VERSION`. A table need not
+hold every combination of its parameters' values (LCBench sampled its configurations, and so do
+the sampled tables `bench tabulate` writes): replay then moves each proposal to the nearest
 configuration it records.
 """
 
