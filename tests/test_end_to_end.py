@@ -37,8 +37,11 @@ def test_every_shipped_suite_validates():
 
     from automl_bench._cli import cli
 
-    # suites/tables/ too; own-data.toml reads files a script makes (tests/test_own_data.py runs it)
-    suites = sorted(str(p) for p in (ROOT / "suites").rglob("*.toml") if p.name != "own-data.toml")
+    # suites/tables/ too; own-data.toml reads files a script makes (tests/test_own_data.py runs it);
+    # optimizer-study.toml names the SMAC package's strategies, which the host's tests do not load
+    # (that package's tests validate it)
+    apart = ("own-data.toml", "optimizer-study.toml")
+    suites = sorted(str(p) for p in (ROOT / "suites").rglob("*.toml") if p.name not in apart)
     assert suites
     result = CliRunner().invoke(cli, ["validate", *suites])
     assert result.exit_code == 0, result.output

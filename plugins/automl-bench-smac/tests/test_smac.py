@@ -16,16 +16,35 @@ class TestSmac(StrategyContract):
         return SmacStrategy(space=space, seed=seed, facade="smac", initial_configurations=4)
 
 
+#: The contract's space with 9 epochs, the full budget: Hyperband's rungs at 1, 3 and 9 with eta 3.
+NINE_EPOCHS = SearchSpace(tuple(FixedParam("epochs", 9) if p.name == "epochs" else p for p in StrategyContract.space))
+
+
 class TestSmacMultiFidelity(StrategyContract):
     trials = 14
+    space = NINE_EPOCHS
 
     def make_strategy(self, space, seed):
-        return SmacStrategy(space=space, seed=seed, facade="smac-mf", initial_configurations=4, max_epochs=9)
+        return SmacStrategy(space=space, seed=seed, facade="smac-mf", initial_configurations=4)
 
 
 class TestSmacHyperband(StrategyContract):
+    space = NINE_EPOCHS
+
     def make_strategy(self, space, seed):
-        return SmacStrategy(space=space, seed=seed, facade="smac-hyperband", max_epochs=9)
+        return SmacStrategy(space=space, seed=seed, facade="smac-hyperband")
+
+
+def test_max_epochs_lowers_the_full_budget_and_never_raises_it():
+    low = SmacStrategy(space=NINE_EPOCHS, seed=0, facade="smac-hyperband", max_epochs=3)
+    high = SmacStrategy(space=StrategyContract.space, seed=0, facade="smac-hyperband", max_epochs=9)  # epochs = 3
+    for strategy in (low, high):
+        budgets = set()
+        for n in range(20):
+            proposal = strategy.ask(n)
+            budgets.add(proposal.epochs)
+            strategy.tell(StrategyContract().outcome(n, proposal.params, budget=proposal.epochs))
+        assert max(budgets) == 3, budgets
 
 
 def test_the_multi_fidelity_facade_allots_hyperbands_budgets():
@@ -151,7 +170,7 @@ def test_the_same_seed_proposes_the_same_in_any_process(facade):
 from automl_bench.testing import StrategyContract
 from automl_bench_smac import SmacStrategy
 contract = StrategyContract()
-strategy = SmacStrategy(space=contract.space, seed=3, facade={facade!r}, initial_configurations=4, max_epochs=9)
+strategy = SmacStrategy(space=contract.space, seed=3, facade={facade!r}, initial_configurations=4)
 print(contract.drive(strategy, range(24)))
 """
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
@@ -189,16 +208,20 @@ table = "{table}"
     assert trials.loc[trials["strategy"] == "smac", "budget"].isna().all()
 
 
-def test_the_optimizer_study_validates(bench_host):
+def test_the_optimizer_study_validates():
     """suites/optimizer-study.toml (in automl-bench's repository) names these strategies: it
     validates with the package installed, on every table it replays."""
+    import subprocess
+    import sys
+    import tomllib
     from pathlib import Path
-
-    from automl_bench._suite import load_suite
 
     study = Path(__file__).resolve().parents[3] / "suites" / "optimizer-study.toml"
     if not study.is_file():
         pytest.skip(f"{study} is not here: this test runs in automl-bench's repository")
-    suite = load_suite(study, bench_host)
-    assert len(suite.model.seeds) >= 30 and suite.model.budget.max_trials >= 100
-    assert {"gp", "smac", "smac-mf", "smac-hyperband"} <= set(suite.model.matrix.strategies)
+    done = subprocess.run([sys.executable, "-m", "automl_bench", "validate", str(study)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    suite = tomllib.loads(study.read_text())
+    assert len(suite["seeds"]) >= 30 and suite["budget"]["max_trials"] >= 100
+    assert {"gp", "smac", "smac-mf", "smac-hyperband"} <= set(suite["matrix"]["strategies"])
