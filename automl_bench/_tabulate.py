@@ -44,6 +44,7 @@ def tabulate(host: "Host", directory: Path, *, task: str | None = None, backend:
     trials = [t for t in trials if (t["task"], t["backend"], t["strategy"]) == (task, backend, strategy)]
     space = _space(directory, description, task)
     names = [p["name"] for p in space]
+    configs = [_params(t, names) for t in trials]  # each trial's configuration, read once
     seeds = sorted({t["seed"] for t in trials})
     if strategy == "grid":
         points = description.get("grid_points") or host.strategies()["grid"].options.get("points", 3)
@@ -51,13 +52,13 @@ def tabulate(host: "Host", directory: Path, *, task: str | None = None, backend:
         design = [dict(zip(names, combo)) for combo in itertools.product(*values.values())]
         kind = "the grid"
     else:
-        design = list({_key(c, names): c for c in (_params(t, names) for t in trials)}.values())
+        design = list({_key(c, names): c for c in configs}.values())
         values = {n: _sorted({json.dumps(c.get(n)) for c in design}) for n in names}
         kind = "the sampled design"
-    missing = _missing(trials, design, seeds, names)
+    missing = _missing(trials, configs, design, seeds, names)
     if missing and not allow_missing:
         _refuse(directory, missing, design, seeds, f"{task}/{backend}/{strategy}", kind)
-    frame = _frame(directory, trials, names)
+    frame = _frame(directory, trials, configs)
     env = runs.get(trials[0]["run_id"], {})
     dataset = json.loads(trials[0]["dataset"])
     provenance = {
@@ -111,9 +112,10 @@ def _space(directory: Path, description: dict, task: str) -> list[dict[str, Any]
     return space
 
 
-def _missing(trials: list[dict], design: list[dict], seeds: list[int], names: list[str]) -> list[dict]:
+def _missing(trials: list[dict], configs: list[dict], design: list[dict], seeds: list[int],
+             names: list[str]) -> list[dict]:
     """The (seed, configuration) points of the design that no trial trained."""
-    seen = {(t["seed"], _key(_params(t, names), names)) for t in trials}
+    seen = {(t["seed"], _key(c, names)) for t, c in zip(trials, configs)}
     return [{"seed": s, **config} for s in seeds for config in design if (s, _key(config, names)) not in seen]
 
 
@@ -130,19 +132,19 @@ def _refuse(directory: Path, missing: list[dict], design: list[dict], seeds: lis
         f"{fix}, or pass --allow-missing to write the table with these holes (its metadata lists them)")
 
 
-def _frame(directory: Path, trials: list[dict], names: list[str]) -> Any:
+def _frame(directory: Path, trials: list[dict], configs: list[dict]) -> Any:
     """One row per trial and epoch, sorted by configuration, seed and epoch."""
     import pandas as pd
 
+    names = list(configs[0]) if configs else []
     rows = []
-    for t in trials:
-        params = json.loads(t["params"])
+    for t, config in zip(trials, configs):
         history = json.loads(t["history"])
         if t["status"] == "ok" and not history:
             raise TableError(f"{directory}: trial {t['number']} of seed {t['seed']} recorded no epochs; "
                              "tables are made of per-epoch curves")
         metrics = json.loads(t["metrics"])
-        base = {**{PARAM + n: params.get(n) for n in names}, "seed": t["seed"], "trial_seed": t["trial_seed"],
+        base = {**{PARAM + n: v for n, v in config.items()}, "seed": t["seed"], "trial_seed": t["trial_seed"],
                 "status": t["status"], **{k: v for k, v in metrics.items() if k.startswith("test_")},
                 **{f"final_{k}": v for k, v in metrics.items() if k.startswith("val_")},
                 "eval_seconds": t["eval_seconds"]}
