@@ -71,6 +71,21 @@ def test_the_model_facade_proposes_bare_configurations_that_improve():
     assert max(map(contract.objective, last)) >= max(map(contract.objective, first))
 
 
+def test_the_single_threaded_forest_proposes_what_smacs_own_does(monkeypatch):
+    """The forest fitted in one thread (faster here) is the forest SMAC builds with its thread
+    pool: the same seeded run proposes the same configurations either way."""
+    import automl_bench_smac
+
+    contract = TestSmac()
+    ours = contract.drive(contract.make_strategy(contract.space, 3), range(16))
+    strategy = contract.make_strategy(contract.space, 3)
+    assert strategy.smac._model._rf_opts["n_jobs"] == 1
+    monkeypatch.setattr(automl_bench_smac, "_single_threaded", lambda model: model)
+    pooled = contract.make_strategy(contract.space, 3)
+    assert pooled.smac._model._rf_opts["n_jobs"] == -1
+    assert contract.drive(pooled, range(16)) == ours
+
+
 def test_conditions_and_steps_translate_exactly():
     space = SearchSpace((
         IntParam("layers", 1, 4),
