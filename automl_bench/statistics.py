@@ -137,28 +137,58 @@ def pairwise_wilcoxon(scores: pd.DataFrame, task: str, alpha: float = 0.05) -> p
     """Wilcoxon signed-rank test between every two entries of a task, paired by seed, with
     Holm's correction over the task's pairs (statsmodels). With fewer than `MIN_SEEDS` common
     seeds the test is not run. Note that with n seeds no p-value falls below 2 / 2**n: six seeds
-    are the fewest with which a difference can reach p < 0.05."""
+    are the fewest with which a difference can reach p < 0.05.
+
+    ``detectable`` is the power statement for the pair (`detectable_difference`): the smallest
+    mean difference these seeds would have found with probability 0.8 at the strictest level
+    Holm's correction can ask of a pair (alpha over the task's number of pairs), so that a pair
+    that does not separate says how small "no difference" is."""
     from scipy.stats import wilcoxon
     from statsmodels.stats.multitest import multipletests
 
     table = paired(scores, task)
     columns = list(table.columns)
+    pairs = len(columns) * (len(columns) - 1) // 2
     rows = []
     for i, a in enumerate(columns):
         for b in columns[i + 1:]:
             diff = table[a] - table[b]
             row = {"task": task, "a": "/".join(a), "b": "/".join(b), "n": len(diff),
-                   "mean_difference": float(diff.mean()) if len(diff) else np.nan, "p": np.nan}
+                   "mean_difference": float(diff.mean()) if len(diff) else np.nan, "p": np.nan,
+                   "detectable": np.nan}
             if len(diff) >= MIN_SEEDS:
                 row["p"] = 1.0 if np.allclose(diff, 0) else float(wilcoxon(table[a], table[b]).pvalue)
+                row["detectable"] = detectable_difference(diff, alpha / max(1, pairs))
             rows.append(row)
-    out = pd.DataFrame(rows, columns=["task", "a", "b", "n", "mean_difference", "p"])
+    out = pd.DataFrame(rows, columns=["task", "a", "b", "n", "mean_difference", "p", "detectable"])
     tested = out["p"].notna()
     out["p_holm"] = np.nan
     if tested.any():
         out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p"], alpha=alpha, method="holm")[1]
     out["significant"] = out["p_holm"] < alpha
     return out
+
+
+def detectable_difference(differences: Any, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest mean of these paired differences that a two-sided test at ``alpha`` detects
+    with probability ``power``, for their number and spread: the paired t-test's minimal effect
+    size (statsmodels' ``TTestPower``) times the differences' standard deviation, with the seeds
+    counted at 3/π of their number, the Wilcoxon signed-rank test's asymptotic efficiency against
+    the t-test on normal differences. Infinite where no p-value of n seeds, 2 / 2**n at the least,
+    can fall below ``alpha``. An estimate: it takes the observed spread as the true one, and
+    differences far from normal (a few seeds that fail) change the Wilcoxon test's power."""
+    from statsmodels.stats.power import TTestPower
+
+    d = np.asarray(differences, dtype=float)
+    if len(d) < 2:
+        return float("nan")
+    if 2 / 2 ** len(d) > alpha:  # the signed-rank test's smallest p: no difference could reach alpha
+        return float("inf")
+    spread = float(d.std(ddof=1))
+    if spread == 0.0:
+        return 0.0
+    effect = TTestPower().solve_power(nobs=len(d) * 3 / np.pi, alpha=alpha, power=power, alternative="two-sided")
+    return float(effect) * spread
 
 
 def friedman(scores: pd.DataFrame, task: str) -> tuple[float, float, int] | None:

@@ -131,13 +131,18 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
     if len(pairs):
         shown = pairs.assign(
             mean_difference=pairs["mean_difference"].map(_num),
+            detectable=["-" if d != d else ("none" if d == float("inf") else _num(d)) for d in pairs["detectable"]],
             p=[NEEDS if p != p else f"{p:.3g}" for p in pairs["p"]],
             p_holm=[NEEDS if p != p else f"{p:.3g}" for p in pairs["p_holm"]],
             significant=["-" if p != p else ("yes" if s else "no") for p, s in zip(pairs["p"], pairs["significant"])])
         parts.append("Pairwise: Wilcoxon signed-rank tests of best val between the entries of each task, paired by "
                      "seed, Holm-corrected per task (statsmodels). `mean_difference` is a minus b. With n seeds no "
                      f"p-value falls below 2/2^n, so fewer than 6 seeds cannot show p < 0.05; fewer than {MIN_SEEDS} "
-                     "are not tested.\n\n" + _table(shown))
+                     "are not tested. `detectable` is the power statement: the smallest mean difference these seeds "
+                     "would have found with probability 0.8 at the strictest level Holm's correction can ask of a "
+                     "pair (alpha over the task's pairs), from the spread of the pair's differences (statsmodels' "
+                     "paired t-test power, the seeds counted at Wilcoxon's efficiency 3/π); where a pair does not "
+                     "separate, a difference this large would most likely have (`none`: too few seeds for any).\n\n" + _table(shown))
     return ReportSection("Ranks and significance", "\n\n".join(parts)) if parts else None
 
 
