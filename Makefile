@@ -22,7 +22,7 @@ quickstart: $(STAMP) debian-data
 	$(BIN)/bench run suites/quickstart.toml
 
 test: $(STAMP) debian-data
-	$(BIN)/ruff check automl_bench tests benchmarks plugins
+	$(BIN)/ruff check automl_bench devtools tests benchmarks plugins
 	$(BIN)/python -m pytest -m "not serial and not slow"
 	$(BIN)/python -m pytest -m "serial and not slow" -n 0
 
@@ -30,13 +30,13 @@ test: $(STAMP) debian-data
 test-slow: $(STAMP) debian-data
 	$(BIN)/python -m pytest -m "slow and not serial"
 
-# The site: the generated reference pages must match the code (python -m automl_bench._reference
+# The site: the generated reference pages must match the code (python -m devtools.reference
 # rewrites them), then MkDocs in strict mode (a broken link or a page left out fails).
 docs: $(STAMP)
 	$(MAKE) docs-build
 
 docs-build:
-	$(BIN)/python -m automl_bench._reference --check
+	$(BIN)/python -m devtools.reference --check
 	$(BIN)/python -m mkdocs build --strict
 
 install: $(STAMP)

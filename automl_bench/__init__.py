@@ -26,8 +26,8 @@ from typing import Any
 
 import pluggy
 
-from automl_bench._interfaces import Backend, Executor, Pruner, Reporter, Strategy
-from automl_bench._records import (
+from automl_bench._api.interfaces import Backend, Executor, Pruner, Reporter, Strategy
+from automl_bench._api.records import (
     CellKey,
     Dataset,
     EpochReport,
@@ -37,7 +37,7 @@ from automl_bench._records import (
     RunResults,
     Splits,
 )
-from automl_bench._specs import (
+from automl_bench._api.specs import (
     BackendSpec,
     DatasetSpec,
     ExecutorSpec,

@@ -57,8 +57,7 @@ class BenchGroup(click.Group):
     """Turns every `BenchError` into a clean message and its exit status, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from automl_bench import _interrupts
-
+        from automl_bench._run import interrupts as _interrupts
         try:
             return super().invoke(ctx)
         except click.exceptions.Exit:
@@ -131,7 +130,8 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
         max_epochs: int | None, seeds: list[int] | None, fresh: bool, keep_going: bool, retry_failed: bool,
         accept_loss: bool, strict: bool, no_report: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
-    from automl_bench import _interrupts, leaderboard
+    from automl_bench import leaderboard
+    from automl_bench._run import interrupts as _interrupts
     from automl_bench.errors import RunError
     from automl_bench.runs import RunSettings, execute
 
@@ -169,8 +169,8 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
 def report(state: State, results_dir: Path, open_: bool) -> None:
     """Rebuild RESULTS_DIR's reports from its store, training nothing: report/ (index.html,
     report.md, pictures) and the default reporters' files (trials.csv, leaderboards)."""
-    from automl_bench._report import write_report
-    from automl_bench._results import load_results, write_reports
+    from automl_bench._results.collect import load_results, write_reports
+    from automl_bench._results.report import write_report
 
     results = load_results(results_dir)
     write_reports(state.host, results, None)
@@ -195,7 +195,7 @@ def export(state: State, results_dir: Path, output: Path, format_: str) -> None:
     as a CI artifact: the baseline of `bench compare`. With --format optuna, write every cell
     as an optuna study (trials, parameters, per-epoch values, states) for optuna-dashboard."""
     if format_ == "optuna":
-        from automl_bench._optuna_export import export as to_optuna
+        from automl_bench._results.optuna_export import export as to_optuna
 
         if str(output) == "-":
             raise click.UsageError("--format optuna writes a SQLite file: name it with -o FILE.db")
@@ -203,7 +203,7 @@ def export(state: State, results_dir: Path, output: Path, format_: str) -> None:
         click.echo(f"{output}: {studies} studies, {trials} trials; view them with optuna-dashboard "
                    f"sqlite:///{output}", err=True)
         return
-    from automl_bench._baseline import from_results, write
+    from automl_bench._regression.baseline import from_results, write
 
     baseline = from_results(results_dir)
     if str(output) == "-":
@@ -231,11 +231,11 @@ def tabulate(state: State, source: Path, output: Path, source_format: str | None
     (a grid, or random search with design_seed), as a table: one row per configuration, seed and
     epoch, with its provenance (automl_bench.tables documents the format). With --from, SOURCE is
     a published benchmark's file (LCBench's JSON)."""
-    from automl_bench._tabulate import tabulate as build
+    from automl_bench._results.tabulate import tabulate as build
     from automl_bench.tables import describe, write_table
 
     if source_format is not None:
-        from automl_bench._converters import convert
+        from automl_bench._results.converters import convert
 
         table = convert(source_format, source, dataset=task)
     else:
@@ -317,14 +317,13 @@ def compare(state: State, baseline: Path | None, current: Path | None, against_h
     """Is CURRENT worse than BASELINE by more than the tolerances? Each is a results directory or a
     file written by `bench export`; with --against-history DIR --since REF, only CURRENT is given and
     the baseline is the history's export at REF. Prints markdown; see docs/how-to/regression.md."""
-    from automl_bench import _baseline as baselines
-    from automl_bench import _compare_formats as formats
-    from automl_bench._compare import Settings
-    from automl_bench._compare import compare as run_compare
+    from automl_bench._regression import baseline as baselines
+    from automl_bench._regression import formats as formats
+    from automl_bench._regression.compare import Settings
+    from automl_bench._regression.compare import compare as run_compare
 
     if against_history is not None:
-        from automl_bench import _history
-
+        from automl_bench._regression import history as _history
         if since is None or current is not None or baseline is None:
             raise click.UsageError("--against-history DIR needs --since REF and one CURRENT (results or export)")
         cur = baselines.read(baseline)
@@ -394,8 +393,8 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
     """How each cell moved over SOURCES: exports (`bench export`, one per commit) or folders of them.
     Prints each cell and metric's series, the steps in it (change-point detection) and the commits
     to bisect; see docs/how-to/regression.md."""
-    from automl_bench import _history
-    from automl_bench._compare import Settings
+    from automl_bench._regression import history as _history
+    from automl_bench._regression.compare import Settings
 
     histories = _history.read_histories(sources)
     texts, newest, all_found, tolerances = [], [], [], []
@@ -413,7 +412,7 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
             import vl_convert  # noqa: F401
         except ImportError:
             raise click.UsageError("--site draws with Altair: pip install 'automl-bench[history]'") from None
-        from automl_bench._history_site import write_site
+        from automl_bench._regression.history_site import write_site
 
         write_site(site_dir, histories, all_found, tolerances, commit_url or _history.commit_url(repository),
                    repository)
@@ -458,8 +457,7 @@ def backfill(ctx: click.Context, suite: Path, revisions: str, exports: Path, las
     worktree with that commit's code, export each into --exports, then read them as bench
     history does. Commits already exported are skipped; one that cannot run is recorded as
     <commit>.failed and the rest go on."""
-    from automl_bench import _backfill
-
+    from automl_bench._regression import backfill as _backfill
     shas = _backfill.commits(repository, revisions, last)
     run_args = [*(["--max-trials", str(max_trials)] if max_trials else []),
                 *(["--max-epochs", str(max_epochs)] if max_epochs else [])]
@@ -523,8 +521,7 @@ def main() -> None:
     try:
         cli(prog_name="bench")
     except KeyboardInterrupt:  # a second Ctrl-C that came while the first was still being handled
-        from automl_bench import _interrupts
-
+        from automl_bench._run import interrupts as _interrupts
         _interrupts.ignore_further()
         sys.exit(EXIT_INTERRUPTED)
 

@@ -29,8 +29,7 @@ from typing import Any, Sequence
 import pluggy
 
 from automl_bench import hookspecs
-from automl_bench._files.options import PREFIX as FILES_PREFIX
-from automl_bench._specs import (
+from automl_bench._api.specs import (
     BackendSpec,
     DatasetSpec,
     ExecutorSpec,
@@ -39,6 +38,7 @@ from automl_bench._specs import (
     ReportSectionSpec,
     StrategySpec,
 )
+from automl_bench._files.options import PREFIX as FILES_PREFIX
 from automl_bench.errors import PluginError, UnknownComponentError
 
 GROUP = "automl_bench"

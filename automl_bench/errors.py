@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+__all__ = ["BackendUnavailableError", "BenchError", "CompareError", "DataError", "OptionError", "PluginError",
+           "PreflightError", "ResultsError", "RunError", "StoreError", "SuiteError", "UnknownComponentError",
+           "require"]
+
 
 class BenchError(Exception):
     """Base class: the message alone tells the user what went wrong and what to do."""

@@ -4,10 +4,10 @@ worker-slot state machine (`WorkerSlots`) with its typed messages (`Ready`, `Set
 `Started`, `Epoch`, `Done`, and `Answer`, the reply to an epoch of a trial that may be pruned)
 that an executor of reusable workers builds on."""
 
-from automl_bench._gpus import detect_gpus
-from automl_bench._records import ExecutionSettings, Finished, Job, Progressed, TrialOutcome, TrialRequest
-from automl_bench._trials import TrialRunner
-from automl_bench._workers import (
+from automl_bench._api.records import ExecutionSettings, Finished, Job, Progressed, TrialOutcome, TrialRequest
+from automl_bench._run.gpus import detect_gpus
+from automl_bench._run.trials import TrialRunner
+from automl_bench._run.workers import (
     SETUP_TIMEOUT,
     Answer,
     Done,

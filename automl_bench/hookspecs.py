@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import pluggy
 
 if TYPE_CHECKING:  # from where they are defined: the root imports the host, which imports this
-    from automl_bench._records import CellKey, FinishedTrial, RunResults
-    from automl_bench._specs import (
+    from automl_bench._api.records import CellKey, FinishedTrial, RunResults
+    from automl_bench._api.specs import (
         BackendSpec,
         DatasetSpec,
         ExecutorSpec,
@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # from where they are defined: the root imports the host, whi
     )
 
 hookspec = pluggy.HookspecMarker("automl_bench")
+
+__all__ = ["hookspec", "bench_backends", "bench_datasets", "bench_executors", "bench_on_run_end", "bench_on_trial_end",
+           "bench_pruners", "bench_report_sections", "bench_reporters", "bench_strategies"]
 
 
 # --------------------------------------------------------------------------- registration

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
-from automl_bench._records import ENTRY
+from automl_bench._api.records import ENTRY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from automl_bench._records import RunResults
+    from automl_bench._api.records import RunResults
+
+__all__ = ["COLUMNS", "HYPERVOLUME", "build_leaderboard", "markdown", "mode_table", "to_markdown"]
 
 COLUMNS = [
     *ENTRY, "seeds", "trials", "failed", "pruned", "val_mean", "val_std", "val_ci_low", "val_ci_high",
@@ -153,7 +155,7 @@ def mode_table(board: "pd.DataFrame", variants: dict[str, dict], metric: str = "
             best[key] = mean
     if not rows:
         return ""
-    from automl_bench._models import MODES
+    from automl_bench._model.config import MODES
 
     modes.sort(key=lambda m: MODES.index(m) if m in MODES else len(MODES))
     table = []

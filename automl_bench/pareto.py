@@ -29,7 +29,7 @@ PERCENTILES = (25, 50, 75)
 
 def describe(objective: str) -> str:
     """What an objective a suite can name is, in a few words (docs/explanation/cost.md)."""
-    from automl_bench._objectives import OBJECTIVES
+    from automl_bench._model.objectives import OBJECTIVES
 
     return OBJECTIVES[objective][1] if objective in OBJECTIVES else objective
 

@@ -27,14 +27,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from automl_bench._options import RunOptions
+from automl_bench._run.options import RunOptions
 from automl_bench.errors import OptionError, RunError, SuiteError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from automl_bench._api.records import RunResults
     from automl_bench._manager import Host
-    from automl_bench._records import RunResults
 
 __all__ = ["OPTIONS", "Results", "RunSettings", "load", "run"]
 
@@ -122,15 +122,15 @@ def _refuse_in_a_starting_worker() -> None:
 def execute(suite: str | Path | Mapping[str, Any], host: "Host", settings: RunSettings) -> Results:
     """`run` with a plugin host already built (as `bench run` builds one, to announce what went
     wrong loading plugins)."""
-    from automl_bench._driver import run_suite
-    from automl_bench._results import exit_status
+    from automl_bench._results.collect import exit_status
+    from automl_bench._run.driver import run_suite
 
     loaded = _load_suite(suite, host)
     if settings.executor is not None:
         host.executor(settings.executor)  # an unknown name lists the valid ones
     progress = None
     if settings.progress:
-        from automl_bench._progress import RichProgress
+        from automl_bench._run.progress import RichProgress
 
         progress = RichProgress()
     results = Results(run_suite(loaded, host, settings, progress), host)
@@ -162,7 +162,7 @@ def _load_suite(suite: Any, host: "Host") -> Any:
 def load(directory: str | Path) -> Results:
     """The `Results` of a results directory (``results/<suite>/``), finished or interrupted, read
     from its store without changing what it holds. A folder that is not one is a `ResultsError`."""
-    from automl_bench._results import load_results
+    from automl_bench._results.collect import load_results
 
     return Results(load_results(Path(directory)))
 
@@ -234,7 +234,7 @@ class Results:
     def report(self) -> Path:
         """Write the report (report/index.html, report.md and pictures) as `bench report` does,
         and return index.html's path."""
-        from automl_bench._report import write_report
+        from automl_bench._results.report import write_report
 
         if self._host is None:
             from automl_bench._manager import get_plugin_manager

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from automl_bench._api.specs import BackendSpec
     from automl_bench._manager import Host
-    from automl_bench._specs import BackendSpec
 
 __all__ = ["load_model", "model_input", "suffixes"]
 
@@ -37,7 +37,7 @@ def model_input(x: Any, family: str, backend: str, *, host: "Host | None" = None
     spec = (host or _host()).backend(backend)
     if spec.model_input is not None:
         return spec.model_input(x, family)
-    from automl_bench._data import as_model_input
+    from automl_bench._files.data import as_model_input
 
     return as_model_input(x, family)
 

@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_bench._records import CELL, ENTRY, RunResults
+from automl_bench._api.records import CELL, ENTRY, RunResults
+
+__all__ = ["MIN_SEEDS", "NEEDS", "PER_SEED", "SOLVER", "average_ranks", "best_by_wall", "best_so_far",
+           "bootstrap_ci", "cell_scores", "cost_to_target", "detectable_difference", "entry_label", "friedman",
+           "normalised", "normalised_anytime", "paired", "pairwise_wilcoxon", "per_seed", "performance_profile",
+           "profile_area", "rank_agreement", "ranks", "task_targets", "time_to_target"]
 
 #: Fewer seeds than this and a confidence interval or a test is not computed: it says so.
 MIN_SEEDS = 3

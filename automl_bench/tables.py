@@ -50,6 +50,9 @@ from automl_bench.errors import DataError, require
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["METADATA_KEY", "PARAM", "SCHEMA_VERSION", "Table", "TableError", "describe", "read_table",
+           "write_table"]
+
 #: The table format this version writes, and the newest it reads.
 SCHEMA_VERSION = 1
 #: The key of the file's metadata that holds the provenance.

@@ -127,9 +127,9 @@ BASELINES = {"torch": torch_baseline, "keras": keras_baseline, "keras-torch": ke
 
 
 def measure(backend_name: str, families: list[str], epochs: int, reps: int, trials: int) -> dict:
-    from automl_bench._data import make_splits
+    from automl_bench._files.data import make_splits
     from automl_bench._manager import get_plugin_manager
-    from automl_bench._trials import return_freed_memory
+    from automl_bench._run.trials import return_freed_memory
     from automl_bench.backend import build_config
 
     host = get_plugin_manager()

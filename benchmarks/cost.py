@@ -69,8 +69,8 @@ def cost_of_measuring(rounds: int, max_trials: int) -> None:
 
 
 def latency_spread(repeats: int) -> None:
-    from automl_bench import _cost
     from automl_bench._manager import get_plugin_manager
+    from automl_bench._model import cost as _cost
     from automl_bench.backend import build_config
     from automl_bench.testing.data import tiny_digits
 

@@ -125,7 +125,7 @@ def smoke() -> None:
     """A toy table built here and checked the same way (the toy backend's scores are exact)."""
     import automl_bench as ab
     from automl_bench._manager import get_plugin_manager
-    from automl_bench._tabulate import tabulate
+    from automl_bench._results.tabulate import tabulate
     from automl_bench.tables import write_table
     from automl_bench.testing import TOY_PLUGIN, toy_table_suite
 

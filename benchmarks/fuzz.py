@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/fuzz.py --smoke             # seconds (tests run this)
 
 Store cases: a finished toy run's store, and killed runs' stores whose -wal holds trials, are
-damaged in every way `automl_bench._fuzzing.STORE_DAMAGE` names (truncated at random lengths,
+damaged in every way `devtools.fuzzing.STORE_DAMAGE` names (truncated at random lengths,
 random bytes overwritten in every page, the -wal and -shm deleted, cut, overwritten or swapped,
 an older copy put back; read-only file and folder where file modes hold, not as root). On each,
 `bench run` and `bench export` run, and `bench report` (which draws pictures, about a second)
@@ -29,9 +29,9 @@ from pathlib import Path
 
 
 def fuzz_stores(cases: int, seed: int, report_every: int) -> tuple[Counter, list]:
-    from automl_bench._fuzzing import COMMANDS, StoreFuzzer
     from automl_bench._manager import get_plugin_manager
     from automl_bench.testing import TOY_PLUGIN
+    from devtools.fuzzing import COMMANDS, StoreFuzzer
 
     host = get_plugin_manager((TOY_PLUGIN,))
     host.plugins()
@@ -54,9 +54,9 @@ def fuzz_suites(cases: int, seed: int) -> tuple[int, list[str]]:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from automl_bench._fuzzing import check_suite, suite_texts
     from automl_bench._manager import get_plugin_manager
     from automl_bench.testing import TOY_PLUGIN
+    from devtools.fuzzing import check_suite, suite_texts
 
     host = get_plugin_manager((TOY_PLUGIN,))
     host.plugins()

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from automl_bench import _history
-from automl_bench._baseline import Baseline, SeedRow, SuiteInfo, write
+from automl_bench._regression import history as _history
+from automl_bench._regression.baseline import Baseline, SeedRow, SuiteInfo, write
 
 BENCH = str(Path(sys.executable).parent / "bench")
 

@@ -48,8 +48,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from automl_bench._baseline import from_results, read
-from automl_bench._compare import Settings, compare
+from automl_bench._regression.baseline import from_results, read
+from automl_bench._regression.compare import Settings, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = str(Path(sys.executable).with_name("bench"))

@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 
 from automl_bench import CellKey, EpochReport
-from automl_bench._store import Store
+from automl_bench._results.store import Store
 from automl_bench.executor import TrialOutcome
 
 TARGETS = {1_000: 10.0, 100_000: 60.0}
@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.trials, args.epochs, args.seeds = [160], [3], [40]
-    load = "from automl_bench._results import load_results; import sys; load_results(sys.argv[1])"
+    load = "from automl_bench._results.collect import load_results; import sys; load_results(sys.argv[1])"
     for n, epochs in [(n, e) for n in args.trials for e in args.epochs]:
         with tempfile.TemporaryDirectory() as tmp:
             directory = Path(tmp) / "synthetic"

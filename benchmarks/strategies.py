@@ -35,8 +35,8 @@ import sys
 import time
 
 from automl_bench import FinishedTrial, Proposal
-from automl_bench._driver import derive_seed
 from automl_bench._manager import get_plugin_manager
+from automl_bench._run.driver import derive_seed
 from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
 
 ACT_PENALTY = {"relu": 0.0, "gelu": 0.05, "tanh": 0.3, "sigmoid": 0.8}
@@ -79,7 +79,7 @@ OBJECTIVES = {
 
 
 def make_real_objective():
-    from automl_bench._data import make_splits
+    from automl_bench._files.data import make_splits
     from automl_bench.backend import build_config
 
     host = get_plugin_manager()

@@ -21,7 +21,7 @@ class TestKerasBackend(BackendContract):
     def load_exported(self, path):
         import keras
 
-        from automl_bench._data import as_model_input
+        from automl_bench._files.data import as_model_input
 
         model = keras.saving.load_model(path)  # Keras' own loader: no automl-bench code involved
         return lambda x: keras.ops.convert_to_numpy(model(as_model_input(x, _family(model)), training=False))
@@ -51,8 +51,8 @@ def test_same_config_builds_models_of_the_same_size_on_every_backend():
     import numpy as np
     import torch
 
-    from automl_bench._data import as_model_input as arrange
-    from automl_bench._models import build_config
+    from automl_bench._files.data import as_model_input as arrange
+    from automl_bench._model.config import build_config
     from automl_bench._plugins.keras_backend import build_model as keras_model
     from automl_bench._plugins.numpy_backend.network import Network
     from automl_bench._plugins.torch_backend import build_model as torch_model
@@ -82,7 +82,7 @@ def test_an_embedding_rnn_has_the_same_size_on_every_backend():
     import numpy as np
     import torch
 
-    from automl_bench._models import build_config
+    from automl_bench._model.config import build_config
     from automl_bench._plugins.keras_backend import build_model as keras_model
     from automl_bench._plugins.numpy_backend.network import Network
     from automl_bench._plugins.torch_backend import build_model as torch_model

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from automl_bench._driver import RunOptions, run_suite
 from automl_bench._manager import get_plugin_manager
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 
 SUITE = """

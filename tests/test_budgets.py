@@ -46,9 +46,9 @@ def test_a_budget_is_capped_by_max_epochs(bench_run):
 
 
 def test_replay_plays_the_recorded_curve_up_to_the_budget(bench_host, bench_run, tmp_path):
-    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._results.tabulate import tabulate
+    from automl_bench._run.driver import RunOptions, run_suite
     from automl_bench._suite import load_suite
-    from automl_bench._tabulate import tabulate
     from automl_bench.tables import read_table, write_table
 
     build = tmp_path / "build"
@@ -72,9 +72,9 @@ def test_replay_plays_the_recorded_curve_up_to_the_budget(bench_host, bench_run,
 
 
 def test_the_strategy_is_told_each_budget_and_resume_gives_them_back(bench_host, tmp_path):
-    from automl_bench._driver import RunOptions, run_suite
-    from automl_bench._records import CellKey
-    from automl_bench._store import Store
+    from automl_bench._api.records import CellKey
+    from automl_bench._results.store import Store
+    from automl_bench._run.driver import RunOptions, run_suite
     from automl_bench._suite import load_suite
 
     (tmp_path / "s.toml").write_text(toy_suite(strategies=["cycling-budgets"], max_trials=5, epochs=2))
@@ -94,8 +94,8 @@ def test_the_strategy_is_told_each_budget_and_resume_gives_them_back(bench_host,
 def test_a_store_without_budgets_is_migrated_and_keeps_its_checksums(bench_run):
     import sqlite3
 
-    from automl_bench._records import CellKey
-    from automl_bench._store import Store
+    from automl_bench._api.records import CellKey
+    from automl_bench._results.store import Store
 
     results = bench_run(toy_suite(max_trials=2))
     db = Path(results.directory) / "bench.sqlite"

@@ -159,7 +159,7 @@ def test_progress_shows_every_cell_of_a_small_suite_and_only_those_under_way_of_
     from rich.console import Console
 
     from automl_bench import CellKey
-    from automl_bench._progress import MAX_ROWS, RichProgress
+    from automl_bench._run.progress import MAX_ROWS, RichProgress
 
     def shown(count, steps):
         out = io.StringIO()
@@ -188,7 +188,8 @@ def test_an_interrupt_a_library_converted_still_ends_the_run_as_an_interrupt(mon
     traceback, exit 1); after an interrupt, whatever ends the run is the interrupt."""
     import signal
 
-    from automl_bench import _interrupts, runs
+    from automl_bench import runs
+    from automl_bench._run import interrupts as _interrupts
 
     def interrupted_inside_a_library(*args, **kwargs):
         with pytest.raises(KeyboardInterrupt):
@@ -208,8 +209,7 @@ def test_an_interrupt_a_library_converted_still_ends_the_run_as_an_interrupt(mon
 
 
 def test_an_interrupt_something_swallowed_stops_the_drivers_loop(monkeypatch):
-    from automl_bench import _interrupts
-
+    from automl_bench._run import interrupts as _interrupts
     monkeypatch.setattr(_interrupts, "_requested", False)
     _interrupts.check()  # none asked for: nothing happens
     monkeypatch.setattr(_interrupts, "_requested", True)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from automl_bench._baseline import Baseline, SeedRow, SuiteInfo
 from automl_bench._cli import cli
-from automl_bench._compare import Settings, compare
+from automl_bench._regression.baseline import Baseline, SeedRow, SuiteInfo
+from automl_bench._regression.compare import Settings, compare
 from automl_bench.testing import TOY_PLUGIN, toy_suite
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -28,8 +28,8 @@ EPOCH = 0.02  # seconds an epoch of the toy backend sleeps: times well above the
 
 def _run(directory: Path, suite_text: str, env: dict[str, str], **options) -> Path:
     """A toy run in ``directory``, with the toy's planting variables set; returns its results dir."""
-    from automl_bench._driver import RunOptions, run_suite
     from automl_bench._manager import get_plugin_manager
+    from automl_bench._run.driver import RunOptions, run_suite
     from automl_bench._suite import load_suite
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ def test_export_writes_a_small_file_with_everything_to_reproduce(runs, tmp_path)
     assert row["epoch_seconds"] == pytest.approx(EPOCH, rel=0.5)
     assert 0 < row["best_val"] <= 1 and row["test"] == pytest.approx(row["best_val"], abs=1e-6)
     # the file reads back as the directory it came from
-    from automl_bench._baseline import from_results, read
+    from automl_bench._regression.baseline import from_results, read
 
     assert read(out).rows == from_results(runs["base"]).rows
 
@@ -108,7 +108,7 @@ def test_calibrate_false_records_no_calibration(tmp_path):
     """`[execution] calibrate = false` skips the workload: no figure is recorded, and the export says so
     by leaving the backend out (compare then does not judge its times across machines)."""
     results = _run(tmp_path, SUITE.replace("[budget]", "[execution]\ncalibrate = false\n\n[budget]"), {})
-    from automl_bench._baseline import from_results
+    from automl_bench._regression.baseline import from_results
 
     assert from_results(results).calibration == {}
 
@@ -456,7 +456,7 @@ def test_latency_and_parameters_are_gated_as_ratios_when_asked():
 
 
 def test_an_export_carries_each_cells_median_latency_and_parameters(runs):
-    from automl_bench._baseline import from_results
+    from automl_bench._regression.baseline import from_results
 
     rows = from_results(runs["base"]).rows
     assert all(r.params is not None and r.params > 0 for r in rows)

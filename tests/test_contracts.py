@@ -243,7 +243,7 @@ class TestNumpyBackend(BackendContract):
         return HOST.backend("numpy").factory()
 
     def load_exported(self, path):
-        from automl_bench._data import as_model_input
+        from automl_bench._files.data import as_model_input
         from automl_bench._plugins.numpy_backend import load_model
 
         net = load_model(path)  # numpy.load, no pickle

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from automl_bench._cli import cli
-from automl_bench._converters import from_lcbench
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._results.converters import from_lcbench
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.tables import PARAM, TableError, read_table
 

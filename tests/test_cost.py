@@ -1,4 +1,4 @@
-"""What a trained model costs (automl_bench._cost): counted, timed and metered on every trial."""
+"""What a trained model costs (automl_bench._model.cost): counted, timed and metered on every trial."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import statistics
 import numpy as np
 import pytest
 
-from automl_bench import _cost
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._model import cost as _cost
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.backend import build_config
 from automl_bench.testing.data import tiny_digits
@@ -159,7 +159,7 @@ def test_energy_that_cannot_be_read_is_empty_and_says_so(tmp_path):
 
 
 def test_a_toy_run_records_costs_in_trials_csv_and_a_switch_turns_the_measured_ones_off(write_suite, host, tmp_path):
-    from automl_bench._results import load_results
+    from automl_bench._results.collect import load_results
 
     suite = write_suite(max_trials=2)
     results = run(suite, host, tmp_path / "out")
@@ -179,7 +179,9 @@ def test_a_toy_run_records_costs_in_trials_csv_and_a_switch_turns_the_measured_o
 def test_a_store_from_before_costs_is_migrated_and_its_checksums_still_hold(write_suite, host, tmp_path):
     """Rows written before the cost column keep the checksums they were sealed with; new rows carry
     costs; and a cost changed inside the store is found as damage, as any other value is."""
-    from automl_bench._store import CHECKED, Store, checksum
+    from automl_bench._results.integrity import checksum
+    from automl_bench._results.schema import CHECKED
+    from automl_bench._results.store import Store
     from automl_bench.errors import StoreError
 
     suite = write_suite(max_trials=3)

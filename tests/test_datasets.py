@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from automl_bench._data import make_dataset, make_splits
+from automl_bench._files.data import make_dataset, make_splits
 from automl_bench._manager import get_plugin_manager
 from automl_bench.errors import DataError
 

@@ -11,7 +11,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from automl_bench._downloads import RemoteFile, fetch, md5_of
+from automl_bench._files.downloads import RemoteFile, fetch, md5_of
 from automl_bench._plugins import image_datasets as images
 from automl_bench.errors import DataError
 

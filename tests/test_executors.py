@@ -17,7 +17,7 @@ import time
 import pytest
 from test_suite import choices
 
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import PreflightError, SuiteError
 from automl_bench.testing import ExecutorContract

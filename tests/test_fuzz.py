@@ -1,6 +1,6 @@
 """Fuzzing, kept in the tests: damaged stores end in a correct resume or a clean error, and no
 mutated suite makes `bench validate` show a traceback or take more than a second. A few hundred
-cases here; `benchmarks/fuzz.py` runs thousands (automl_bench/_fuzzing.py holds both)."""
+cases here; `benchmarks/fuzz.py` runs thousands (devtools/fuzzing.py holds both)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from automl_bench._fuzzing import COMMANDS, STORE_DAMAGE, StoreFuzzer, check_suite, suite_texts
 from automl_bench._manager import get_plugin_manager
 from automl_bench.testing import TOY_PLUGIN
+from devtools.fuzzing import COMMANDS, STORE_DAMAGE, StoreFuzzer, check_suite, suite_texts
 
 #: Store cases: each kind of damage several times (overwrites walk through the store's pages).
 STORE_CASES = 4 * len(STORE_DAMAGE)

@@ -11,11 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from automl_bench import _handoff
-from automl_bench._data import make_splits
+from automl_bench._api.records import DataRef, TaskRef
+from automl_bench._files.data import make_splits
 from automl_bench._manager import get_plugin_manager
-from automl_bench._records import DataRef, TaskRef
-from automl_bench._trials import load_splits
+from automl_bench._run import handoff as _handoff
+from automl_bench._run.trials import load_splits
 from automl_bench.testing import TOY_PLUGIN
 
 TASK = TaskRef("toy-task", "toy", "mlp", 0.25, 0.25, 3)
@@ -55,8 +55,8 @@ def test_a_worker_that_reads_handed_over_splits_imports_no_scikit_learn(handing_
     load_splits(get_plugin_manager((TOY_PLUGIN,)), DataRef("toy"), TASK, {})
     worker = f"""
 import json, sys
-from automl_bench._records import TaskRef, TrialRequest
-from automl_bench._trials import TrialRunner
+from automl_bench._api.records import TaskRef, TrialRequest
+from automl_bench._run.trials import TrialRunner
 runner = TrialRunner("toy", ["{TOY_PLUGIN}"])
 task = TaskRef("toy-task", "toy", "mlp", 0.25, 0.25, 3)
 outcome = runner.run(TrialRequest(key="k", task=task, params={{"epochs": 2}}, seed=0, max_epochs=None))
@@ -75,7 +75,7 @@ print(json.dumps([outcome.status, outcome.error, outcome.dataset["sha256"],
 
 
 def test_a_run_hands_over_through_its_results_folder_and_leaves_nothing(bench_host, tmp_path, monkeypatch):
-    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._run.driver import RunOptions, run_suite
     from automl_bench._suite import load_suite
     from automl_bench.testing import toy_suite
 

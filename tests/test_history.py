@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from automl_bench import _history
-from automl_bench._baseline import Baseline, SeedRow, SuiteInfo, write
 from automl_bench._cli import cli
+from automl_bench._regression import history as _history
+from automl_bench._regression.baseline import Baseline, SeedRow, SuiteInfo, write
 
 
 def export(folder, i: int, best: float, seconds: float, commit: str = "", suite: str = "ci", seeds: int = 3,
@@ -202,7 +202,7 @@ def test_a_site_of_several_suites_judges_each_by_its_own_tolerances(tmp_path):
 @pytest.mark.timeout(300)
 def test_a_real_torch_run_records_cpu_seconds_per_epoch_and_compare_judges_them(tmp_path):
     pytest.importorskip("torch")
-    from automl_bench._baseline import from_results
+    from automl_bench._regression.baseline import from_results
 
     suite = tmp_path / "cpu.toml"
     suite.write_text('name = "cpu"\nseeds = [0, 1, 2]\n[budget]\nmax_trials = 2\n[matrix]\nbackends = ["torch"]\n'

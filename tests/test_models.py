@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from automl_bench._models import KNOBS, TRAINING_KNOBS, TRANSFER_KNOBS, TRUNK_KNOBS, ModelConfig, build_config
+from automl_bench._model.config import KNOBS, TRAINING_KNOBS, TRANSFER_KNOBS, TRUNK_KNOBS, ModelConfig, build_config
 
 NOT_KNOBS = {"family", "published", "input_size"}  # set by the host, never by a suite
 

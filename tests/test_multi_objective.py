@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from automl_bench import pareto as _pareto
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import SuiteError
 
@@ -143,7 +143,7 @@ def test_attainment_surfaces_of_two_runs():
 
 def run(path, host, out, **options):
     """A run and its report, as `bench run` writes them."""
-    from automl_bench._report import write_report
+    from automl_bench._results.report import write_report
 
     results = run_suite(load_suite(path, host), host, RunOptions(out=out, **options))
     write_report(host, results)

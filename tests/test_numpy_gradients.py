@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from automl_bench._data import as_model_input as arrange
-from automl_bench._models import build_config
+from automl_bench._files.data import as_model_input as arrange
+from automl_bench._model.config import build_config
 from automl_bench._plugins.numpy_backend.network import Network, cross_entropy
 from automl_bench._plugins.numpy_backend.optimizers import Optimizer
 

@@ -76,7 +76,7 @@ def test_exporting_twice_writes_the_same_bytes(run_dir, tmp_path):
 
 
 def test_an_interrupted_run_exports_what_it_holds(run_dir, tmp_path):
-    from automl_bench._fuzzing import killed_copy
+    from devtools.fuzzing import killed_copy
 
     killed = killed_copy(run_dir.directory, tmp_path / "killed" / "toy", keep=3)
     export(killed, tmp_path / "k.db")

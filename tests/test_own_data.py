@@ -14,8 +14,8 @@ from PIL import Image
 from test_suite import problems, the_one
 
 from automl_bench import _files
-from automl_bench._driver import RunOptions, run_suite
 from automl_bench._files import frames
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import DataError, ResultsError
 
@@ -102,7 +102,7 @@ def test_uint8_arrays_are_pixels_and_given_splits_replace_the_random_ones(tmp_pa
     data = dataset_of(tmp_path, '{ path = "d.npz" }', host, model="cnn")
     assert np.allclose(data.x[:30], arrays["x_train"] / 255) and data.input_shape == (6, 6)
     assert data.split.tolist() == [0] * 30 + [2] * 10
-    from automl_bench._data import split_indices
+    from automl_bench._files.data import split_indices
 
     train, val, test = split_indices(data.y, val_fraction=0.2, test_fraction=0.2, seed=0, fixed=data.split)
     assert sorted(test) == list(range(30, 40))  # the file's test split, whole

@@ -8,9 +8,9 @@ import textwrap
 import pytest
 from test_suite import the_one
 
-from automl_bench._driver import RunOptions, run_suite
-from automl_bench._model_checks import trainable_parameters
-from automl_bench._models import build_config, check_value
+from automl_bench._model.checks import trainable_parameters
+from automl_bench._model.config import build_config, check_value
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import SuiteError
 

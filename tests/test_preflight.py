@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from automl_bench._cli import cli
-from automl_bench._driver import RunOptions, results_name, run_suite
 from automl_bench._manager import get_plugin_manager
-from automl_bench._results import exit_status
+from automl_bench._results.collect import exit_status
+from automl_bench._run.driver import RunOptions, results_name, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import PreflightError, ResultsError, StoreError
 from automl_bench.testing import TOY_PLUGIN
@@ -136,8 +136,7 @@ def test_a_backend_that_cannot_start_blocks_only_its_cells_with_keep_going(flaky
 
 def test_a_failure_of_the_environment_mid_run_is_not_recorded_and_is_retried(flaky, write_suite, tmp_path,
                                                                                monkeypatch):
-    from automl_bench import _handoff
-
+    from automl_bench._run import handoff as _handoff
     host, data = flaky
     data.write_text("present for the main process")
     monkeypatch.delenv("FLAKY_DATA_IN_WORKERS")  # ... but not for the workers
@@ -259,7 +258,7 @@ def test_an_epoch_capped_run_gets_its_own_directory_and_a_trial_capped_one_exten
 def test_a_directory_of_other_caps_is_refused(host, write_suite, tmp_path):
     suite = write_suite(max_trials=2)
     run(suite, host, tmp_path)
-    from automl_bench._store import Store
+    from automl_bench._results.store import Store
 
     store = Store(tmp_path / "toy" / "bench.sqlite")
     store.set_meta("max_epochs", "1")  # as if written with another cap
@@ -330,7 +329,7 @@ def test_outputs_without_their_store_are_not_overwritten(host, write_suite, tmp_
 
 
 def test_a_store_that_cannot_be_written_says_so():
-    from automl_bench._store import damaged
+    from automl_bench._results.integrity import damaged
 
     error = damaged(Path("r/bench.sqlite"), sqlite3.OperationalError("attempt to write a readonly database"))
     assert str(error) == ("r/bench.sqlite cannot be written (attempt to write a readonly database); nothing in it was "
@@ -342,7 +341,7 @@ def test_a_store_that_lost_its_wal_after_a_kill_is_said_and_accept_loss_runs_tho
     """A run killed with trials in bench.sqlite-wal, whose -wal is then deleted: SQLite opens what
     is left without a word; the list of what the run recorded, kept beside the store until a run
     closes it, says what went."""
-    from automl_bench._fuzzing import killed_copy
+    from devtools.fuzzing import killed_copy
 
     suite = write_suite(max_trials=4)
     full = run(suite, host, tmp_path / "full").trials
@@ -370,7 +369,8 @@ def test_a_refused_store_is_left_as_it_was_even_when_its_main_file_held_only_a_h
     "Nothing was changed" writes nothing: it once created the empty tables there first."""
     import shutil
 
-    from automl_bench._store import RECORDED, Store
+    from automl_bench._results.schema import RECORDED
+    from automl_bench._results.store import Store
 
     writer = sqlite3.connect(tmp_path / "bench.sqlite")
     writer.execute("PRAGMA journal_mode=WAL")
@@ -394,7 +394,7 @@ def test_older_trials_that_a_replaced_wal_took_are_said_too(host, write_suite, t
     """The list beside the store starts with what the store held when the killed run began: a
     -wal of another moment can overwrite pages that hold trials of an earlier run, not only the
     killed run's (the store fuzzer's swap-wal found this)."""
-    from automl_bench._fuzzing import killed_copy
+    from devtools.fuzzing import killed_copy
 
     suite = write_suite(max_trials=4)
     run(suite, host, tmp_path / "full")
@@ -416,8 +416,8 @@ def test_a_wal_of_another_moment_is_refused_before_sqlite_reads_through_it(host,
     -wal is copied in (the store fuzzer's swap-wal). Its salts tell the two apart."""
     import shutil
 
-    from automl_bench._fuzzing import killed_copy
-    from automl_bench._store import wal_of_another_moment
+    from automl_bench._results.integrity import wal_of_another_moment
+    from devtools.fuzzing import killed_copy
 
     suite = write_suite(max_trials=4)
     run(suite, host, tmp_path / "full")

@@ -61,11 +61,54 @@ def imports(path: Path) -> list[tuple[int, str]]:
     return found
 
 
+#: The host's stages, lowest first: what a run is made of, in the order it is built on. A module
+#: imports from its own stage or a lower one, never a higher one (type annotations aside).
+STAGES = ("_api", "_model", "_files", "_suite", "_results", "_run", "_regression")
+
+
+def runtime_imports(path: Path) -> list[tuple[int, str]]:
+    """`imports`, less those under ``if TYPE_CHECKING:`` (annotations, not dependencies)."""
+    tree = ast.parse(path.read_text())
+    hidden = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+              for child in node.body for n in ast.walk(child)}
+    lines = {n.lineno for n in ast.walk(tree) if id(n) in hidden and isinstance(n, (ast.Import, ast.ImportFrom))}
+    return [(line, m) for line, m in imports(path) if line not in lines]
+
+
+def stage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in STAGES else None
+
+
+def test_the_root_names_the_stages_of_a_run_and_each_package_maps_its_rooms():
+    entries = sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__")
+    assert len(entries) <= 26, entries
+    for name in STAGES:
+        package = PACKAGE / name
+        doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
+        rooms = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+        unnamed = [room for room in rooms if f"`{room}`" not in doc]
+        assert unnamed == [], f"{name}/__init__.py's docstring is the map of its rooms: name {unnamed}"
+
+
+def test_no_arrow_runs_from_a_lower_stage_to_a_higher_one():
+    offending = []
+    for module, path in MODULES.items():
+        here = stage(module)
+        if here is None:
+            continue
+        for line, imported in runtime_imports(path):
+            there = stage(imported)
+            if there is not None and STAGES.index(there) > STAGES.index(here):
+                offending.append(f"{path.relative_to(ROOT)}:{line}: {here} imports {imported}")
+    assert offending == [], "\n".join(offending)
+
+
 def test_the_tree_draws_the_boundary():
     """What a newcomer reads off the file names is what the package says it is."""
     assert {"automl_bench", "automl_bench.space", "automl_bench.backend", "automl_bench.executor",
             "automl_bench.datasets", "automl_bench.statistics", "automl_bench.testing"} <= set(PUBLIC)
-    assert "automl_bench._driver" in MODULES and not is_public("automl_bench._plugins.torch_backend")
+    assert "automl_bench._run.driver" in MODULES and not is_public("automl_bench._plugins.torch_backend")
     for module in PUBLIC:  # every public module says what it holds
         assert ast.get_docstring(ast.parse(MODULES[module].read_text())), f"{module} needs a docstring"
 

@@ -12,8 +12,8 @@ import textwrap
 import pytest
 from test_suite import the_one
 
-from automl_bench._driver import RunOptions, run_suite
-from automl_bench._published import PUBLISHED, keras_cache
+from automl_bench._model.published import PUBLISHED, keras_cache
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import SuiteError
 

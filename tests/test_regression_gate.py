@@ -155,7 +155,7 @@ def test_the_tests_workflow_runs_make_test_on_every_supported_python():
 def test_make_docs_builds_what_the_docs_test_builds():
     makefile = (ROOT / "Makefile").read_text()
     target = makefile[makefile.index("docs-build:"):]
-    assert "automl_bench._reference --check" in target and "mkdocs build --strict" in target
+    assert "devtools.reference --check" in target and "mkdocs build --strict" in target
 
 
 @pytest.mark.slow  # three runs of the toy CI suite

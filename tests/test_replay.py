@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from automl_bench import FinishedTrial
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._results.tabulate import tabulate
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
-from automl_bench._tabulate import tabulate
 from automl_bench.errors import SuiteError
 from automl_bench.tables import PARAM, write_table
 
@@ -254,8 +254,10 @@ def test_replayed_trials_are_committed_in_groups_and_a_kill_loses_only_the_open_
     import shutil
     import sqlite3
 
-    from automl_bench import CellKey, _store
-    from automl_bench._store import Store
+    from automl_bench import CellKey
+    from automl_bench._results import schema as _schema
+    from automl_bench._results import store as _store
+    from automl_bench._results.store import Store
     from automl_bench.executor import TrialOutcome
 
     def committed(path):
@@ -273,21 +275,21 @@ def test_replayed_trials_are_committed_in_groups_and_a_kill_loses_only_the_open_
     for number in range(3):
         store.record_trial(cell, number, run_id, 1, {"x": number}, outcome, 0.5, 0.0, grouped=True)
     assert (store.pending, committed(path)) == (3, 0)  # the group is open: nothing committed, nothing listed
-    assert (tmp_path / _store.RECORDED).read_text() == ""
+    assert (tmp_path / _schema.RECORDED).read_text() == ""
     killed = tmp_path / "killed"  # what a SIGKILL now leaves: the store, its -wal and its list, as they are
     killed.mkdir()
-    for name in ("bench.sqlite", "bench.sqlite-wal", _store.RECORDED):
+    for name in ("bench.sqlite", "bench.sqlite-wal", _schema.RECORDED):
         shutil.copy(tmp_path / name, killed / name)
     monkeypatch.setattr(_store, "GROUP_TRIALS", 4)
     store.record_trial(cell, 3, run_id, 1, {"x": 3}, outcome, 0.5, 0.0, grouped=True)  # the group is full
     assert (store.pending, committed(path)) == (0, 4)
-    assert len((tmp_path / _store.RECORDED).read_text().splitlines()) == 4
+    assert len((tmp_path / _schema.RECORDED).read_text().splitlines()) == 4
     store.record_trial(cell, 4, run_id, 1, {"x": 4}, outcome, 0.5, 0.0, grouped=True)
     store.record_trial(cell, 5, run_id, 1, {"x": 5}, outcome, 0.5, 0.0)  # a trained trial: committed now, and its group
     assert (store.pending, committed(path)) == (0, 6)
     store.record_trial(cell, 6, run_id, 1, {"x": 6}, outcome, 0.5, 0.0, grouped=True)
     store.close()  # closing commits the open group
-    assert committed(path) == 7 and not (tmp_path / _store.RECORDED).exists()
+    assert committed(path) == 7 and not (tmp_path / _schema.RECORDED).exists()
     lost = Store(killed / "bench.sqlite")  # the killed copy: the open group is gone, and nothing it listed is
     assert (lost.lost, lost.finished_trials(cell)) == ("", [])
     lost.close()
@@ -303,7 +305,8 @@ def test_a_trials_checksum_computed_before_it_is_written_is_the_one_its_stored_v
     import sqlite3
 
     from automl_bench import CellKey
-    from automl_bench._store import TRIAL_COLUMNS, TRIAL_KINDS, Store
+    from automl_bench._results.schema import TRIAL_COLUMNS, TRIAL_KINDS
+    from automl_bench._results.store import Store
     from automl_bench.executor import TrialOutcome
 
     store = Store(tmp_path / "bench.sqlite")

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 
 from automl_bench import EpochReport, ReportSection, ReportSectionSpec, hookimpl
 from automl_bench import statistics as stats
+from automl_bench._api.records import CellKey, TrialOutcome
 from automl_bench._cli import cli
 from automl_bench._manager import get_plugin_manager
-from automl_bench._records import CellKey, TrialOutcome
-from automl_bench._report import write_report
-from automl_bench._results import load_results
-from automl_bench._store import Store
+from automl_bench._results.collect import load_results
+from automl_bench._results.report import write_report
+from automl_bench._results.store import Store
 from automl_bench.errors import ResultsError
 
 #: Best validation score of each entry on seeds 0-5. A beats B on every seed by a different

@@ -8,7 +8,7 @@ import pytest
 from filelock import FileLock
 
 from automl_bench import hookimpl
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import ResultsError
 from automl_bench.testing.toy import toy_score
@@ -198,7 +198,8 @@ def test_parallel_workers_keep_distinct_configurations_in_flight(write_suite, ho
 def test_a_store_from_before_dataset_records_is_migrated(write_suite, host, tmp_path):
     import sqlite3
 
-    from automl_bench._store import SCHEMA, Store
+    from automl_bench._results.schema import SCHEMA
+    from automl_bench._results.store import Store
 
     directory = tmp_path / "out" / "toy"
     directory.mkdir(parents=True)
@@ -217,7 +218,7 @@ def test_a_store_from_before_placement_records_is_migrated_and_retries_work(writ
     trials into the history still puts every value in its column."""
     import sqlite3
 
-    from automl_bench._store import HISTORY, SCHEMA
+    from automl_bench._results.schema import HISTORY, SCHEMA
 
     directory = tmp_path / "out" / "toy"
     directory.mkdir(parents=True)

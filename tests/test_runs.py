@@ -60,7 +60,7 @@ def test_load_reads_the_same_run_back_and_a_notebook_shows_its_leaderboard(resul
 def test_load_reads_an_interrupted_run_without_changing_it(results, tmp_path, suite):
     """A killed run's store, its -wal holding trials: read twice the same, and the run then resumes
     with what it held, repeating none."""
-    from automl_bench._fuzzing import killed_copy
+    from devtools.fuzzing import killed_copy
 
     killed = killed_copy(results.directory, tmp_path / "killed" / "toy", keep=1)
     first = ab.load(killed)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 
 SUITE = """\
@@ -79,7 +79,7 @@ def test_a_saved_torch_model_loads_with_torch_and_scores_its_recorded_test_accur
 
 
 def test_a_saved_numpy_model_loads_and_scores_its_recorded_test_accuracy(run, host):
-    from automl_bench._data import as_model_input
+    from automl_bench._files.data import as_model_input
     from automl_bench._plugins.numpy_backend import load_model
 
     final = run.finals[(run.finals["backend"] == "numpy") & (run.finals["seed"] == 1)].iloc[0]
@@ -124,7 +124,7 @@ def test_a_plugins_backend_loads_the_models_it_saved(tmp_path, monkeypatch):
 
 def _test_split(host, run):
     """The task's splits: the suite keeps the defaults (20% validation, 20% test, split seed 0)."""
-    from automl_bench._data import make_splits
+    from automl_bench._files.data import make_splits
 
     return make_splits(host.dataset("digits").load(), val_fraction=0.2, test_fraction=0.2, seed=0)
 

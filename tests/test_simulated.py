@@ -8,7 +8,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import PreflightError
 from automl_bench.tables import PARAM, Table, write_table

@@ -98,7 +98,7 @@ def test_a_parameter_can_set_its_own_grid_points():
 def test_a_finite_parameter_of_a_suite_takes_only_its_grid_values(bench_host, tmp_path):
     import json
 
-    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._run.driver import RunOptions, run_suite
     from automl_bench._suite import load_suite
     from automl_bench.errors import SuiteError
     from automl_bench.testing import toy_suite

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from automl_bench._cli import State, cli
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._results.tabulate import tabulate
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
-from automl_bench._tabulate import tabulate
 from automl_bench.tables import PARAM, SCHEMA_VERSION, Table, TableError, describe, read_table, write_table
 
 GRID = """\

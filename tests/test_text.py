@@ -7,9 +7,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from automl_bench._downloads import RemoteFile
+from automl_bench._files.downloads import RemoteFile
 from automl_bench._manager import get_plugin_manager
-from automl_bench._model_checks import check_input
+from automl_bench._model.checks import check_input
 from automl_bench._plugins import text_datasets as text
 from automl_bench.errors import DataError
 

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from test_suite import the_one
 
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench._suite import load_suite
 from automl_bench.errors import SuiteError
 
@@ -52,7 +52,7 @@ def test_each_mode_trains_from_the_packaged_encoder_and_saves_a_model_that_reads
     import numpy as np
     import torch
 
-    from automl_bench._data import make_splits
+    from automl_bench._files.data import make_splits
     from automl_bench._plugins.torch_backend import load_model
 
     path = tmp_path / "text.toml"

@@ -10,9 +10,9 @@ import pytest
 from test_suite import load, problems, the_one
 
 from automl_bench import leaderboard
-from automl_bench._data import augment, make_dataset, make_splits, select_classes, take_shots
-from automl_bench._driver import RunOptions, run_suite
+from automl_bench._files.data import augment, make_dataset, make_splits, select_classes, take_shots
 from automl_bench._manager import get_plugin_manager
+from automl_bench._run.driver import RunOptions, run_suite
 from automl_bench.errors import DataError
 
 HOST = get_plugin_manager()
@@ -52,7 +52,7 @@ def test_shots_and_modes_expand_into_one_task_each(tmp_path):
 
 
 def test_a_fixed_number_of_shots_beside_a_modes_axis_is_named_in_the_mode_table(tmp_path):
-    from automl_bench._results import describe_suite
+    from automl_bench._results.collect import describe_suite
 
     suite = load(tmp_path, TRANSFER.replace("shots = [5, 20]", "shots = 20"), HOST)
     assert [t.name for t in suite.tasks] == ["d59-scratch", "d59-frozen", "d59-finetune"]
@@ -169,8 +169,8 @@ def test_the_source_model_is_pretrained_once_and_reused(tmp_path, monkeypatch):
 
 
 def test_the_target_takes_the_trunk_from_the_source_and_max_epochs_caps_both():
-    from automl_bench._records import DataRef, SourceRef, TaskRef, TrialRequest
-    from automl_bench._transfer import source_config, target_config
+    from automl_bench._api.records import DataRef, SourceRef, TaskRef, TrialRequest
+    from automl_bench._run.transfer import source_config, target_config
 
     source = SourceRef(DataRef("digits", (0, 1)), {"conv_blocks": 1, "filters": 6, "epochs": 9, "learning_rate": 0.1})
     task = TaskRef("t", "digits", "cnn", 0.2, 0.2, 0, classes=(2, 3), source=source)

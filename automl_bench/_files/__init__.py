@@ -1,4 +1,11 @@
-"""Datasets from a user's own files, named by a suite without writing a plugin:
+"""Data and files: what every dataset is made of, and a user's own files as datasets.
+
+- `data`: helpers for dataset plugins, and the host's fixed, stratified splits;
+- `downloads`: files a dataset needs, found locally or downloaded once and verified;
+- `options`, `arrays`, `frames`, `folders`, `labels`: a user's own files, by kind (below);
+- `digests`, `cache`: their content hash, and the cache of what was decoded from them.
+
+Datasets from a user's own files are named by a suite without writing a plugin:
 
     dataset = { path = "data/photos", kind = "images", image_size = [64, 64] }
 
@@ -32,8 +39,8 @@ __all__ = ["KINDS", "PREFIX", "Options", "Scan", "digest", "is_files", "load", "
            "spec"]
 
 if TYPE_CHECKING:
-    from automl_bench._records import Dataset
-    from automl_bench._specs import DatasetSpec
+    from automl_bench._api.records import Dataset
+    from automl_bench._api.specs import DatasetSpec
 
 
 def infer_kind(path: Path) -> str | None:
@@ -97,7 +104,7 @@ def digest(name: str) -> str:
 
 def spec(name: str) -> "DatasetSpec":
     """The `DatasetSpec` of a ``files:`` name, as a plugin would register it."""
-    from automl_bench._specs import DatasetSpec
+    from automl_bench._api.specs import DatasetSpec
 
     options = options_of(name)
     found = scan(name)
@@ -109,7 +116,7 @@ def spec(name: str) -> "DatasetSpec":
 def load(name: str) -> "Dataset":
     """The whole dataset, read once and kept as arrays in the data cache (keyed by the files'
     digest and the options), so that a later run memory-maps them instead of decoding files."""
-    from automl_bench._data import make_dataset
+    from automl_bench._files.data import make_dataset
 
     from .cache import cached
 

@@ -25,7 +25,7 @@ VERSION = 1  # of the folder's layout and of the decoding: a change makes new ke
 
 
 def folder(files_sha256: str, options: "Options") -> Path:
-    from automl_bench._downloads import data_root
+    from automl_bench._files.downloads import data_root
 
     what = json.dumps([VERSION, files_sha256, options.kind, options.preprocessing(), options.skip_bad_files],
                       sort_keys=True)

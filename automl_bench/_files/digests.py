@@ -31,7 +31,7 @@ class FileFacts:
     add to), `save` keeps what was added for the next process."""
 
     def __init__(self, root: Path) -> None:
-        from automl_bench._downloads import data_root
+        from automl_bench._files.downloads import data_root
 
         key = hashlib.sha256(str(root).encode()).hexdigest()[:24]
         self.path = data_root() / "files" / "digests" / f"{key}.json"

@@ -259,7 +259,7 @@ def _load_images(options: "Options", found: Scan) -> tuple[Any, Any, Any, None, 
 def _load_text(options: "Options", found: Scan) -> tuple[Any, Any, Any, int | None, str]:
     import numpy as np
 
-    from automl_bench._data import word_ids
+    from automl_bench._files.data import word_ids
 
     root = Path(options.path)
     y, split = _labels(found)

@@ -7,117 +7,150 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from automl_bench._files.options import PREFIX, is_files, shown
-from automl_bench._model_checks import check_input
-from automl_bench._objectives import MEASURED, search_arguments
-from automl_bench._published import PUBLISHED, check_source
+from automl_bench._model.checks import check_input
+from automl_bench._model.objectives import MEASURED, search_arguments
+from automl_bench._model.published import PUBLISHED, check_source
 
 from .locate import Problems
 from .schema import Execution, SuiteModel, TaskDef
 from .tasks import Task, extremes
 
 if TYPE_CHECKING:
+    from automl_bench._api.specs import DatasetSpec
     from automl_bench._manager import Host
-    from automl_bench._specs import DatasetSpec
 
 
 def check_components(model: SuiteModel, tasks: tuple[Task, ...], host: "Host", problems: Problems) -> None:
     """Every component the suite names, against ``host``'s registries; the options of strategies
     and pruners are tried on their constructors when nothing else was wrong with the components."""
     before = len(problems)
-
-    def check(loc: tuple, kind: str, name: str, registry: dict) -> Any:
-        if kind == "dataset" and is_files(name):  # None when the files could not be read: said already
-            return files.get(name)
-        problem = host.problem(kind, name)
-        if problem is not None:
-            problems.add(loc, problem)
-            return None
-        return registry[name]
-
-    backends, strategies, datasets = host.backends(), host.strategies(), host.datasets()
-    files = {}
-    for task in model.tasks:
-        for name in (task.dataset, task.source.dataset if task.source is not None else None):
-            if isinstance(name, str) and is_files(name) and name != PREFIX + "{}":
-                files[name] = host.dataset(name)
-    for i, name in enumerate(model.matrix.backends):
-        spec = check(("matrix", "backends", i), "backend", name, backends)
-        for t, task in enumerate(model.tasks):
-            if spec is not None and spec.replays != (task.table is not None):
-                problems.add(("matrix", "backends", i),
-                             f"backend {name!r} replays tables: task {task.name!r} names no table (table = "
-                             "\"FILE\", written by bench tabulate)" if spec.replays else
-                             f"task {task.name!r} replays a table: its backends must replay it (backend \"replay\"), "
-                             f"not train ({name!r})", task=task.name)
-                continue
-            if spec is not None and task.model not in spec.families:
-                problems.add(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})")
-        for built in tasks if spec is not None and spec.check_space else ():
-            for problem in spec.check_space(built.space):
-                problems.add(("matrix", "backends", i), problem, task=built.name)
-    pruners = host.pruners()
-    for i, entry in enumerate(model.matrix.strategies):
-        name, _, pruner = entry.partition("+")
-        spec = check(("matrix", "strategies", i), "strategy", name, strategies)
-        if pruner:
-            check(("matrix", "strategies", i), "pruner", pruner, pruners)
-        for t, task in enumerate(tasks):
-            for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
-                problems.add(("matrix", "strategies", i), problem, task=task.name)
-    _check_objectives(model, strategies, problems)
-    for i, task in enumerate(model.tasks):
-        if task.table is not None:  # its data is the table's (read and checked as the task was built)
-            continue
-        spec = check(("tasks", i, "dataset"), "dataset", task.dataset, datasets)
-        _check_counts(i, task, spec, problems)
-        # each task its shots and modes axes made (by name: a definition may have been copied to resolve a path)
-        for built in (t for t in tasks if t.definition.name == task.name):
-            if spec is not None and spec.input_shape is not None and not (task.source and task.source.weights):
-                values = {p.name: extremes(p) for p in built.space}
-                if task.source is not None:  # the trunk's knobs come from the source
-                    values.update({k: [v] for k, v in task.source.params.items()})
-                for problem in check_input(task.model, spec.input_shape, values, spec.kind):
-                    problems.add(("tasks", i, "model"), f"on {shown(task.dataset)}: {problem}", task=built.name)
-        if task.source is not None and task.source.weights is not None:
-            _check_published(model, i, task, spec, backends, problems)
-        elif task.source is not None and task.source.dataset is not None:
-            source = check(("tasks", i, "source", "dataset"), "dataset", task.source.dataset, datasets)
-            if source is not None and source.class_counts is not None:
-                _check_classes(("tasks", i, "source", "classes"), task.source.classes, source, problems)
-            if source is not None and spec is not None and None not in (source.input_shape, spec.input_shape) \
-                    and source.input_shape != spec.input_shape:
-                problems.add(("tasks", i, "source", "dataset"),
-                                       f"source samples have shape {source.input_shape}, the target's "
-                                       f"{spec.input_shape}: one trunk cannot read both")
-            for name in model.matrix.backends:
-                if name in backends and not backends[name].transfer:
-                    problems.add(("tasks", i, "source"), f"backend {name!r} cannot run transfer tasks; "
-                                   f"these can: {', '.join(sorted(b for b, s in backends.items() if s.transfer))}")
-    if model.reporters is not None:
-        reporters = host.reporters()
-        for i, name in enumerate(model.reporters):
-            check(("reporters", i), "reporter", name, reporters)
-    for kind, table, registry in (("strategy", model.strategy, strategies), ("pruner", model.pruner, pruners)):
-        for name, options in table.items():
-            spec = check((kind, name), kind, name, registry)
-            for key, value in (options.items() if spec is not None else ()):
-                if key not in spec.options:
-                    valid = ", ".join(spec.options) or f"(this {kind} takes no options)"
-                    problems.add((kind, name, key), f"unknown option for {kind} {name!r}; valid options: {valid}")
-                elif not _same_kind(spec.options[key], value):
-                    problems.add((kind, name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}")
-    executors = host.executors()
-    executor = check(("execution", "executor"), "executor", model.execution.executor, executors)
-    for key, value in model.execution.options.items() if executor is not None else ():
-        if key not in executor.options:
-            valid = ", ".join([k for k in Execution.model_fields if k != "executor"] + list(executor.options))
-            problems.add(("execution", key), f"unknown key for executor {executor.name!r}; valid keys: "
-                                                       f"{valid}")
-        elif not _same_kind(executor.options[key], value):
-            problems.add(("execution", key), f"expected {type(executor.options[key]).__name__}, "
-                                                       f"got {value!r}")
+    components = _Components(model, tasks, host, problems)
+    components.backends()
+    components.strategies()
+    _check_objectives(model, components.registry["strategy"], problems)
+    components.datasets()
+    components.tables_of_options()
+    components.executor()
     if len(problems) == before:
-        _check_options(model, tasks, strategies, pruners, problems)
+        _check_options(model, tasks, components.registry["strategy"], components.registry["pruner"], problems)
+
+
+class _Components:
+    """The suite's components checked against the host's registries, one kind per method; each
+    problem is added to ``problems`` at its key path."""
+
+    def __init__(self, model: SuiteModel, tasks: tuple[Task, ...], host: "Host", problems: Problems) -> None:
+        self.model, self.tasks, self.host, self.problems = model, tasks, host, problems
+        self.registry = {"backend": host.backends(), "strategy": host.strategies(), "dataset": host.datasets(),
+                         "pruner": host.pruners()}
+        self.files: dict[str, Any] = {}
+        for task in model.tasks:
+            for name in (task.dataset, task.source.dataset if task.source is not None else None):
+                if isinstance(name, str) and is_files(name) and name != PREFIX + "{}":
+                    self.files[name] = host.dataset(name)
+
+    def check(self, loc: tuple, kind: str, name: str, registry: dict | None = None) -> Any:
+        """The spec registered as ``name``, else None with the problem added at ``loc``."""
+        if kind == "dataset" and is_files(name):  # None when the files could not be read: said already
+            return self.files.get(name)
+        problem = self.host.problem(kind, name)
+        if problem is not None:
+            self.problems.add(loc, problem)
+            return None
+        return (self.registry[kind] if registry is None else registry)[name]
+
+    def backends(self) -> None:
+        model, problems = self.model, self.problems
+        for i, name in enumerate(model.matrix.backends):
+            spec = self.check(("matrix", "backends", i), "backend", name)
+            for t, task in enumerate(model.tasks):
+                if spec is not None and spec.replays != (task.table is not None):
+                    problems.add(("matrix", "backends", i),
+                                 f"backend {name!r} replays tables: task {task.name!r} names no table (table = "
+                                 "\"FILE\", written by bench tabulate)" if spec.replays else
+                                 f"task {task.name!r} replays a table: its backends must replay it (backend \"replay\"), "
+                                 f"not train ({name!r})", task=task.name)
+                    continue
+                if spec is not None and task.model not in spec.families:
+                    problems.add(("tasks", t, "model"), f"backend {name!r} cannot train a {task.model!r} model (it supports: {', '.join(spec.families)})")
+            for built in self.tasks if spec is not None and spec.check_space else ():
+                for problem in spec.check_space(built.space):
+                    problems.add(("matrix", "backends", i), problem, task=built.name)
+
+    def strategies(self) -> None:
+        for i, entry in enumerate(self.model.matrix.strategies):
+            name, _, pruner = entry.partition("+")
+            spec = self.check(("matrix", "strategies", i), "strategy", name)
+            if pruner:
+                self.check(("matrix", "strategies", i), "pruner", pruner)
+            for task in self.tasks:
+                for problem in (spec.check_space(task.space) if spec is not None and spec.check_space else []):
+                    self.problems.add(("matrix", "strategies", i), problem, task=task.name)
+
+    def datasets(self) -> None:
+        model, problems = self.model, self.problems
+        for i, task in enumerate(model.tasks):
+            if task.table is not None:  # its data is the table's (read and checked as the task was built)
+                continue
+            spec = self.check(("tasks", i, "dataset"), "dataset", task.dataset)
+            _check_counts(i, task, spec, problems)
+            # each task its shots and modes axes made (by name: a definition may have been copied to resolve a path)
+            for built in (t for t in self.tasks if t.definition.name == task.name):
+                if spec is not None and spec.input_shape is not None and not (task.source and task.source.weights):
+                    values = {p.name: extremes(p) for p in built.space}
+                    if task.source is not None:  # the trunk's knobs come from the source
+                        values.update({k: [v] for k, v in task.source.params.items()})
+                    for problem in check_input(task.model, spec.input_shape, values, spec.kind):
+                        problems.add(("tasks", i, "model"), f"on {shown(task.dataset)}: {problem}", task=built.name)
+            if task.source is not None and task.source.weights is not None:
+                _check_published(model, i, task, spec, self.registry["backend"], problems)
+            elif task.source is not None and task.source.dataset is not None:
+                self.source(i, task, spec)
+
+    def source(self, i: int, task: Any, spec: Any) -> None:
+        """A transfer task's source data: its classes, its samples' shape, and backends that transfer."""
+        problems, backends = self.problems, self.registry["backend"]
+        source = self.check(("tasks", i, "source", "dataset"), "dataset", task.source.dataset)
+        if source is not None and source.class_counts is not None:
+            _check_classes(("tasks", i, "source", "classes"), task.source.classes, source, problems)
+        if source is not None and spec is not None and None not in (source.input_shape, spec.input_shape) \
+                and source.input_shape != spec.input_shape:
+            problems.add(("tasks", i, "source", "dataset"),
+                         f"source samples have shape {source.input_shape}, the target's "
+                         f"{spec.input_shape}: one trunk cannot read both")
+        for name in self.model.matrix.backends:
+            if name in backends and not backends[name].transfer:
+                problems.add(("tasks", i, "source"), f"backend {name!r} cannot run transfer tasks; "
+                             f"these can: {', '.join(sorted(b for b, s in backends.items() if s.transfer))}")
+
+    def tables_of_options(self) -> None:
+        """The reporters named, and each [strategy.NAME] and [pruner.NAME] table's keys and types."""
+        model, problems = self.model, self.problems
+        if model.reporters is not None:
+            reporters = self.host.reporters()
+            for i, name in enumerate(model.reporters):
+                self.check(("reporters", i), "reporter", name, reporters)
+        for kind, table in (("strategy", model.strategy), ("pruner", model.pruner)):
+            for name, options in table.items():
+                spec = self.check((kind, name), kind, name)
+                for key, value in (options.items() if spec is not None else ()):
+                    if key not in spec.options:
+                        valid = ", ".join(spec.options) or f"(this {kind} takes no options)"
+                        problems.add((kind, name, key), f"unknown option for {kind} {name!r}; valid options: {valid}")
+                    elif not _same_kind(spec.options[key], value):
+                        problems.add((kind, name, key), f"expected {type(spec.options[key]).__name__}, got {value!r}")
+
+    def executor(self) -> None:
+        execution = self.model.execution
+        executor = self.check(("execution", "executor"), "executor", execution.executor, self.host.executors())
+        for key, value in execution.options.items() if executor is not None else ():
+            if key not in executor.options:
+                valid = ", ".join([k for k in Execution.model_fields if k != "executor"] + list(executor.options))
+                self.problems.add(("execution", key), f"unknown key for executor {executor.name!r}; valid keys: "
+                                                      f"{valid}")
+            elif not _same_kind(executor.options[key], value):
+                self.problems.add(("execution", key), f"expected {type(executor.options[key]).__name__}, "
+                                                      f"got {value!r}")
 
 
 def _check_objectives(model: SuiteModel, strategies: dict, problems: Problems) -> None:

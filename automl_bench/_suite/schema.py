@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from automl_bench import _models as models
+from automl_bench._model import config as models
 from automl_bench.space import CategoricalParam, Condition, FloatParam, IntParam, Param
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -160,7 +160,7 @@ class DataDef(_Strict):
 
 class SourceDef(_Strict):
     """A transfer task's source: a model the harness pretrains on ``dataset`` (once per backend
-    and seed, then cached), or published ``weights`` (``keras:VGG16``; automl_bench._published)."""
+    and seed, then cached), or published ``weights`` (``keras:VGG16``; automl_bench._model.published)."""
 
     #: The dataset the source model is pretrained on (a name or your own files).
     dataset: str | DataDef | None = None
@@ -349,7 +349,7 @@ class SuiteModel(_Strict):
     @classmethod
     def _known_objectives(cls, value: Any) -> Any:
         """Names every backend can report; a list takes each one's usual direction."""
-        from automl_bench._objectives import OBJECTIVES, directions
+        from automl_bench._model.objectives import OBJECTIVES, directions
 
         if not isinstance(value, (list, dict)):
             return value  # said by the type check: a list or a table

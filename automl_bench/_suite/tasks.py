@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from automl_bench import _models as models
-from automl_bench._model_checks import check_layers
-from automl_bench._published import PUBLISHED, check_source
+from automl_bench._model import config as models
+from automl_bench._model.checks import check_layers
+from automl_bench._model.published import PUBLISHED, check_source
 from automl_bench.space import CategoricalParam, Condition, FixedParam, Param, SearchSpace
 
 from .locate import Problems, message, readable
@@ -85,7 +85,6 @@ def build_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems)
 def _table_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems) -> Task:
     """A task that replays a table: its data, model and search space are the table's; the suite's
     space may narrow a parameter to some of the table's values, never add one."""
-    from automl_bench.space import FloatParam, IntParam
     from automl_bench.tables import PARAM, TableError, read_table
 
     where = ("tasks", index, "table")
@@ -125,43 +124,51 @@ def _table_task(model: SuiteModel, index: int, task: TaskDef, problems: Problems
             at = ("tasks", index, "space", name) if name in task.space else ("space", name)
             problems.add(at, f"the table {path.name} has no parameter {name!r}; its parameters: "
                          f"{', '.join(columns)}", task=task.name)
-    params: list[Param] = []
-    for name, values in columns.items():
-        values = sorted(values) if all(isinstance(v, (int, float)) for v in values) else values
-        kind = recorded.get(name, {}).get("type") or ("float" if all(isinstance(v, float) for v in values) else
-                                                       "int" if all(isinstance(v, int) for v in values) else
-                                                       "categorical")
-        if name in merged:
-            at = ("tasks", index, "space", name) if name in task.space else ("space", name)
-            given = _parse_param(name, merged[name], at, problems)
-            if given is None:
-                continue
-            if isinstance(given, (IntParam, FloatParam)) and given.grid is None:
-                kept = [v for v in values if given.low <= v <= given.high]
-                outside = [] if kept else [f"[{given.low}, {given.high}]"]
-            else:
-                asked = list(given.grid or ()) if isinstance(given, (IntParam, FloatParam)) else extremes(given)
-                outside = [repr(v) for v in asked if v not in values]
-                kept = [v for v in values if v in asked]
-            if outside:
-                problems.add(at, f"{', '.join(outside)}: not in the table {path.name}, whose values of {name} are "
-                             f"{values}", task=task.name)
-                continue
-            values = kept
-        if len(values) == 1:
-            params.append(FixedParam(name, values[0]))
-        elif kind in ("int", "float") and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            log = bool(recorded.get(name, {}).get("log")) and min(values) > 0
-            cls = IntParam if kind == "int" and all(isinstance(v, int) for v in values) else FloatParam
-            params.append(cls(name, min(values), max(values), log=log, grid=tuple(values), finite=True))
-        else:
-            params.append(CategoricalParam(name, tuple(values)))
+    params = [param for name, values in columns.items()
+              if (param := _table_param(name, values, recorded.get(name, {}), merged, task, index, path.name,
+                                        problems)) is not None]
     definition = task.model_copy(update={"table": str(path), "dataset": dataset, "model": family})
     configurations = _sampled_configurations(table, params)
     if configurations == ():
         problems.add(where, f"no configuration of the table {path.name} has the values this suite keeps",
                      task=task.name)
     return Task(definition=definition, space=SearchSpace(tuple(params), configurations or None), name=task.name)
+
+
+def _table_param(name: str, values: list, recorded: dict, merged: dict, task: TaskDef, index: int, table: str,
+                 problems: Problems) -> Param | None:
+    """One parameter of a replayed table: the values the table holds, narrowed to those the suite's
+    space keeps (None, with the problem added, where it asks for values the table lacks); a
+    numeric one keeps the table's scale and takes only its values."""
+    from automl_bench.space import FloatParam, IntParam
+
+    values = sorted(values) if all(isinstance(v, (int, float)) for v in values) else values
+    kind = recorded.get("type") or ("float" if all(isinstance(v, float) for v in values) else
+                                    "int" if all(isinstance(v, int) for v in values) else "categorical")
+    if name in merged:
+        at = ("tasks", index, "space", name) if name in task.space else ("space", name)
+        given = _parse_param(name, merged[name], at, problems)
+        if given is None:
+            return None
+        if isinstance(given, (IntParam, FloatParam)) and given.grid is None:
+            kept = [v for v in values if given.low <= v <= given.high]
+            outside = [] if kept else [f"[{given.low}, {given.high}]"]
+        else:
+            asked = list(given.grid or ()) if isinstance(given, (IntParam, FloatParam)) else extremes(given)
+            outside = [repr(v) for v in asked if v not in values]
+            kept = [v for v in values if v in asked]
+        if outside:
+            problems.add(at, f"{', '.join(outside)}: not in the table {table}, whose values of {name} are "
+                         f"{values}", task=task.name)
+            return None
+        values = kept
+    if len(values) == 1:
+        return FixedParam(name, values[0])
+    if kind in ("int", "float") and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        log = bool(recorded.get("log")) and min(values) > 0
+        cls = IntParam if kind == "int" and all(isinstance(v, int) for v in values) else FloatParam
+        return cls(name, min(values), max(values), log=log, grid=tuple(values), finite=True)
+    return CategoricalParam(name, tuple(values))
 
 
 def _sampled_configurations(table: Any, params: list[Param]) -> tuple | None:

@@ -20,7 +20,7 @@ CONTRACT_SUITE = dict(strategies=("random", "grid"), seeds=(0, 1, 2), max_trials
 def run_suite_in(directory: Path, host: "Host", suite: str | Path, **options: Any) -> RunResults:
     """Run ``suite`` (a path, or TOML text, written to ``directory``) with ``host``, its results
     under ``directory/results``: what the ``bench_run`` fixture and the contracts below do."""
-    from automl_bench._driver import RunOptions, run_suite
+    from automl_bench._run.driver import RunOptions, run_suite
     from automl_bench._suite import load_suite
 
     if isinstance(suite, Path) or "\n" not in suite:

@@ -146,7 +146,7 @@ class BackendContract(BackendUnderTest):
         parameters, the count is the one docs/reference/models.md's architecture gives."""
         if family == "rnn":
             pytest.skip("per-layer sizes are mlp and cnn knobs")
-        from automl_bench._model_checks import trainable_parameters
+        from automl_bench._model.checks import trainable_parameters
 
         layered = {"mlp": {"units": [24, 12], "units_1": 8}, "cnn": {"filters": [8, 6]}}[family]
         base = {k: v for k, v in self.params[family].items() if k not in ("layers", "conv_blocks")}
@@ -164,7 +164,7 @@ class BackendContract(BackendUnderTest):
     def test_counts_its_parameters(self, backend, family, trained):
         """Optional (`Backend.count_parameters`): the trainable count is `count_trainable`'s and,
         for mlp and cnn, the architecture's (docs/reference/models.md); the total holds at least those."""
-        from automl_bench._model_checks import trainable_parameters
+        from automl_bench._model.checks import trainable_parameters
 
         model, _ = trained
         try:

@@ -26,7 +26,7 @@ Subclass in your plugin's tests and say how to build your component::
             return MyExecutor(settings)
 
 pytest then runs every ``test_*`` method below against your component. What each checks is
-exactly what the bases in `automl_bench._interfaces` promise; docs/how-to/plugins.md lists them.
+exactly what the bases in `automl_bench._api.interfaces` promise; docs/how-to/plugins.md lists them.
 
 Each contract lives in a module of its own (`automl_bench.testing.backend`, ``.transfer``,
 ``.strategy``, ``.pruner``, ``.executor``, ``.dataset``, ``.reporter``, ``.report_section``); this

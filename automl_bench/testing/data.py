@@ -15,7 +15,7 @@ def digit_classes(classes: tuple[int, ...]) -> Splits:
     """scikit-learn's digits of some classes (relabelled 0..n-1), split 60/20/20."""
     from sklearn.datasets import load_digits
 
-    from automl_bench._data import make_splits, select_classes
+    from automl_bench._files.data import make_splits, select_classes
 
     bunch = load_digits()
     dataset = select_classes(make_dataset("digits", bunch.images / 16.0, bunch.target, "tests: digits"), classes)
@@ -28,7 +28,7 @@ def tiny_tokens() -> Splits:
     the ids 2-5 appears among random filler ids 8-23. Learnable only by reading the ids."""
     import numpy as np
 
-    from automl_bench._data import make_splits
+    from automl_bench._files.data import make_splits
 
     rng = np.random.default_rng(0)
     y = np.arange(600) % 4
@@ -46,7 +46,7 @@ def tiny_digits() -> Splits:
     import numpy as np
     from sklearn.datasets import load_digits
 
-    from automl_bench._data import make_splits
+    from automl_bench._files.data import make_splits
 
     bunch = load_digits()
     keep = np.random.default_rng(0).permutation(len(bunch.target))[:600]

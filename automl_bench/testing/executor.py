@@ -70,7 +70,7 @@ class ExecutorContract:
     @staticmethod
     def job(activation: str = "relu", *, number: int = 0, timeout: float = 30.0, prune: bool = False,
             epochs: int = 2) -> Job:
-        from automl_bench._records import TaskRef
+        from automl_bench._api.records import TaskRef
 
         task = TaskRef("toy-task", "toy", "mlp", 0.25, 0.25, 0)
         params = {"activation": activation, "learning_rate": 0.01, "epochs": epochs}

@@ -78,7 +78,7 @@ class TransferContract(BackendUnderTest):
 
     @pytest.mark.parametrize("mode", ["scratch", "frozen", "partial", "finetune"])
     def test_each_mode_trains_exactly_its_parameters(self, backend, family, pretrained, mode):
-        from automl_bench._model_checks import trainable_parameters
+        from automl_bench._model.checks import trainable_parameters
 
         model, config = self.adapt(backend, family, mode, pretrained)
         expected = trainable_parameters(config, digit_classes((5,)).input_shape, 5, transfer=True)
