@@ -131,6 +131,7 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
         accept_loss: bool, strict: bool, no_report: bool, quiet: bool) -> None:
     """Run (or resume) every cell of SUITE and print its leaderboard."""
     from automl_bench import leaderboard
+    from automl_bench._results.collect import failure_reasons
     from automl_bench._run import interrupts as _interrupts
     from automl_bench.errors import RunError
     from automl_bench.runs import RunSettings, execute
@@ -146,15 +147,8 @@ def run(state: State, suite: Path, out: Path, workers: int | None, executor: str
     click.echo(leaderboard.markdown(results.raw))
     trials = results.raw.trials
     click.echo(f"{len(trials)} trials ({results.summary}); results in {results.directory}/")
-    failed = trials[trials["status"].isin(["failed", "timeout"])] if not trials.empty else trials
-    if len(failed):  # every reason, commonest first: nobody has to dig
-        reasons = failed["error"].value_counts()
-        for error, n in reasons.head(MAX_REASONS).items():
-            click.echo(f"  {n} x {error}", err=True)
-        if len(reasons) > MAX_REASONS:
-            rest = int(reasons.iloc[MAX_REASONS:].sum())
-            click.echo(f"  {rest} more, for {len(reasons) - MAX_REASONS} other reasons: see the error column of "
-                       f"{results.directory}/trials.csv", err=True)
+    for line in failure_reasons(trials, MAX_REASONS, results.directory):  # commonest first: nobody has to dig
+        click.echo(line, err=True)
     if results.report_path is not None:
         click.echo(f"report: {results.report_path}")
     for problem in problems:
@@ -323,14 +317,12 @@ def compare(state: State, baseline: Path | None, current: Path | None, against_h
     from automl_bench._regression.compare import compare as run_compare
 
     if against_history is not None:
-        from automl_bench._regression import history as _history
+        from automl_bench._regression.history import baseline_at
+
         if since is None or current is not None or baseline is None:
             raise click.UsageError("--against-history DIR needs --since REF and one CURRENT (results or export)")
         cur = baselines.read(baseline)
-        histories = _history.read_histories([against_history])
-        same = [h for h in histories if (h.suite, h.exports[-1].suite.sha256) == (cur.suite.name, cur.suite.sha256)]
-        same = same or [h for h in histories if h.suite == cur.suite.name] or histories
-        base = _history.reference(same[-1].exports, since)
+        base = baseline_at(against_history, cur, since)
     else:
         if since is not None or baseline is None or current is None:
             raise click.UsageError("give BASELINE and CURRENT (or --against-history DIR --since REF and CURRENT)")
@@ -341,15 +333,8 @@ def compare(state: State, baseline: Path | None, current: Path | None, against_h
     comparison = run_compare(base, cur, settings)
     text = formats.markdown(comparison, aa=aa)
     click.echo(text, nl=False)
-    for path, content in ((markdown_path, lambda: text), (junit_path, lambda: formats.junit(comparison)),
-                          (json_scores, lambda: formats.benchmark_json(comparison, "scores")),
-                          (json_times, lambda: formats.benchmark_json(comparison, "times"))):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content(), encoding="utf-8")
-    if plot_path is not None:
-        plot_path.parent.mkdir(parents=True, exist_ok=True)
-        formats.plot(comparison, plot_path)
+    formats.write(comparison, text, markdown_path=markdown_path, junit_path=junit_path, scores_path=json_scores,
+                  times_path=json_times, plot_path=plot_path)
     for warning in comparison.warnings:
         click.echo(f"warning: {warning}", err=True)
     status = comparison.exit_status(fail_on)  # type: ignore[arg-type]
@@ -394,18 +379,11 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
     Prints each cell and metric's series, the steps in it (change-point detection) and the commits
     to bisect; see docs/how-to/regression.md."""
     from automl_bench._regression import history as _history
-    from automl_bench._regression.compare import Settings
 
     histories = _history.read_histories(sources)
-    texts, newest, all_found, tolerances = [], [], [], []
-    for history in histories:  # each suite's own tolerances, unless the options set them
-        settings = Settings.resolve(history.exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown,
-                                    clock=clock)
-        found = _history.series(history.exports, clock=settings.clock)
-        all_found.append(found)
-        tolerances.append((settings.max_score_drop, settings.max_slowdown))
-        texts.append(_history.summary(history, found, settings.max_score_drop, settings.max_slowdown, repository))
-        newest += _history.newest_steps(found, settings.max_score_drop, settings.max_slowdown)
+    judged = _history.judge(histories, max_score_drop=max_score_drop, max_slowdown=max_slowdown, clock=clock,
+                            repository=repository)  # each suite by its own tolerances, unless the options set them
+    newest = judged.newest
     if site_dir is not None:
         try:
             import altair  # noqa: F401
@@ -414,10 +392,10 @@ def history(state: State, sources: tuple[Path, ...], max_score_drop: float | Non
             raise click.UsageError("--site draws with Altair: pip install 'automl-bench[history]'") from None
         from automl_bench._regression.history_site import write_site
 
-        write_site(site_dir, histories, all_found, tolerances, commit_url or _history.commit_url(repository),
-                   repository)
+        write_site(site_dir, histories, judged.found, judged.tolerances,
+                   commit_url or _history.commit_url(repository), repository)
         click.echo(f"site: {site_dir / 'index.html'}", err=True)
-    text = "\n".join(texts)
+    text = "\n".join(judged.texts)
     click.echo(text, nl=False)
     for warning in histories[0].warnings:
         click.echo(f"warning: {warning}", err=True)

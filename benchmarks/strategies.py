@@ -36,7 +36,7 @@ import time
 
 from automl_bench import FinishedTrial, Proposal
 from automl_bench._manager import get_plugin_manager
-from automl_bench._run.driver import derive_seed
+from automl_bench._run.cells import derive_seed
 from automl_bench.space import CategoricalParam, Condition, FixedParam, FloatParam, IntParam, SearchSpace
 
 ACT_PENALTY = {"relu": 0.0, "gelu": 0.05, "tanh": 0.3, "sigmoid": 0.8}

@@ -5,6 +5,7 @@ Jenkins and most CI systems list its test cases without a plugin)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Literal
 
 from automl_bench._regression.compare import METRICS, Comparison, Row, noise
@@ -245,3 +246,17 @@ def plot(comparison: Comparison, path: Any) -> Any:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def write(comparison: Comparison, text: str, *, markdown_path: Path | None = None, junit_path: Path | None = None,
+          scores_path: Path | None = None, times_path: Path | None = None, plot_path: Path | None = None) -> None:
+    """Write each form of ``comparison`` that is given a path (``text``: its markdown), folders made."""
+    for path, content in ((markdown_path, lambda: text), (junit_path, lambda: junit(comparison)),
+                          (scores_path, lambda: benchmark_json(comparison, "scores")),
+                          (times_path, lambda: benchmark_json(comparison, "times"))):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content(), encoding="utf-8")
+    if plot_path is not None:
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot(comparison, plot_path)

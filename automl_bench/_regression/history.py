@@ -307,3 +307,44 @@ def _value(value: float, metric: str) -> str:
 
 def change_text(step: Step) -> str:
     return f"x{step.change:.3f}" if step.kind == "time" else f"{step.change:+.4f}"
+
+
+@dataclass
+class Judged:
+    """Every suite's history judged by its own tolerances (unless the options set them): its
+    series, summary text, tolerances, and the steps for the worse its newest export starts."""
+
+    found: list[list[Series]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    tolerances: list[tuple[float, float]] = field(default_factory=list)
+    newest: list[tuple[Series, Step]] = field(default_factory=list)
+
+
+def judge(histories: Sequence[History], *, max_score_drop: float | None, max_slowdown: float | None,
+          clock: str | None, repository: Path | None) -> Judged:
+    """Each history's series, steps and summary, by its newest export's suite's tolerances and
+    clock where the options leave them unset (`bench history`)."""
+    from automl_bench._regression.compare import Settings
+
+    judged = Judged()
+    for history in histories:
+        settings = Settings.resolve(history.exports[-1], max_score_drop=max_score_drop, max_slowdown=max_slowdown,
+                                    clock=clock)
+        found = series(history.exports, clock=settings.clock)
+        judged.found.append(found)
+        judged.tolerances.append((settings.max_score_drop, settings.max_slowdown))
+        judged.texts.append(summary(history, found, settings.max_score_drop, settings.max_slowdown, repository))
+        judged.newest += newest_steps(found, settings.max_score_drop, settings.max_slowdown)
+    return judged
+
+
+def baseline_at(directory: Path, current: "Baseline", since: str) -> "Baseline":
+    """The export of a folder of exports that ``since`` names (N exports back, or a commit, tag or
+    branch), from the history of ``current``'s suite: the same version of it where the folder
+    has one, else the suite by name, else the folder's last history (`bench compare
+    --against-history`)."""
+    histories = read_histories([directory])
+    suite = (current.suite.name, current.suite.sha256)
+    same = [h for h in histories if (h.suite, h.exports[-1].suite.sha256) == suite]
+    same = same or [h for h in histories if h.suite == current.suite.name] or histories
+    return reference(same[-1].exports, since)

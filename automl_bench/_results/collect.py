@@ -371,3 +371,17 @@ def exit_status(results: RunResults, *, strict: bool = False) -> tuple[int, list
         if strict and bad.any() and not problems:
             problems.append(f"--strict: {int(bad.sum())} of {len(trials)} trials failed or timed out")
     return (2 if problems else 0), problems
+
+
+def failure_reasons(trials: Any, limit: int, directory: Path) -> list[str]:
+    """The failed and timed-out trials' errors, commonest first, ``limit`` of them, the rest counted
+    (what `bench run` prints at its end)."""
+    failed = trials[trials["status"].isin(["failed", "timeout"])] if not trials.empty else trials
+    if not len(failed):
+        return []
+    reasons = failed["error"].value_counts()
+    lines = [f"  {n} x {error}" for error, n in reasons.head(limit).items()]
+    if len(reasons) > limit:
+        lines.append(f"  {int(reasons.iloc[limit:].sum())} more, for {len(reasons) - limit} other reasons: see the "
+                     f"error column of {directory}/trials.csv")
+    return lines

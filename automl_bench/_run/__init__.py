@@ -1,6 +1,7 @@
 """Running a suite: the driver's loop over cells, and the trials it hands to workers.
 
 - `driver`: every cell (task x backend x strategy x seed) as one ask/tell search, to the store;
+- `cells`: a cell's search state, its trials' seeds, and the record of a job handed out;
 - `options`: what a run is asked to do beyond its suite (`bench run`'s options);
 - `preflight`: what is checked once before the first trial;
 - `trials`: running a trial in the process that trains it (every executor's common part);
