@@ -286,7 +286,7 @@ def test_a_damaged_store_is_named_with_what_to_do(host, write_suite, tmp_path, d
 
 @pytest.mark.parametrize("column, value, says", [
     ("dataset", "CAST(X'FFFE41' AS TEXT)", "Could not decode to UTF-8 column 'dataset'"),  # bytes hit a value
-    ("metrics", "'{\"val_accuracy\": 0.9'", "Expecting"),  # still text, no longer JSON
+    ("metrics", "'{\"val_accuracy\": 0.9'", "does not match its checksum"),  # still text, no longer JSON
     # still valid JSON, or still a number: only the row's checksum knows
     ("history", "REPLACE(history, '0.', '0.9')", "a trial row (task='toy-task', backend='toy', strategy='random', "
                                                  "seed=0, number=0) does not match its checksum"),

@@ -158,15 +158,18 @@ def lost(db: sqlite3.Connection, recorded: Path, name: str) -> str:
 def verify(db: sqlite3.Connection, path: Path) -> None:
     """Read every stored value once, as resuming and reporting will, and check each row against
     its checksum: bytes overwritten inside a value leave SQLite's structure whole (its integrity
-    check passes), and show only here, even where they still read as valid JSON. A run calls
-    this before it writes anything, so a damaged store is said and left as it was."""
+    check passes), and show only here, even where they still read as valid JSON. A row whose
+    checksum matches holds the JSON text it was written with, so only rows older than checksums
+    have their JSON parsed here. A run calls this before it writes anything, so a damaged store
+    is said and left as it was."""
     for table, columns in CHECKED.items():
         parsed = [i for i, c in enumerate(columns) if c in JSON_COLUMNS]
         key = {"trials": 5, "finals": 4}.get(table, 1)
         for row in db.execute(f"SELECT {', '.join(columns)}, checksum FROM {table}"):  # decodes as read
             *values, stored = row
-            for i in parsed:
-                json.loads(values[i])
-            if stored and stored != row_checksum(table, *values):  # rows written before checksums have none
+            if not stored:  # written before checksums: its JSON is read to be sure it reads
+                for i in parsed:
+                    json.loads(values[i])
+            elif stored != row_checksum(table, *values):  # a match: the JSON is the text json.dumps wrote
                 where = ", ".join(f"{c}={v!r}" for c, v in zip(columns[:key], values))
                 raise damaged(path, f"a {table.removesuffix('s')} row ({where}) does not match its checksum")
