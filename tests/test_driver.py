@@ -1,4 +1,4 @@
-"""The runner with the toy backend: failures become rows, runs resume, workers are reused."""
+"""The driver with the toy backend: failures become rows, runs resume, workers are reused."""
 
 from __future__ import annotations
 
