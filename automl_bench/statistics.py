@@ -18,7 +18,7 @@ import pandas as pd
 
 from automl_bench._api.records import CELL, ENTRY, RunResults
 
-__all__ = ["MIN_SEEDS", "NEEDS", "PER_SEED", "SOLVER", "average_ranks", "best_by_wall", "best_so_far",
+__all__ = ["MIN_SEEDS", "NEEDS", "PER_SEED", "SOLVER", "across_blocks", "average_ranks", "best_by_wall", "best_so_far",
            "bootstrap_ci", "cell_scores", "cost_to_target", "detectable_difference", "entry_label", "friedman",
            "normalised", "normalised_anytime", "paired", "pairwise_wilcoxon", "per_seed", "performance_profile",
            "profile_area", "rank_agreement", "ranks", "task_targets", "time_to_target"]
@@ -208,6 +208,24 @@ def friedman(scores: pd.DataFrame, task: str) -> tuple[float, float, int] | None
     return float(result.statistic), float(result.pvalue), int(table.shape[0])
 
 
+def across_blocks(ranked: pd.DataFrame, alpha: float = 0.05) -> tuple[float, float, int, int, float] | None:
+    """Friedman's test with every (task, seed) as a block, over the entries every block has
+    (``ranked`` with an ``entry`` column, as `ranks` and the report make it), and Nemenyi's
+    critical difference at ``alpha``: two entries whose average ranks differ by less do not
+    differ significantly. Returns (χ², p, blocks, entries, critical difference); None with fewer
+    than three entries or `MIN_SEEDS` blocks. The difference is q(alpha, k, ∞) / √2 ·
+    √(k (k + 1) / (6 N)) (Demšar, 2006), q the studentized range (scipy)."""
+    from scipy.stats import friedmanchisquare, studentized_range
+
+    blocks = ranked.pivot_table(index=["task", "seed"], columns="entry", values="rank").dropna()
+    n, k = blocks.shape
+    if k < 3 or n < MIN_SEEDS:
+        return None
+    result = friedmanchisquare(*blocks.to_numpy().T)
+    q = float(studentized_range.ppf(1 - alpha, k, np.inf)) / np.sqrt(2)
+    return float(result.statistic), float(result.pvalue), int(n), int(k), q * float(np.sqrt(k * (k + 1) / (6 * n)))
+
+
 def normalised(scores: pd.DataFrame) -> pd.DataFrame | None:
     """Bayesmark's normalised score per cell where random search is in the matrix: 0 is the best
     score seen on the task (any entry, any seed), 1 is random search's median best; lower is
@@ -346,7 +364,7 @@ def profile_area(costs: pd.DataFrame, tau_max: float = 4.0) -> pd.Series:
     return (inside / (tau_max - 1.0)).groupby([ratios[c] for c in SOLVER]).mean().rename("area")
 
 
-def normalised_anytime(trials: pd.DataFrame, budgets: tuple[int, ...] = (10, 20, 50)) -> pd.DataFrame | None:
+def normalised_anytime(trials: pd.DataFrame, budgets: tuple[int, ...] = (10, 20, 50, 100)) -> pd.DataFrame | None:
     """Bayesmark's normalised score of each cell's best so far, after ``budgets`` trials and after
     equal compute seconds: 0 is the best score seen on the task (any entry, seed or budget), 1
     is random search's median final best on it (over seeds); lower is better. The equal-seconds

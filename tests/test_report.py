@@ -100,6 +100,15 @@ def test_pairs_carry_the_difference_their_seeds_could_detect(results):
     assert (pairs["detectable"] >= 0).all() and len(pairs) == 3
 
 
+def test_across_blocks_gives_friedman_and_the_critical_difference_of_demsar(results):
+    ranked = stats.ranks(stats.cell_scores(results))
+    ranked["entry"] = ranked["strategy"]
+    chi2, p, n, k, difference = stats.across_blocks(ranked)
+    assert (n, k) == (6, 3) and (chi2, p) == pytest.approx(stats.friedman(stats.cell_scores(results), "t")[:2])
+    # Demšar (2006), table 5: q_0.05 = 2.343 for three classifiers
+    assert difference == pytest.approx(2.343 * math.sqrt(3 * 4 / (6 * 6)), abs=1e-3)
+
+
 def test_friedman_matches_the_textbook_formula(results):
     statistic, p, seeds = stats.friedman(stats.cell_scores(results), "t")
     # rank sums a=6, b=12.5, c=17.5 (one tie); scipy corrects for ties: compare with the formula

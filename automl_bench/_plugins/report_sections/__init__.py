@@ -84,6 +84,7 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
     from automl_bench.statistics import (
         MIN_SEEDS,
         NEEDS,
+        across_blocks,
         average_ranks,
         cell_scores,
         entry_label,
@@ -114,6 +115,12 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
         parts.append(f"![Critical-difference diagram]({cd.name})\n\nEntries joined by a bar do not differ "
                      "significantly (Friedman, then Nemenyi's post-hoc test at alpha 0.05, scikit-posthocs), "
                      "with every task and seed as a block.")
+    overall = across_blocks(ranked)
+    if overall is not None:
+        chi2, p, n, k, difference = overall
+        parts.append(f"Across every task and seed ({n} blocks, the {k} entries every block has): Friedman χ² = "
+                     f"{chi2:.1f}, p = {p:.3g}; Nemenyi's critical difference at alpha 0.05 is {difference:.2f} "
+                     "ranks: entries whose average ranks differ by less are not told apart by these seeds.")
     pairs_of_tasks, concordance = rank_agreement(ranked)
     if concordance is not None:
         w, p, m, n = concordance
@@ -220,8 +227,8 @@ def study(results: RunResults, out: Path) -> ReportSection | None:
         table = table[sorted(table.columns, key=lambda c: (c[0] != "trials", c[1]))]  # trials, then seconds
         table.columns = [f"{budget} {unit}" if unit == "trials" else f"seconds of {budget} trials"
                          for unit, budget in table.columns]
-        parts.append("Normalised score at 10, 20 and 50 trials, and at the compute seconds random search's first "
-                     "10, 20 and 50 trials took (Bayesmark's: 0 is the best score seen on the task, 1 random "
+        parts.append("Normalised score at 10, 20, 50 and 100 trials (those a search reached), and at the compute "
+                     "seconds random search's first 10, 20, 50 and 100 trials took (Bayesmark's: 0 is the best score seen on the task, 1 random "
                      "search's median final best; median over seeds, lower is better; blank where a search had "
                      "not run that far).\n\n" + _table(table.reset_index().round(3).fillna("")))
     return ReportSection("Strategies across tasks: performance profiles", "\n\n".join(parts))
