@@ -152,6 +152,12 @@ def test_the_report_writes_every_picture_and_the_html_points_only_at_files_that_
         assert (out / name).is_file() and (out / name).stat().st_size > 1000, name
     assert re.findall(r"!\[[^]]*\]\(([^)]+)\)", md.read_text()) == images  # one markdown source for both
     assert "<table>" in html and "Friedman" in html
+    text = md.read_text()
+    # the whole study's test and resolution, and what the pairs that do not separate rule out
+    assert re.search(r"Across every task and seed \(6 blocks, the 3 entries every block has\): Friedman χ² = "
+                     r"[\d.]+, p = [\d.e-]+; Nemenyi's critical difference at alpha 0.05 is 1\.35 ranks", text)
+    # six seeds: no p-value falls below 2/64, above Holm's strictest level for three pairs (0.05/3)
+    assert "**t**: 3 of 3 pairs do not separate, with too few seeds to find any difference." in text
 
 
 @pytest.mark.parametrize("seeds, lines", [(6, 18), (40, 3)])

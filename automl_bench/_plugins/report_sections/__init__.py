@@ -150,7 +150,27 @@ def rank_and_tests(results: RunResults, out: Path) -> ReportSection | None:
                      "pair (alpha over the task's pairs), from the spread of the pair's differences (statsmodels' "
                      "paired t-test power, the seeds counted at Wilcoxon's efficiency 3/π); where a pair does not "
                      "separate, a difference this large would most likely have (`none`: too few seeds for any).\n\n" + _table(shown))
+        parts += _power_summary(pairs)
     return ReportSection("Ranks and significance", "\n\n".join(parts)) if parts else None
+
+
+def _power_summary(pairs: Any) -> list[str]:
+    """Per task, what its pairs that do not separate rule out: the range and median of their
+    detectable differences (the power statement in one line)."""
+    lines = []
+    for task, group in pairs[pairs["p"].notna()].groupby("task", sort=True):
+        same = group[~group["significant"].astype(bool)]
+        finite = same["detectable"][same["detectable"] < float("inf")]
+        if not len(same):
+            lines.append(f"**{task}**: every one of its {len(group)} pairs separates.")
+        elif len(finite):
+            lines.append(f"**{task}**: {len(same)} of {len(group)} pairs do not separate; their seeds would have "
+                         f"found a mean difference of {finite.min():.4f} to {finite.max():.4f} (median "
+                         f"{finite.median():.4f}) four times in five.")
+        else:
+            lines.append(f"**{task}**: {len(same)} of {len(group)} pairs do not separate, with too few seeds to "
+                         "find any difference.")
+    return lines
 
 
 def anytime(results: RunResults, out: Path) -> ReportSection | None:
