@@ -195,6 +195,8 @@ def test_ray_retries_the_trials_of_a_node_that_dies(tmp_path, host, record, ray_
 
     monkeypatch.setenv("TOY_EPOCH_SECONDS", "0.5")
     monkeypatch.setenv("TOY_TOGETHER", "2")  # the first two fits run at once: one on each node, however busy the machine
+    go = tmp_path / "go"  # every fit waits for it: the doomed node's trial is running when it is removed
+    monkeypatch.setenv("TOY_HOLD", str(go))
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     doomed = cluster.add_node(num_cpus=1)
     ray_instance.init(address=cluster.address)
@@ -212,8 +214,10 @@ def test_ray_retries_the_trials_of_a_node_that_dies(tmp_path, host, record, ray_
                 if on_doomed:
                     cluster.remove_node(doomed, allow_graceful=False)
                     killed.set()
+                    go.touch()
                     return
             time.sleep(0.05)
+        go.touch()
 
     killer = threading.Thread(target=kill_when_a_trial_runs_there, daemon=True)
     killer.start()
@@ -222,6 +226,7 @@ def test_ray_retries_the_trials_of_a_node_that_dies(tmp_path, host, record, ray_
         results = run_suite(load_suite(suite, host), host, RunOptions(out=tmp_path / "out"))
     finally:
         killed.set()
+        go.touch()
         killer.join()
         ray_instance.shutdown()
         cluster.shutdown()

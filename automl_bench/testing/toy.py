@@ -21,6 +21,9 @@ best at learning_rate = 0.01. Environment variables plant what tests need:
 - ``TOY_TOGETHER``: with ``TOY_RECORD``, the first N fits to start wait (up to 120 s) until N
   have started, so that they run at once however slowly the machine starts its workers: tests
   of concurrent placement hold on a busy machine without longer sleeps;
+- ``TOY_HOLD``: a path; every fit, once started (and recorded), waits (up to 120 s) until a file
+  is there: a test that acts on a running trial (kills its node, say) finds it running however
+  busy the machine is, then lets every fit go on by creating the file;
 - ``TOY_OOM``: ``tanh`` raises a GPU out-of-memory error (as PyTorch words it) instead;
 - ``TOY_LEAK_MIB``: `device_memory` grows by this much with each fit, as if every trial left
   GPU memory held.
@@ -58,6 +61,7 @@ class ToyBackend(Backend):
         self.fits = getattr(self, "fits", 0) + 1
         record = _record(seed, started, None)
         _together()
+        _held()
         try:
             for epoch in range(1, config.epochs + 1):
                 if pause:
@@ -135,6 +139,14 @@ def _together() -> None:
         return
     deadline = time.monotonic() + 120
     while started() < wanted and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _held() -> None:
+    """``TOY_HOLD``: wait until its file exists (see the docstring)."""
+    hold = os.environ.get("TOY_HOLD")
+    deadline = time.monotonic() + 120
+    while hold and not os.path.exists(hold) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
