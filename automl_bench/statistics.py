@@ -21,7 +21,7 @@ from automl_bench._api.records import CELL, ENTRY, RunResults
 __all__ = ["MIN_SEEDS", "NEEDS", "PER_SEED", "SOLVER", "across_blocks", "average_ranks", "best_by_wall", "best_so_far",
            "bootstrap_ci", "cell_scores", "cost_to_target", "detectable_difference", "entry_label", "friedman",
            "normalised", "normalised_anytime", "paired", "pairwise_wilcoxon", "per_seed", "performance_profile",
-           "profile_area", "rank_agreement", "ranks", "task_targets", "time_to_target"]
+           "profile_area", "rank_agreement", "rank_blocks", "ranks", "task_targets", "time_to_target"]
 
 #: Fewer seeds than this and a confidence interval or a test is not computed: it says so.
 MIN_SEEDS = 3
@@ -208,6 +208,12 @@ def friedman(scores: pd.DataFrame, task: str) -> tuple[float, float, int] | None
     return float(result.statistic), float(result.pvalue), int(table.shape[0])
 
 
+def rank_blocks(ranked: pd.DataFrame) -> pd.DataFrame:
+    """Every (task, seed) as a block, one column per entry (``ranked`` with an ``entry`` column,
+    as `ranks` and the report make it): the blocks that hold every entry, each entry's rank."""
+    return ranked.pivot_table(index=["task", "seed"], columns="entry", values="rank").dropna()
+
+
 def across_blocks(ranked: pd.DataFrame, alpha: float = 0.05) -> tuple[float, float, int, int, float] | None:
     """Friedman's test with every (task, seed) as a block, over the entries every block has
     (``ranked`` with an ``entry`` column, as `ranks` and the report make it), and Nemenyi's
@@ -217,7 +223,7 @@ def across_blocks(ranked: pd.DataFrame, alpha: float = 0.05) -> tuple[float, flo
     √(k (k + 1) / (6 N)) (Demšar, 2006), q the studentized range (scipy)."""
     from scipy.stats import friedmanchisquare, studentized_range
 
-    blocks = ranked.pivot_table(index=["task", "seed"], columns="entry", values="rank").dropna()
+    blocks = rank_blocks(ranked)
     n, k = blocks.shape
     if k < 3 or n < MIN_SEEDS:
         return None

@@ -67,7 +67,8 @@ class Store:
             problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise sqlite3.DatabaseError("; ".join(problems[:3]))
-            lost = self._lost()  # before anything is written: a refused store stays as it was
+            # before anything is written: a refused store stays as it was
+            lost = integrity.lost(self.db, self.recorded, self.path.name)
             if lost and not accept_loss:
                 wal = f"{Path(path).name}-wal"
                 raise StoreError(
@@ -86,10 +87,6 @@ class Store:
             raise (exc if isinstance(exc, StoreError) else damaged(path, exc)) from None
         #: What the store lost (only with ``accept_loss``; otherwise it was refused), or "".
         self.lost = lost
-
-    def _lost(self) -> str:
-        """What a store whose last writer was killed lost, or "" (`integrity.lost`)."""
-        return integrity.lost(self.db, self.recorded, self.path.name)
 
     def _migrate(self) -> None:
         """Add the columns an older store lacks (every later column has a default)."""

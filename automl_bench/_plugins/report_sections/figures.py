@@ -247,7 +247,9 @@ def critical_difference(ranked: pd.DataFrame, path: Path, palette: dict[str, Any
     entries joined by a bar do not differ significantly (Nemenyi after Friedman, alpha 0.05)."""
     import scikit_posthocs as sp
 
-    blocks = ranked.pivot_table(index=["task", "seed"], columns="entry", values="rank").dropna()
+    from automl_bench.statistics import rank_blocks
+
+    blocks = rank_blocks(ranked)
     if blocks.shape[1] < 2 or blocks.shape[0] < 3:
         return None
     plt = _plt()
